@@ -1,0 +1,66 @@
+package io.pgvigil.check;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import io.pgvigil.collect.Snapshot;
+import io.pgvigil.collect.SqlText;
+import io.pgvigil.collect.StatActivityCollector.Activity;
+import io.pgvigil.collect.StatActivityCollector.Backend;
+import io.pgvigil.config.PgvigilConfig;
+import io.pgvigil.window.Window;
+
+/**
+ * {@code long_transaction}: age of the oldest open transaction (active or idle in transaction) of any
+ * session but pgvigil's. Subject: {@code server}; the message names the session holding it.
+ */
+@ApplicationScoped
+public class LongTransactionCheck implements Check {
+
+    public static final String ID = "long_transaction";
+
+    private final PgvigilConfig.LongTransaction config;
+
+    public LongTransactionCheck(PgvigilConfig config) {
+        this.config = config.checks().longTransaction();
+    }
+
+    @Override
+    public String id() {
+        return ID;
+    }
+
+    @Override
+    public boolean enabled() {
+        return config.enabled();
+    }
+
+    @Override
+    public Map<Severity, Double> thresholds() {
+        return Map.of(Severity.WARNING, seconds(config.warning()), Severity.CRITICAL, seconds(config.critical()));
+    }
+
+    @Override
+    public Optional<List<Evaluation>> evaluate(Snapshot snapshot, Window window) {
+        Optional<Activity> activity = snapshot.get(Activity.class);
+        if (activity.isEmpty()) {
+            return Optional.empty();
+        }
+        Optional<Backend> oldest = activity.get().oldestTransaction();
+        double age = oldest.map(Backend::xactAgeSeconds).orElse(0.0);
+        double warning = seconds(config.warning());
+        double critical = seconds(config.critical());
+        String message = oldest.map(b -> String.format(java.util.Locale.ROOT,
+                "transaction open for %.0f s: pid %d, user %s, application '%s', database %s, state %s, query: %s",
+                age, b.pid(), b.usename(), b.applicationName(), b.datname(), b.state(), SqlText.redact(b.query(), 200)))
+                .orElse("no open transaction");
+        return Optional.of(List.of(Evaluation.above("server", age, warning, critical, message)));
+    }
+
+    private static double seconds(java.time.Duration d) {
+        return d.toNanos() / 1e9;
+    }
+}

@@ -1,0 +1,72 @@
+package io.pgvigil.check;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import io.pgvigil.collect.SettingsCollector.ConnectionSettings;
+import io.pgvigil.collect.Snapshot;
+import io.pgvigil.collect.StatActivityCollector.Activity;
+import io.pgvigil.config.PgvigilConfig;
+import io.pgvigil.window.Window;
+
+/**
+ * {@code pool_saturation}: client backends over the slots an ordinary client can take,
+ * {@code max_connections - superuser_reserved_connections - reserved_connections}. Subject: {@code server}.
+ */
+@ApplicationScoped
+public class PoolSaturationCheck implements Check {
+
+    public static final String ID = "pool_saturation";
+
+    private final PgvigilConfig.PoolSaturation config;
+
+    public PoolSaturationCheck(PgvigilConfig config) {
+        this.config = config.checks().poolSaturation();
+    }
+
+    @Override
+    public String id() {
+        return ID;
+    }
+
+    @Override
+    public boolean enabled() {
+        return config.enabled();
+    }
+
+    @Override
+    public Map<Severity, Double> thresholds() {
+        return Map.of(Severity.WARNING, config.warning(), Severity.CRITICAL, config.critical());
+    }
+
+    @Override
+    public Optional<List<Evaluation>> evaluate(Snapshot snapshot, Window window) {
+        Optional<Activity> activity = snapshot.get(Activity.class);
+        Optional<ConnectionSettings> settings = snapshot.get(ConnectionSettings.class);
+        if (activity.isEmpty() || settings.isEmpty() || settings.get().usableSlots() <= 0) {
+            return Optional.empty();
+        }
+        ConnectionSettings s = settings.get();
+        int used = activity.get().clientBackends();
+        double ratio = (double) used / s.usableSlots();
+        String message = String.format(java.util.Locale.ROOT,
+                "%d client connections use %.0f%% of the %d usable slots (max_connections %d, %d reserved for"
+                        + " superusers%s)%s",
+                used, ratio * 100, s.usableSlots(), s.maxConnections(), s.superuserReservedConnections(),
+                s.reservedConnections() == null ? "" : ", " + s.reservedConnections() + " reserved_connections",
+                busiest(activity.get()));
+        return Optional.of(List.of(Evaluation.above("server", ratio, config.warning(), config.critical(), message)));
+    }
+
+    /** "; most in database shop (12)" — where to look first. */
+    private static String busiest(Activity activity) {
+        return activity.byDatabaseAndState().entrySet().stream()
+                .map(e -> Map.entry(e.getKey(), e.getValue().values().stream().mapToInt(Integer::intValue).sum()))
+                .max(Map.Entry.comparingByValue())
+                .map(e -> "; most in database " + (e.getKey().isEmpty() ? "(none yet)" : e.getKey()) + " (" + e.getValue() + ")")
+                .orElse("");
+    }
+}

@@ -1,0 +1,65 @@
+package io.pgvigil.check;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import io.pgvigil.collect.Snapshot;
+import io.pgvigil.collect.StatDatabaseCollector.DatabaseStats;
+import io.pgvigil.config.PgvigilConfig;
+import io.pgvigil.window.Window;
+import io.pgvigil.window.Window.DatabaseDelta;
+
+/**
+ * {@code rollback_rate}: rollbacks / (commits + rollbacks) of each database in the interval, judged
+ * only with at least {@code min-transactions} transactions. Subject: the database.
+ */
+@ApplicationScoped
+public class RollbackRateCheck implements Check {
+
+    public static final String ID = "rollback_rate";
+
+    private final PgvigilConfig.RollbackRate config;
+
+    public RollbackRateCheck(PgvigilConfig config) {
+        this.config = config.checks().rollbackRate();
+    }
+
+    @Override
+    public String id() {
+        return ID;
+    }
+
+    @Override
+    public boolean enabled() {
+        return config.enabled();
+    }
+
+    @Override
+    public Map<Severity, Double> thresholds() {
+        return Map.of(Severity.WARNING, config.warning(), Severity.CRITICAL, config.critical());
+    }
+
+    @Override
+    public Optional<List<Evaluation>> evaluate(Snapshot snapshot, Window window) {
+        if (snapshot.get(DatabaseStats.class).isEmpty()) {
+            return Optional.empty();
+        }
+        List<Evaluation> evaluations = new ArrayList<>();
+        window.held().forEach(db -> evaluations.add(Evaluation.held(db)));
+        for (DatabaseDelta d : window.databases().values()) {
+            if (d.transactions() < config.minTransactions()) {
+                continue;
+            }
+            double ratio = (double) d.xactRollback() / d.transactions();
+            String message = String.format(java.util.Locale.ROOT,
+                    "%d of %d transactions (%.0f%%) rolled back in database %s in the last %.0f s (deadlocks: %d)",
+                    d.xactRollback(), d.transactions(), ratio * 100, d.datname(), window.seconds(), d.deadlocks());
+            evaluations.add(Evaluation.above(d.datname(), ratio, config.warning(), config.critical(), message));
+        }
+        return Optional.of(evaluations);
+    }
+}

@@ -1,0 +1,105 @@
+package io.pgvigil.config;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+
+import org.postgresql.Driver;
+
+/**
+ * The rules that configuration must follow beyond its types. Each problem names the key and the
+ * value that is wrong; {@link ConfigGate} refuses to start when there is any.
+ */
+public final class ConfigCheck {
+
+    private ConfigCheck() {
+    }
+
+    /**
+     * @param urlRequired whether a missing {@code pgvigil.target.url} is a problem (it is not in dev
+     *                    mode, where the demo database stands in)
+     */
+    public static List<String> problems(PgvigilConfig config, boolean urlRequired) {
+        List<String> problems = new ArrayList<>();
+        atLeast(problems, "pgvigil.interval", config.interval(), Duration.ofSeconds(1));
+
+        PgvigilConfig.Target target = config.target();
+        if (target.url().isEmpty()) {
+            if (urlRequired) {
+                problems.add("pgvigil.target.url is not set: give the JDBC URL of the PostgreSQL server to watch"
+                        + " (e.g. jdbc:postgresql://localhost:5432/postgres)");
+            }
+        } else {
+            String url = target.url().get();
+            if (!url.startsWith("jdbc:postgresql:") || Driver.parseURL(url, new Properties()) == null) {
+                problems.add("pgvigil.target.url='" + Redact.url(url) + "' is not a PostgreSQL JDBC URL"
+                        + " (expected jdbc:postgresql://host:port/database)");
+            }
+        }
+        if (target.password().isPresent() && target.passwordFile().isPresent()) {
+            problems.add("pgvigil.target.password and pgvigil.target.password-file are both set: set only one");
+        }
+        target.passwordFile().ifPresent(file -> {
+            Path path = Path.of(file);
+            try {
+                Files.readString(path);
+            } catch (IOException | RuntimeException e) {
+                problems.add("pgvigil.target.password-file='" + file + "' cannot be read: " + e.getClass().getSimpleName()
+                        + (e.getMessage() == null ? "" : " " + e.getMessage()));
+            }
+        });
+        if (target.maxConnections() < 1) {
+            problems.add("pgvigil.target.max-connections=" + target.maxConnections() + " must be at least 1");
+        }
+        atLeast(problems, "pgvigil.target.statement-timeout", target.statementTimeout(), Duration.ofMillis(1));
+        atLeast(problems, "pgvigil.target.lock-timeout", target.lockTimeout(), Duration.ofMillis(1));
+        atLeast(problems, "pgvigil.target.connect-timeout", target.connectTimeout(), Duration.ofSeconds(1));
+
+        PgvigilConfig.Checks checks = config.checks();
+        ratios(problems, "pool-saturation", checks.poolSaturation().warning(), checks.poolSaturation().critical());
+        ratios(problems, "rollback-rate", checks.rollbackRate().warning(), checks.rollbackRate().critical());
+        if (checks.rollbackRate().minTransactions() < 1) {
+            problems.add("pgvigil.checks.rollback-rate.min-transactions=" + checks.rollbackRate().minTransactions()
+                    + " must be at least 1");
+        }
+        Duration ltWarning = checks.longTransaction().warning();
+        Duration ltCritical = checks.longTransaction().critical();
+        atLeast(problems, "pgvigil.checks.long-transaction.warning", ltWarning, Duration.ofMillis(1));
+        atLeast(problems, "pgvigil.checks.long-transaction.critical", ltCritical, Duration.ofMillis(1));
+        if (ltWarning.compareTo(ltCritical) > 0) {
+            problems.add("pgvigil.checks.long-transaction.warning=" + ltWarning
+                    + " is above pgvigil.checks.long-transaction.critical=" + ltCritical + ": warning must not exceed critical");
+        }
+        if (config.findings().max() < 1) {
+            problems.add("pgvigil.findings.max=" + config.findings().max() + " must be at least 1");
+        }
+        return problems;
+    }
+
+    private static void atLeast(List<String> problems, String key, Duration value, Duration min) {
+        if (value.compareTo(min) < 0) {
+            problems.add(key + "=" + value + " must be at least " + min);
+        }
+    }
+
+    private static void ratios(List<String> problems, String check, double warning, double critical) {
+        String prefix = "pgvigil.checks." + check + ".";
+        boolean inRange = ratio(problems, prefix + "warning", warning) & ratio(problems, prefix + "critical", critical);
+        if (inRange && warning > critical) {
+            problems.add(prefix + "warning=" + warning + " is above " + prefix + "critical=" + critical
+                    + ": warning must not exceed critical");
+        }
+    }
+
+    private static boolean ratio(List<String> problems, String key, double value) {
+        if (value >= 0 && value <= 1) {
+            return true;
+        }
+        problems.add(key + "=" + value + " is not a ratio between 0 and 1");
+        return false;
+    }
+}

@@ -1,0 +1,30 @@
+package io.pgvigil.config;
+
+import java.util.List;
+
+import jakarta.annotation.Priority;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.inject.Instance;
+
+import io.pgvigil.target.EmbeddedTarget;
+import io.quarkus.runtime.StartupEvent;
+
+/** Stops start-up, before the first poll, when the configuration breaks a {@link ConfigCheck} rule. */
+@ApplicationScoped
+public class ConfigGate {
+
+    void onStart(@Observes @Priority(1) StartupEvent event, PgvigilConfig config, Instance<EmbeddedTarget> embedded) {
+        List<String> problems = ConfigCheck.problems(config, !embedded.isResolvable());
+        if (!problems.isEmpty()) {
+            throw new InvalidConfigException(problems);
+        }
+    }
+
+    /** Thrown at start-up; its message lists every problem, one per line. */
+    public static final class InvalidConfigException extends RuntimeException {
+        InvalidConfigException(List<String> problems) {
+            super("Invalid pgvigil configuration:\n  - " + String.join("\n  - ", problems));
+        }
+    }
+}

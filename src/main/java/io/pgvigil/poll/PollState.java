@@ -1,0 +1,41 @@
+package io.pgvigil.poll;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+import io.pgvigil.check.Evaluation;
+import io.pgvigil.check.Finding;
+import io.pgvigil.collect.Snapshot;
+import io.pgvigil.window.Window;
+
+/**
+ * Everything one poll produced. Immutable: the poll builds a new one and swaps it in; /metrics and
+ * the REST API only read the current one.
+ *
+ * @param evaluations       each evaluated check's verdicts, by check id (suspended checks are absent)
+ * @param findings          open findings, capped at {@code pgvigil.findings.max}, most severe first
+ * @param suppressed        open findings left out by the cap
+ * @param thresholds        each enabled check's thresholds, by check id then severity label
+ * @param lastSuccessAt     when a poll last reached the target, null if never
+ */
+public record PollState(Snapshot snapshot, Window window, List<CollectorStatus> collectors,
+        Map<String, List<Evaluation>> evaluations, List<Finding> findings, int suppressed,
+        Map<String, Map<String, Double>> thresholds, double durationSeconds, String error, Instant lastSuccessAt,
+        long polls, long failedPolls) {
+
+    public PollState {
+        collectors = List.copyOf(collectors);
+        evaluations = Map.copyOf(evaluations);
+        findings = List.copyOf(findings);
+        thresholds = Map.copyOf(thresholds);
+    }
+
+    /** Before the first poll has finished. */
+    public static final PollState INITIAL = new PollState(null, Window.EMPTY, List.of(), Map.of(), List.of(), 0,
+            Map.of(), 0, null, null, 0, 0);
+
+    public boolean up() {
+        return snapshot != null && snapshot.up();
+    }
+}

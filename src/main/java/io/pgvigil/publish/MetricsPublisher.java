@@ -1,0 +1,214 @@
+package io.pgvigil.publish;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+import java.util.function.ToLongFunction;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.pgvigil.check.Evaluation;
+import io.pgvigil.check.Finding;
+import io.pgvigil.collect.SettingsCollector.ConnectionSettings;
+import io.pgvigil.collect.Snapshot;
+import io.pgvigil.collect.StatActivityCollector.Activity;
+import io.pgvigil.collect.StatDatabaseCollector.Database;
+import io.pgvigil.collect.StatDatabaseCollector.DatabaseStats;
+import io.pgvigil.poll.CollectorStatus;
+import io.pgvigil.poll.PollState;
+import io.pgvigil.window.Window.DatabaseDelta;
+
+/**
+ * Publishes each {@link PollState} as Prometheus series (through Micrometer, served at /metrics).
+ * Values are copied in when a poll ends; a scrape reads them and never touches the database.
+ * Series whose data is gone (a failed collector, a dropped database, a cleared finding) are removed.
+ * Every name here is listed in docs/metrics.md; a test keeps the two equal.
+ *
+ * <pre>
+ * pg_up 1.0
+ * pg_connections{datname="shop",state="idle in transaction"} 3.0
+ * pg_stat_database_xact_rollback_total{datname="shop"} 1204.0
+ * pgvigil_breach{check="rollback_rate",severity="critical",subject="shop"} 1.0
+ * </pre>
+ */
+@ApplicationScoped
+public class MetricsPublisher {
+
+    public static final String PG_UP = "pg_up";
+    public static final String PG_IN_RECOVERY = "pg_in_recovery";
+    public static final String PG_SERVER_VERSION_NUM = "pg_server_version_num";
+    public static final String PG_POSTMASTER_START_TIME = "pg_postmaster_start_time_seconds";
+    public static final String PG_CONNECTIONS = "pg_connections";
+    public static final String PG_CONNECTIONS_WAITING_ON_LOCK = "pg_connections_waiting_on_lock";
+    public static final String PG_OLDEST_TRANSACTION_AGE = "pg_oldest_transaction_age_seconds";
+    public static final String PG_OLDEST_IDLE_IN_TRANSACTION = "pg_oldest_idle_in_transaction_seconds";
+    public static final String PG_MAX_CONNECTIONS = "pg_settings_max_connections";
+    public static final String PG_SUPERUSER_RESERVED = "pg_settings_superuser_reserved_connections";
+    public static final String PG_RESERVED = "pg_settings_reserved_connections";
+    public static final String PG_SLOTS_USABLE = "pg_connection_slots_usable";
+    /** Counter prefix; Prometheus names end in _total (e.g. pg_stat_database_xact_commit_total). */
+    public static final String PG_STAT_DATABASE = "pg_stat_database_";
+    public static final String PG_ROLLBACK_RATIO = "pg_stat_database_rollback_ratio";
+    public static final String PG_BLKS_HIT_RATIO = "pg_stat_database_blks_hit_ratio";
+    public static final String COLLECTOR_ENABLED = "pgvigil_collector_enabled";
+    public static final String COLLECTOR_SUCCESS = "pgvigil_collector_success";
+    public static final String COLLECTOR_DURATION = "pgvigil_collector_duration_seconds";
+    public static final String LAST_POLL = "pgvigil_last_poll_timestamp_seconds";
+    public static final String POLL_DURATION = "pgvigil_poll_duration_seconds";
+    /** Counter; exposed as pgvigil_polls_total{result="success"|"failure"}. */
+    public static final String POLLS = "pgvigil_polls";
+    public static final String BREACH = "pgvigil_breach";
+    public static final String CHECK_VALUE = "pgvigil_check_value";
+    public static final String CHECK_THRESHOLD = "pgvigil_check_threshold";
+    public static final String FINDINGS_SUPPRESSED = "pgvigil_findings_suppressed";
+
+    /** pg_stat_database column → counter, in exposition order. */
+    static final Map<String, ToLongFunction<Database>> DATABASE_COUNTERS = new java.util.LinkedHashMap<>();
+    static {
+        DATABASE_COUNTERS.put("xact_commit", Database::xactCommit);
+        DATABASE_COUNTERS.put("xact_rollback", Database::xactRollback);
+        DATABASE_COUNTERS.put("deadlocks", Database::deadlocks);
+        DATABASE_COUNTERS.put("temp_files", Database::tempFiles);
+        DATABASE_COUNTERS.put("temp_bytes", Database::tempBytes);
+        DATABASE_COUNTERS.put("blks_hit", Database::blksHit);
+        DATABASE_COUNTERS.put("blks_read", Database::blksRead);
+    }
+
+    private final Map<String, SeriesFamily> families = new HashMap<>();
+    private final MeterRegistry registry;
+
+    @Inject
+    public MetricsPublisher(MeterRegistry registry) {
+        this.registry = registry;
+    }
+
+    public synchronized void publish(PollState state) {
+        Snapshot snapshot = state.snapshot();
+        boolean up = state.up();
+        gauge(PG_UP, "1 when the last poll reached the target, 0 when it could not").set(up ? 1.0 : 0.0);
+        gauge(PG_IN_RECOVERY, "1 on a standby (pg_is_in_recovery()), 0 on a primary")
+                .set(up ? (snapshot.server().inRecovery() ? 1.0 : 0.0) : null);
+        gauge(PG_SERVER_VERSION_NUM, "server_version_num of the target")
+                .set(up ? (double) snapshot.server().versionNum() : null);
+        gauge(PG_POSTMASTER_START_TIME, "pg_postmaster_start_time() as Unix time; changes on restart")
+                .set(up ? snapshot.server().startTimeSeconds() : null);
+
+        Optional<Activity> activity = up ? snapshot.get(Activity.class) : Optional.empty();
+        Map<Tags, Double> connections = new HashMap<>();
+        Map<Tags, Double> waiting = new HashMap<>();
+        activity.ifPresent(a -> {
+            a.byDatabaseAndState().forEach((db, states) -> states.forEach((st, n) ->
+                    connections.put(Tags.of("datname", db, "state", st), (double) n)));
+            a.waitingOnLockByDatabase().forEach((db, n) -> waiting.put(Tags.of("datname", db), (double) n));
+        });
+        gauge(PG_CONNECTIONS, "Client backends by database and state (pg_stat_activity), pgvigil's own included")
+                .set(connections);
+        gauge(PG_CONNECTIONS_WAITING_ON_LOCK, "Client backends waiting for a heavyweight lock, by database")
+                .set(waiting);
+        gauge(PG_OLDEST_TRANSACTION_AGE, "Age of the oldest open transaction of any session but pgvigil's; 0 when none")
+                .set(activity.map(a -> a.oldestTransaction().map(b -> b.xactAgeSeconds()).orElse(0.0)).orElse(null));
+        gauge(PG_OLDEST_IDLE_IN_TRANSACTION, "Longest time a session has sat idle inside an open transaction; 0 when none")
+                .set(activity.map(Activity::longestIdleInTransactionSeconds).orElse(null));
+
+        Optional<ConnectionSettings> settings = up ? snapshot.get(ConnectionSettings.class) : Optional.empty();
+        gauge(PG_MAX_CONNECTIONS, "max_connections").set(settings.map(s -> (double) s.maxConnections()).orElse(null));
+        gauge(PG_SUPERUSER_RESERVED, "superuser_reserved_connections")
+                .set(settings.map(s -> (double) s.superuserReservedConnections()).orElse(null));
+        gauge(PG_RESERVED, "reserved_connections (PostgreSQL 16+)")
+                .set(settings.map(ConnectionSettings::reservedConnections).map(Integer::doubleValue).orElse(null));
+        gauge(PG_SLOTS_USABLE, "Connection slots an ordinary client can take: max_connections minus both reserves")
+                .set(settings.map(s -> (double) s.usableSlots()).orElse(null));
+
+        List<Database> databases = up ? snapshot.get(DatabaseStats.class).map(DatabaseStats::databases).orElse(List.of())
+                : List.of();
+        DATABASE_COUNTERS.forEach((column, getter) -> counter(PG_STAT_DATABASE + column,
+                "pg_stat_database." + column + " per database, cumulative since the last stats reset")
+                .set(perDatabase(databases, d -> (double) getter.applyAsLong(d))));
+        Map<Tags, Double> rollbackRatio = new HashMap<>();
+        Map<Tags, Double> hitRatio = new HashMap<>();
+        for (DatabaseDelta d : state.window().databases().values()) {
+            Tags tags = Tags.of("datname", d.datname());
+            if (d.transactions() > 0) {
+                rollbackRatio.put(tags, (double) d.xactRollback() / d.transactions());
+            }
+            if (d.blockAccesses() > 0) {
+                hitRatio.put(tags, (double) d.blksHit() / d.blockAccesses());
+            }
+        }
+        gauge(PG_ROLLBACK_RATIO, "Share of the database's transactions rolled back during the last poll interval")
+                .set(rollbackRatio);
+        gauge(PG_BLKS_HIT_RATIO, "Share of block reads served from shared buffers during the last poll interval")
+                .set(hitRatio);
+
+        publishSelf(state);
+        publishBreaches(state);
+    }
+
+    private void publishSelf(PollState state) {
+        Map<Tags, Double> enabled = new HashMap<>();
+        Map<Tags, Double> success = new HashMap<>();
+        Map<Tags, Double> duration = new HashMap<>();
+        for (CollectorStatus c : state.collectors()) {
+            Tags tags = Tags.of("collector", c.collector());
+            enabled.put(tags, c.enabled() ? 1.0 : 0.0);
+            if (c.enabled()) {
+                success.put(tags, c.success() ? 1.0 : 0.0);
+            }
+            if (c.durationSeconds() != null) {
+                duration.put(tags, c.durationSeconds());
+            }
+        }
+        gauge(COLLECTOR_ENABLED, "1 when the collector can run on this server, 0 when it is off (see /api/v1/status)")
+                .set(enabled);
+        gauge(COLLECTOR_SUCCESS, "1 when the collector succeeded in the last poll, 0 when it failed").set(success);
+        gauge(COLLECTOR_DURATION, "Time the collector's query took in the last poll").set(duration);
+        gauge(LAST_POLL, "Unix time of the last poll that reached the target")
+                .set(state.lastSuccessAt() == null ? null : state.lastSuccessAt().toEpochMilli() / 1000.0);
+        gauge(POLL_DURATION, "Time the last poll took, collectors and checks").set(state.durationSeconds());
+        counter(POLLS, "Polls since start, by result").set(Map.of(
+                Tags.of("result", "success"), (double) (state.polls() - state.failedPolls()),
+                Tags.of("result", "failure"), (double) state.failedPolls()));
+    }
+
+    private void publishBreaches(PollState state) {
+        Map<Tags, Double> breach = new HashMap<>();
+        for (Finding f : state.findings()) {
+            breach.put(Tags.of("check", f.check(), "severity", f.severity().label(), "subject", f.subject()), 1.0);
+        }
+        Map<Tags, Double> values = new HashMap<>();
+        state.evaluations().forEach((check, evaluations) -> {
+            for (Evaluation e : evaluations) {
+                if (e.value() != null) {
+                    values.put(Tags.of("check", check, "subject", e.subject()), e.value());
+                }
+            }
+        });
+        Map<Tags, Double> thresholds = new HashMap<>();
+        state.thresholds().forEach((check, bySeverity) -> bySeverity.forEach((severity, value) ->
+                thresholds.put(Tags.of("check", check, "severity", severity), value)));
+        gauge(BREACH, "1 while a finding is open; the series is removed when it clears").set(breach);
+        gauge(CHECK_VALUE, "The value a check measured for a subject in the last poll").set(values);
+        gauge(CHECK_THRESHOLD, "A check's configured threshold").set(thresholds);
+        gauge(FINDINGS_SUPPRESSED, "Open findings left out of /api/v1/findings and pgvigil_breach by pgvigil.findings.max")
+                .set((double) state.suppressed());
+    }
+
+    private static Map<Tags, Double> perDatabase(List<Database> databases, Function<Database, Double> value) {
+        Map<Tags, Double> series = new HashMap<>();
+        databases.forEach(d -> series.put(Tags.of("datname", d.datname()), value.apply(d)));
+        return series;
+    }
+
+    private SeriesFamily gauge(String name, String help) {
+        return families.computeIfAbsent(name, n -> new SeriesFamily(registry, n, help, SeriesFamily.Type.GAUGE));
+    }
+
+    private SeriesFamily counter(String name, String help) {
+        return families.computeIfAbsent(name, n -> new SeriesFamily(registry, n, help, SeriesFamily.Type.COUNTER));
+    }
+}

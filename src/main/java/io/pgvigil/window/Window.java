@@ -1,0 +1,88 @@
+package io.pgvigil.window;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+import io.pgvigil.collect.Snapshot;
+import io.pgvigil.collect.StatDatabaseCollector.Database;
+import io.pgvigil.collect.StatDatabaseCollector.DatabaseStats;
+
+/**
+ * What happened between two snapshots: per-interval deltas of cumulative counters. A series whose
+ * counters went backwards (a stats reset, a server restart) or that has no earlier reading gives no
+ * delta for this interval and is listed as held instead; a delta is never negative.
+ *
+ * @param seconds   length of the interval, 0 when there is no earlier snapshot
+ * @param databases per-database deltas by datname
+ * @param held      databases seen now that have no trustworthy delta this interval
+ */
+public record Window(double seconds, Map<String, DatabaseDelta> databases, Set<String> held) {
+
+    public Window {
+        databases = Map.copyOf(databases);
+        held = Set.copyOf(held);
+    }
+
+    /** Transactions and block accesses of one database during the interval. */
+    public record DatabaseDelta(String datname, long xactCommit, long xactRollback, long deadlocks, long tempFiles,
+            long tempBytes, long blksHit, long blksRead) {
+
+        public long transactions() {
+            return xactCommit + xactRollback;
+        }
+
+        public long blockAccesses() {
+            return blksHit + blksRead;
+        }
+    }
+
+    public static final Window EMPTY = new Window(0, Map.of(), Set.of());
+
+    /**
+     * The window from {@code previous} (the last snapshot that reached the target, may be null) to
+     * {@code current}.
+     */
+    public static Window between(Snapshot previous, Snapshot current) {
+        if (!current.up()) {
+            return EMPTY;
+        }
+        Map<Long, Database> now = databases(current);
+        Set<String> held = new TreeSet<>();
+        now.values().forEach(d -> held.add(d.datname()));
+        if (previous == null || !previous.up()
+                || previous.server().startTimeSeconds() != current.server().startTimeSeconds()) {
+            // No baseline, or the server restarted and every counter started again from zero.
+            return new Window(0, Map.of(), held);
+        }
+        double seconds = Duration.between(previous.at(), current.at()).toNanos() / 1e9;
+        Map<Long, Database> before = databases(previous);
+        Map<String, DatabaseDelta> deltas = new TreeMap<>();
+        for (Database cur : now.values()) {
+            Database prev = before.get(cur.datid());
+            if (prev == null || !Objects.equals(prev.statsResetSeconds(), cur.statsResetSeconds())) {
+                continue;
+            }
+            DatabaseDelta d = new DatabaseDelta(cur.datname(), cur.xactCommit() - prev.xactCommit(),
+                    cur.xactRollback() - prev.xactRollback(), cur.deadlocks() - prev.deadlocks(),
+                    cur.tempFiles() - prev.tempFiles(), cur.tempBytes() - prev.tempBytes(),
+                    cur.blksHit() - prev.blksHit(), cur.blksRead() - prev.blksRead());
+            if (d.xactCommit() >= 0 && d.xactRollback() >= 0 && d.deadlocks() >= 0 && d.tempFiles() >= 0
+                    && d.tempBytes() >= 0 && d.blksHit() >= 0 && d.blksRead() >= 0) {
+                deltas.put(cur.datname(), d);
+                held.remove(cur.datname());
+            }
+        }
+        return new Window(seconds, deltas, held);
+    }
+
+    private static Map<Long, Database> databases(Snapshot snapshot) {
+        Map<Long, Database> byId = new HashMap<>();
+        snapshot.get(DatabaseStats.class).ifPresent(s -> s.databases().forEach(d -> byId.put(d.datid(), d)));
+        return byId;
+    }
+}
