@@ -64,7 +64,7 @@ public record Window(double seconds, Map<String, DatabaseDelta> databases, Set<S
         Map<String, DatabaseDelta> deltas = new TreeMap<>();
         for (Database cur : now.values()) {
             Database prev = before.get(cur.datid());
-            if (prev == null || !Objects.equals(prev.statsResetSeconds(), cur.statsResetSeconds())) {
+            if (prev == null || reset(prev, cur)) {
                 continue;
             }
             DatabaseDelta d = new DatabaseDelta(cur.datname(), cur.xactCommit() - prev.xactCommit(),
@@ -78,6 +78,20 @@ public record Window(double seconds, Map<String, DatabaseDelta> databases, Set<S
             }
         }
         return new Window(seconds, deltas, held);
+    }
+
+    /**
+     * Whether the database's statistics were reset between the two readings. Before PostgreSQL 15 a
+     * database gets a statistics entry, and a stats_reset time, at its first activity: stats_reset
+     * going from NULL to a time over all-zero counters is that first entry, not a reset.
+     */
+    private static boolean reset(Database prev, Database cur) {
+        if (Objects.equals(prev.statsResetSeconds(), cur.statsResetSeconds())) {
+            return false;
+        }
+        boolean firstEntry = prev.statsResetSeconds() == null && prev.xactCommit() == 0 && prev.xactRollback() == 0
+                && prev.blksHit() == 0 && prev.blksRead() == 0;
+        return !firstEntry;
     }
 
     private static Map<Long, Database> databases(Snapshot snapshot) {

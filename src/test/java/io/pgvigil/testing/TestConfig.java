@@ -1,0 +1,42 @@
+package io.pgvigil.testing;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+
+import io.pgvigil.config.PgvigilConfig;
+import io.quarkus.runtime.configuration.DurationConverter;
+import io.smallrye.config.PropertiesConfigSource;
+import io.smallrye.config.SmallRyeConfig;
+import io.smallrye.config.SmallRyeConfigBuilder;
+
+/** The real {@link PgvigilConfig} mapping, built from properties outside Quarkus, with Quarkus' duration format. */
+public final class TestConfig {
+
+    private TestConfig() {
+    }
+
+    public static PgvigilConfig of(Map<String, String> properties) {
+        SmallRyeConfig config = new SmallRyeConfigBuilder()
+                .withMapping(PgvigilConfig.class)
+                .withConverter(Duration.class, 200, new DurationConverter())
+                .withSources(new PropertiesConfigSource(properties, "test", 400))
+                .build();
+        return config.getConfigMapping(PgvigilConfig.class);
+    }
+
+    /** Configuration that makes pgvigil watch {@code server} as the pg_monitor role, plus overrides. */
+    public static PgvigilConfig forServer(PgServer server, String... keyValues) {
+        Map<String, String> props = new HashMap<>();
+        props.put("pgvigil.target.url", server.jdbcUrl("postgres"));
+        props.put("pgvigil.target.username", PgServer.MONITOR_ROLE);
+        props.put("pgvigil.target.password", PgServer.MONITOR_PASSWORD);
+        for (int i = 0; i < keyValues.length; i += 2) {
+            props.put(keyValues[i], keyValues[i + 1]);
+        }
+        if (props.containsKey("pgvigil.target.password-file")) {
+            props.remove("pgvigil.target.password");
+        }
+        return of(props);
+    }
+}

@@ -1,0 +1,87 @@
+package io.pgvigil.testing;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+import io.micrometer.prometheus.PrometheusConfig;
+import io.micrometer.prometheus.PrometheusMeterRegistry;
+import io.pgvigil.check.Check;
+import io.pgvigil.check.Evaluation;
+import io.pgvigil.check.Finding;
+import io.pgvigil.check.LongTransactionCheck;
+import io.pgvigil.check.PoolSaturationCheck;
+import io.pgvigil.check.RollbackRateCheck;
+import io.pgvigil.collect.Collector;
+import io.pgvigil.collect.SettingsCollector;
+import io.pgvigil.collect.StatActivityCollector;
+import io.pgvigil.collect.StatDatabaseCollector;
+import io.pgvigil.config.PgvigilConfig;
+import io.pgvigil.poll.Monitor;
+import io.pgvigil.poll.PollState;
+import io.pgvigil.publish.MetricsPublisher;
+import io.pgvigil.target.TargetConnector;
+
+/**
+ * The production pipeline (collect → window → check → publish) wired by hand, so that a test can run
+ * polls one at a time against a real server and read the real Prometheus exposition.
+ */
+public final class TestMonitor implements AutoCloseable {
+
+    public final PgvigilConfig config;
+    public final TargetConnector connector;
+    public final Monitor monitor;
+    public final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final MetricsPublisher publisher = new MetricsPublisher(registry);
+    private PollState last;
+
+    public TestMonitor(PgvigilConfig config, Collector<?>... extraCollectors) {
+        this.config = config;
+        this.connector = new TargetConnector(config);
+        List<Collector<?>> collectors = new ArrayList<>(List.of(new StatActivityCollector(), new SettingsCollector(),
+                new StatDatabaseCollector()));
+        collectors.addAll(List.of(extraCollectors));
+        List<Check> checks = List.of(new PoolSaturationCheck(config), new RollbackRateCheck(config),
+                new LongTransactionCheck(config));
+        this.monitor = new Monitor(collectors, checks, connector, config);
+    }
+
+    public static TestMonitor watching(PgServer server, String... keyValues) {
+        return new TestMonitor(TestConfig.forServer(server, keyValues));
+    }
+
+    /** One poll, published as the service would. */
+    public PollState poll() {
+        last = monitor.poll();
+        publisher.publish(last);
+        return last;
+    }
+
+    public PollState last() {
+        return last;
+    }
+
+    /**
+     * The Prometheus text exposition, as /metrics serves it. The bare registry writes a trailing comma
+     * inside label sets ({@code {a="b",}}), which the format allows and Quarkus' endpoint does not
+     * write; it is dropped so that tests can compare lines with what /metrics shows.
+     */
+    public String scrape() {
+        return registry.scrape().replace(",} ", "} ");
+    }
+
+    public Optional<Finding> finding(String check, String subject) {
+        return last.findings().stream().filter(f -> f.check().equals(check) && f.subject().equals(subject)).findFirst();
+    }
+
+    public Optional<Evaluation> evaluation(String check, String subject) {
+        return Optional.ofNullable(last.evaluations().get(check)).flatMap(list -> list.stream()
+                .filter(e -> e.subject().equals(subject)).findFirst());
+    }
+
+    @Override
+    public void close() {
+        monitor.close();
+        registry.close();
+    }
+}
