@@ -34,7 +34,7 @@ public interface Collector<T> {
 
     /** A requirement helper: the reason when {@code extension} is not installed in the connected database. */
     static Optional<String> requireExtension(ServerInfo server, String extension) {
-        return server.extensions().contains(extension)
+        return server.extensions().containsKey(extension)
                 ? Optional.empty()
                 : Optional.of("extension " + extension + " is not installed in the connected database");
     }

@@ -87,10 +87,7 @@ public final class PgServer implements AutoCloseable {
     public static PgServer start(int major, Map<String, String> extraConfig) {
         try {
             Path dir = Files.createTempDirectory("pgvigil-pg" + major + "-");
-            PgServer s = new PgServer(major, config(extraConfig), freePort(), dir);
-            s.startServer();
-            s.bootstrap();
-            return s;
+            return new PgServer(major, config(extraConfig), freePort(), dir).startServer();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -128,7 +125,11 @@ public final class PgServer implements AutoCloseable {
                     .setPGStartupWait(Duration.ofSeconds(30))
                     .setDataDirectoryCustomizer(PgServer::writeHba);
             serverConfig.forEach(builder::setServerConfig);
+            boolean fresh = !Files.exists(dataDirectory.resolve("PG_VERSION"));
             server = builder.start();
+            if (fresh) {
+                bootstrap();
+            }
             return this;
         } catch (IOException e) {
             throw new UncheckedIOException("PostgreSQL " + major + " did not start", e);

@@ -1,0 +1,87 @@
+package io.pgvigil.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import io.pgvigil.testing.TestConfig;
+
+/** Every rule of {@link ConfigCheck}, over the real config mapping; each problem names its key and value. */
+class ConfigCheckTest {
+
+    private static final String URL = "jdbc:postgresql://localhost:5432/postgres";
+
+    @Test
+    void defaultsWithAUrlAreValid() {
+        assertThat(ConfigCheck.problems(config(Map.of("pgvigil.target.url", URL)), true)).isEmpty();
+    }
+
+    @Test
+    void missingUrlIsAProblemOnlyWhenNoEmbeddedDatabaseStandsIn() {
+        assertThat(ConfigCheck.problems(config(Map.of()), true))
+                .containsExactly("pgvigil.target.url is not set: give the JDBC URL of the PostgreSQL server to watch"
+                        + " (e.g. jdbc:postgresql://localhost:5432/postgres)");
+        assertThat(ConfigCheck.problems(config(Map.of()), false)).isEmpty();
+    }
+
+    @ParameterizedTest(name = "{0}={1}")
+    @CsvSource(delimiter = '|', value = {
+            "pgvigil.interval | 500ms | pgvigil.interval=PT0.5S must be at least PT1S",
+            "pgvigil.interval | 0s | pgvigil.interval=PT0S must be at least PT1S",
+            "pgvigil.target.url | postgres://localhost/db | pgvigil.target.url='postgres://localhost/db' is not a PostgreSQL JDBC URL",
+            "pgvigil.target.url | jdbc:mysql://localhost/db | pgvigil.target.url='jdbc:mysql://localhost/db' is not a PostgreSQL JDBC URL",
+            "pgvigil.target.url | jdbc:postgresql://localhost:99999999/db?password=hunter2 | pgvigil.target.url='jdbc:postgresql://localhost:99999999/db?…' is not a PostgreSQL JDBC URL",
+            "pgvigil.target.max-connections | 0 | pgvigil.target.max-connections=0 must be at least 1",
+            "pgvigil.target.statement-timeout | 0s | pgvigil.target.statement-timeout=PT0S must be at least PT0.001S",
+            "pgvigil.target.lock-timeout | 0s | pgvigil.target.lock-timeout=PT0S must be at least PT0.001S",
+            "pgvigil.target.connect-timeout | 100ms | pgvigil.target.connect-timeout=PT0.1S must be at least PT1S",
+            "pgvigil.target.password-file | /nonexistent/pgvigil-password | pgvigil.target.password-file='/nonexistent/pgvigil-password' cannot be read",
+            "pgvigil.checks.pool-saturation.warning | 1.5 | pgvigil.checks.pool-saturation.warning=1.5 is not a ratio between 0 and 1",
+            "pgvigil.checks.pool-saturation.critical | -0.1 | pgvigil.checks.pool-saturation.critical=-0.1 is not a ratio between 0 and 1",
+            "pgvigil.checks.pool-saturation.warning | 0.95 | pgvigil.checks.pool-saturation.warning=0.95 is above pgvigil.checks.pool-saturation.critical=0.9",
+            "pgvigil.checks.rollback-rate.warning | NaN | pgvigil.checks.rollback-rate.warning=NaN is not a ratio between 0 and 1",
+            "pgvigil.checks.rollback-rate.critical | 0.05 | pgvigil.checks.rollback-rate.warning=0.1 is above pgvigil.checks.rollback-rate.critical=0.05",
+            "pgvigil.checks.rollback-rate.min-transactions | 0 | pgvigil.checks.rollback-rate.min-transactions=0 must be at least 1",
+            "pgvigil.checks.long-transaction.warning | 10m | pgvigil.checks.long-transaction.warning=PT10M is above pgvigil.checks.long-transaction.critical=PT5M",
+            "pgvigil.checks.long-transaction.critical | 0s | pgvigil.checks.long-transaction.critical=PT0S must be at least PT0.001S",
+            "pgvigil.findings.max | 0 | pgvigil.findings.max=0 must be at least 1",
+    })
+    void invalidValueIsRejectedNamingItsKey(String key, String value, String problem) {
+        Map<String, String> props = new HashMap<>(Map.of("pgvigil.target.url", URL));
+        props.put(key, value);
+        assertThat(ConfigCheck.problems(config(props), true)).anySatisfy(p -> assertThat(p).startsWith(problem));
+    }
+
+    @Test
+    void passwordAndPasswordFileTogetherAreAmbiguous() throws Exception {
+        Path file = Files.createTempFile("pgvigil", "pw");
+        try {
+            Map<String, String> props = Map.of("pgvigil.target.url", URL, "pgvigil.target.password", "x",
+                    "pgvigil.target.password-file", file.toString());
+            assertThat(ConfigCheck.problems(config(props), true))
+                    .containsExactly("pgvigil.target.password and pgvigil.target.password-file are both set: set only one");
+        } finally {
+            Files.delete(file);
+        }
+    }
+
+    @Test
+    void aValueOfTheWrongTypeNamesItsKey() {
+        assertThatThrownBy(() -> config(Map.of("pgvigil.interval", "often")))
+                .hasMessageContaining("pgvigil.interval").hasMessageContaining("often");
+        assertThatThrownBy(() -> config(Map.of("pgvigil.checks.rollback-rate.warning", "ten percent")))
+                .hasMessageContaining("pgvigil.checks.rollback-rate.warning");
+    }
+
+    private static PgvigilConfig config(Map<String, String> props) {
+        return TestConfig.of(props);
+    }
+}
