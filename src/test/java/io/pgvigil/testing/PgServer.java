@@ -55,9 +55,9 @@ public final class PgServer implements AutoCloseable {
         this.dataDirectory = dataDirectory;
     }
 
-    /** The majors the matrix tests run on: {@code -Dpgvigil.test.pg-majors=13,18}; all six by default. */
+    /** The majors the matrix tests run on: {@code -Dpgtest.majors=13,18}; all six by default. */
     public static List<Integer> majors() {
-        return Arrays.stream(System.getProperty("pgvigil.test.pg-majors", "13,14,15,16,17,18").split(","))
+        return Arrays.stream(System.getProperty("pgtest.majors", "13,14,15,16,17,18").split(","))
                 .map(String::trim).filter(s -> !s.isEmpty()).map(Integer::valueOf).toList();
     }
 
@@ -175,13 +175,13 @@ public final class PgServer implements AutoCloseable {
 
     /** Resolves binaries from target/pg-binaries; without that folder, the class path (the default major only). */
     private static PgBinaryResolver resolver(int major) {
-        String folder = System.getProperty("pgvigil.test.pg-binaries");
+        String folder = System.getProperty("pgtest.binaries");
         return (system, arch) -> {
             String entry = "postgres-" + system.toLowerCase(java.util.Locale.ROOT) + "-" + arch + ".txz";
             if (folder == null) {
                 if (major != defaultMajor()) {
                     throw new IOException("PostgreSQL " + major + " binaries: run through Maven, which copies them"
-                            + " to target/pg-binaries (system property pgvigil.test.pg-binaries)");
+                            + " to target/pg-binaries (system property pgtest.binaries)");
                 }
                 InputStream in = PgServer.class.getResourceAsStream("/" + entry);
                 if (in == null) {

@@ -61,13 +61,9 @@ public final class TestMonitor implements AutoCloseable {
         return last;
     }
 
-    /**
-     * The Prometheus text exposition, as /metrics serves it. The bare registry writes a trailing comma
-     * inside label sets ({@code {a="b",}}), which the format allows and Quarkus' endpoint does not
-     * write; it is dropped so that tests can compare lines with what /metrics shows.
-     */
+    /** The exposition in the OpenMetrics text format, which /metrics serves to Prometheus. */
     public String scrape() {
-        return registry.scrape().replace(",} ", "} ");
+        return registry.scrape(io.prometheus.client.exporter.common.TextFormat.CONTENT_TYPE_OPENMETRICS_100);
     }
 
     public Optional<Finding> finding(String check, String subject) {

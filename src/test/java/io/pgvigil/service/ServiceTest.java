@@ -1,0 +1,147 @@
+package io.pgvigil.service;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.everyItem;
+import static org.hamcrest.Matchers.hasSize;
+import static org.hamcrest.Matchers.not;
+import static org.hamcrest.Matchers.containsString;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import io.pgvigil.testing.PgServer;
+import io.pgvigil.testing.PgTestResource;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.RestAssured;
+import io.restassured.config.JsonConfig;
+import io.restassured.path.json.JsonPath;
+import io.restassured.path.json.config.JsonPathConfig;
+
+/**
+ * The running service over HTTP, watching a real PostgreSQL: /metrics, /api/v1/findings,
+ * /api/v1/status and health. {@link PackagedServiceIT} runs the same tests against the packaged jar.
+ */
+@QuarkusTest
+@WithTestResource(PgTestResource.class)
+public class ServiceTest {
+
+    PgServer pg;
+
+    @BeforeAll
+    static void doublesAsDoubles() {
+        RestAssured.config = RestAssured.config().jsonConfig(JsonConfig.jsonConfig()
+                .numberReturnType(JsonPathConfig.NumberReturnType.DOUBLE));
+    }
+
+    @Test
+    void metricsEndpointServesTargetAndSelfMetrics() {
+        awaitMetrics("pg_up 1.0");
+        String metrics = metrics();
+        assertThat(metrics).contains("pg_in_recovery 0.0\n", "pg_settings_max_connections 20.0\n",
+                "pgvigil_collector_success{collector=\"pg_stat_activity\"} 1.0\n",
+                "pgvigil_collector_enabled{collector=\"pg_stat_database\"} 1.0\n",
+                "pgvigil_check_threshold{check=\"rollback_rate\",severity=\"critical\"} 0.25\n",
+                "pg_connections{datname=\"postgres\",state=\"active\"} 1.0\n");
+        // Prometheus negotiates OpenMetrics; a plain text/plain client gets the classic format.
+        given().get("/metrics").then().statusCode(200).contentType(containsString("application/openmetrics-text"));
+        given().accept("text/plain").get("/metrics").then().statusCode(200).contentType(containsString("text/plain"))
+                .body(containsString("\npg_up 1.0\n"));
+    }
+
+    @Test
+    void statusReportsVersionRoleAndEveryCollector() {
+        awaitMetrics("pg_up 1.0");
+        JsonPath status = given().get("/api/v1/status").then().statusCode(200).extract().jsonPath();
+        assertThat(status.getBoolean("target.up")).isTrue();
+        assertThat(status.getInt("target.versionNum") / 10000).isEqualTo(PgServer.defaultMajor());
+        assertThat(status.getString("target.role")).isEqualTo("primary");
+        assertThat(status.getString("target.url")).isEqualTo(pg.jdbcUrl("postgres"));
+        assertThat(status.getDouble("poll.intervalSeconds")).isEqualTo(1.0);
+        assertThat(status.getList("collectors.collector"))
+                .containsExactly("pg_settings", "pg_stat_activity", "pg_stat_database");
+        assertThat(status.getList("collectors.success", Boolean.class)).containsOnly(true);
+        assertThat(status.getString("poll.lastSuccessAt")).matches("\\d{4}-\\d\\d-\\d\\dT.*Z");
+    }
+
+    @Test
+    void connectionBurstIsAFindingInTheApiAndTheMetrics() throws Exception {
+        pg.recreateDatabase("burst");
+        awaitMetrics("pg_up 1.0");
+        List<Connection> clients = new ArrayList<>();
+        try {
+            // pgvigil + 14 clients = 15 of 17 usable slots: 0.88, a warning.
+            for (int i = 0; i < 14; i++) {
+                clients.add(pg.connect("burst", "burst-client"));
+            }
+            awaitMetrics("pgvigil_breach{check=\"pool_saturation\",severity=\"warning\",subject=\"server\"} 1.0");
+            JsonPath findings = given().get("/api/v1/findings").then().statusCode(200).extract().jsonPath();
+            assertThat(findings.getList("check")).containsExactly("pool_saturation");
+            assertThat(findings.getString("[0].severity")).isEqualTo("warning");
+            assertThat(findings.getString("[0].subject")).isEqualTo("server");
+            assertThat(findings.getDouble("[0].value")).isEqualTo(15.0 / 17);
+            assertThat(findings.getDouble("[0].threshold")).isEqualTo(0.8);
+            assertThat(findings.getString("[0].message")).startsWith("15 client connections use 88% of the 17 usable slots");
+            assertThat(findings.getString("[0].since")).matches("\\d{4}-\\d\\d-\\d\\dT.*Z");
+            assertThat(metrics()).contains("pg_connections{datname=\"burst\",state=\"idle\"} 14.0\n");
+            everyExportedMetricIsDocumented();
+        } finally {
+            for (Connection c : clients) {
+                c.close();
+            }
+        }
+        PgServer.await("the finding clears", () -> !metrics().contains("pgvigil_breach{"));
+        given().get("/api/v1/findings").then().statusCode(200).body("$", hasSize(0));
+    }
+
+    /**
+     * docs/metrics.md lists exactly the pg_ and pgvigil_ metrics that a scrape shows. Called while a
+     * finding is open, so that every conditional family (pgvigil_breach, the interval ratios) is present.
+     */
+    void everyExportedMetricIsDocumented() throws IOException {
+        Set<String> exported = new TreeSet<>();
+        Matcher sample = Pattern.compile("(?m)^((?:pg|pgvigil)_\\w+)[{ ]").matcher(metrics());
+        while (sample.find()) {
+            exported.add(sample.group(1));
+        }
+        Set<String> documented = new TreeSet<>();
+        Matcher row = Pattern.compile("(?m)^\\| `((?:pg|pgvigil)_\\w+)` \\|").matcher(Files.readString(Path.of("docs/metrics.md")));
+        while (row.find()) {
+            documented.add(row.group(1));
+        }
+        assertThat(exported).as("exported metrics").isEqualTo(documented);
+    }
+
+    @Test
+    void healthIsUpAndReadinessDoesNotDependOnTheDatabase() {
+        given().get("/q/health/live").then().statusCode(200).body("status", equalTo("UP"));
+        given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP"))
+                .body("checks.name", everyItem(not(containsString("datasource"))));
+    }
+
+    @Test
+    void unknownPathIs404() {
+        given().get("/api/v1/nothing-here").then().statusCode(404);
+    }
+
+    static String metrics() {
+        return given().get("/metrics").then().statusCode(200).extract().asString();
+    }
+
+    static void awaitMetrics(String line) {
+        PgServer.await("/metrics shows " + line, () -> metrics().contains(line + "\n"));
+    }
+}

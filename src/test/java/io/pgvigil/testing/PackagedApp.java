@@ -1,0 +1,120 @@
+package io.pgvigil.testing;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The packaged application ({@code target/quarkus-app/quarkus-run.jar}, built by {@code ./mvnw
+ * package}) run as its own process, as a user runs it: {@code java -jar}, configuration in system
+ * properties, output captured to a file.
+ */
+public final class PackagedApp implements AutoCloseable {
+
+    public static final Path JAR = Path.of("target/quarkus-app/quarkus-run.jar");
+
+    private final Process process;
+    private final Path output;
+    private int port = -1;
+
+    private PackagedApp(Process process, Path output) {
+        this.process = process;
+        this.output = output;
+    }
+
+    /** Starts the jar with {@code -Dkey=value} for each entry, on a free HTTP port. */
+    public static PackagedApp start(Map<String, String> properties) {
+        if (!Files.exists(JAR)) {
+            throw new IllegalStateException(JAR + " is missing: run ./mvnw verify (the package phase builds it)");
+        }
+        List<String> command = new ArrayList<>();
+        command.add(ProcessHandle.current().info().command().orElse("java"));
+        command.add("-Dquarkus.http.port=0");
+        properties.forEach((k, v) -> command.add("-D" + k + "=" + v));
+        command.add("-jar");
+        command.add(JAR.toString());
+        try {
+            Path output = Files.createTempFile("pgvigil-app", ".log");
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(output.toFile()).start();
+            return new PackagedApp(p, output);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Waits for the process to exit (start-up failures) and returns its exit code. */
+    public int awaitExit(Duration timeout) throws InterruptedException {
+        if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            throw new AssertionError("pgvigil did not exit within " + timeout + "; output:\n" + output());
+        }
+        return process.exitValue();
+    }
+
+    public String output() {
+        try {
+            return Files.readString(output);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The HTTP port, read from Quarkus' "Listening on" line. */
+    public int port() {
+        if (port < 0) {
+            Pattern listening = Pattern.compile("Listening on: http://[^:]+:(\\d+)");
+            PgServer.await("pgvigil listens", () -> {
+                if (!process.isAlive()) {
+                    throw new AssertionError("pgvigil exited with " + process.exitValue() + ":\n" + output());
+                }
+                return listening.matcher(output()).find();
+            });
+            Matcher m = listening.matcher(output());
+            m.find();
+            port = Integer.parseInt(m.group(1));
+        }
+        return port;
+    }
+
+    /** GET a path; returns status and body. */
+    public HttpResponse<String> get(String path) {
+        try {
+            HttpRequest request = HttpRequest.newBuilder(URI.create("http://localhost:" + port() + path))
+                    .timeout(Duration.ofSeconds(10)).build();
+            return HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public void awaitMetric(String line) {
+        PgServer.await("/metrics shows " + line, () -> get("/metrics").body().contains(line + "\n"));
+    }
+
+    @Override
+    public void close() {
+        process.destroy();
+        try {
+            if (!process.waitFor(20, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        output.toFile().delete();
+    }
+}
