@@ -1,0 +1,163 @@
+package io.pgvigil.target;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.Properties;
+import java.util.concurrent.Semaphore;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Instance;
+import jakarta.inject.Inject;
+
+import org.postgresql.Driver;
+
+import io.pgvigil.config.PgvigilConfig;
+import io.pgvigil.config.Redact;
+
+/**
+ * Opens pgvigil's sessions on the target, never more than {@code pgvigil.target.max-connections}
+ * at once. Every session is read-only, carries {@code application_name=pgvigil}, a statement and a
+ * lock timeout, and a search_path that a hostile object in the target cannot hijack. The password
+ * file is read at each open, so a rotated Kubernetes Secret is used from the next reconnect.
+ */
+@ApplicationScoped
+public class TargetConnector {
+
+    public static final String APPLICATION_NAME = "pgvigil";
+
+    /** A session that a hung pgvigil leaves open in a transaction is ended by the server after this. */
+    static final Duration IDLE_IN_TRANSACTION_TIMEOUT = Duration.ofSeconds(60);
+
+    private static final String SESSION_SETTINGS = """
+            SELECT set_config('default_transaction_read_only', 'on', false),
+                   set_config('statement_timeout', ?, false),
+                   set_config('lock_timeout', ?, false),
+                   set_config('idle_in_transaction_session_timeout', ?, false),
+                   set_config('search_path', 'pg_catalog, pg_temp', false)
+            """;
+
+    private static final Driver DRIVER = new Driver();
+
+    private final PgvigilConfig.Target config;
+    private final Instance<EmbeddedTarget> embedded;
+    private final Semaphore permits;
+
+    @Inject
+    public TargetConnector(PgvigilConfig config, Instance<EmbeddedTarget> embedded) {
+        this.config = config.target();
+        this.embedded = embedded;
+        this.permits = new Semaphore(Math.max(1, this.config.maxConnections()));
+    }
+
+    /** For use outside CDI (tests, benchmarks): no embedded target. */
+    public TargetConnector(PgvigilConfig config) {
+        this(config, null);
+    }
+
+    /** Where pgvigil connects: the configured URL, or the embedded demo server's. */
+    public String url() {
+        return config.url().orElseGet(() -> embedded().jdbcUrl());
+    }
+
+    /** The URL without any query string (which may carry credentials), for logs and the status API. */
+    public String displayUrl() {
+        try {
+            return Redact.url(url());
+        } catch (RuntimeException e) {
+            return "(embedded target not started: " + e.getMessage() + ")";
+        }
+    }
+
+    /**
+     * Opens a session. The caller closes it, which frees its slot.
+     *
+     * @throws SQLException when the server cannot be reached or refuses the login, or when every
+     *                      allowed connection is already open
+     */
+    public Session open() throws SQLException {
+        if (!permits.tryAcquire()) {
+            throw new SQLException("pgvigil already holds " + config.maxConnections()
+                    + " connection(s) to the target, the limit set by pgvigil.target.max-connections", "53300");
+        }
+        Connection connection = null;
+        try {
+            String url = url();
+            connection = DRIVER.connect(url, properties());
+            if (connection == null) {
+                throw new SQLException("pgvigil.target.url='" + Redact.url(url) + "' is not a PostgreSQL JDBC URL");
+            }
+            try (PreparedStatement st = connection.prepareStatement(SESSION_SETTINGS)) {
+                st.setString(1, Long.toString(config.statementTimeout().toMillis()));
+                st.setString(2, Long.toString(config.lockTimeout().toMillis()));
+                st.setString(3, Long.toString(IDLE_IN_TRANSACTION_TIMEOUT.toMillis()));
+                st.execute();
+            }
+            connection.setAutoCommit(false);
+            connection.setReadOnly(true);
+            return new Session(connection, permits::release);
+        } catch (SQLException | RuntimeException e) {
+            closeQuietly(connection);
+            permits.release();
+            throw e;
+        }
+    }
+
+    private Properties properties() throws SQLException {
+        Properties props = new Properties();
+        props.setProperty("ApplicationName", APPLICATION_NAME);
+        long connectSeconds = Math.max(1, config.connectTimeout().toSeconds());
+        props.setProperty("connectTimeout", Long.toString(connectSeconds));
+        props.setProperty("loginTimeout", Long.toString(connectSeconds));
+        // The server ends a slow statement at statement_timeout; the socket timeout only catches a
+        // network that stops answering altogether, so it is set well past it.
+        long socketSeconds = config.statementTimeout().toSeconds() + connectSeconds + 10;
+        props.setProperty("socketTimeout", Long.toString(socketSeconds));
+        props.setProperty("tcpKeepAlive", "true");
+        String user = config.username().orElseGet(() -> config.url().isPresent() ? null : embedded().username());
+        if (user != null) {
+            props.setProperty("user", user);
+        }
+        String password = password();
+        if (password != null) {
+            props.setProperty("password", password);
+        }
+        return props;
+    }
+
+    private String password() throws SQLException {
+        if (config.passwordFile().isPresent()) {
+            String file = config.passwordFile().get();
+            try {
+                return Files.readString(Path.of(file)).replaceAll("[\\r\\n]+$", "");
+            } catch (IOException e) {
+                throw new SQLException("pgvigil.target.password-file='" + file + "' cannot be read: " + e, "28P01");
+            }
+        }
+        if (config.password().isPresent()) {
+            return config.password().get();
+        }
+        return config.url().isPresent() ? null : embedded().password();
+    }
+
+    private EmbeddedTarget embedded() {
+        if (embedded == null || !embedded.isResolvable()) {
+            throw new IllegalStateException("pgvigil.target.url is not set and no embedded demo database is available");
+        }
+        return embedded.get();
+    }
+
+    private static void closeQuietly(Connection connection) {
+        if (connection != null) {
+            try {
+                connection.close();
+            } catch (SQLException ignored) {
+                // the connection is being thrown away because of an earlier error, which is reported
+            }
+        }
+    }
+}
