@@ -145,7 +145,7 @@ public class Monitor {
             try {
                 Object result = collector.collect(connection, server);
                 double seconds = (System.nanoTime() - start) / 1e9;
-                connection.releaseSavepoint(savepoint);
+                // Not released: COMMIT releases every savepoint at once, one round trip fewer per collector.
                 results.put(collector.resultType(), result);
                 statuses.add(new CollectorStatus(key, true, null, true, seconds, null));
                 if (lastProblem.remove(key) != null) {

@@ -57,9 +57,11 @@ public final class PollBench {
                     }
                 }
                 long heapAfter = heapAfterGc();
-                System.out.printf("%-28s %9s %9s %9s%n", "client-observed (ms)", "median", "p99", "max");
+                Map<String, double[]> bareMs = bareReads(pg, polls);
+                System.out.printf("%-40s %9s %9s %9s%n", "client-observed (ms)", "median", "p99", "max");
                 print("whole poll", pollMs);
                 collectorMs.forEach(PollBench::print);
+                bareMs.forEach(PollBench::print);
                 System.out.printf("%nserver-side, pg_stat_statements of role pgvigil (ms per call):%n");
                 try (Connection c = pg.connect("postgres"); Statement st = c.createStatement();
                         ResultSet rs = st.executeQuery("""
@@ -80,10 +82,34 @@ public final class PollBench {
         }
     }
 
+    /** The floor: the same views read with plain JDBC, SELECT * and nothing else, as pgvigil's role. */
+    private static Map<String, double[]> bareReads(PgServer pg, int n) throws Exception {
+        Map<String, double[]> ms = new java.util.LinkedHashMap<>();
+        try (Connection c = java.sql.DriverManager.getConnection(pg.jdbcUrl("postgres"), PgServer.MONITOR_ROLE,
+                PgServer.MONITOR_PASSWORD)) {
+            for (String view : List.of("pg_stat_activity", "pg_stat_database")) {
+                double[] times = new double[n];
+                for (int i = 0; i < n + 100; i++) {
+                    long start = System.nanoTime();
+                    try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT * FROM " + view)) {
+                        while (rs.next()) {
+                            rs.getObject(1);
+                        }
+                    }
+                    if (i >= 100) {
+                        times[i - 100] = (System.nanoTime() - start) / 1e6;
+                    }
+                }
+                ms.put("bare SELECT * FROM " + view, times);
+            }
+        }
+        return ms;
+    }
+
     private static void print(String name, double[] ms) {
         double[] sorted = ms.clone();
         Arrays.sort(sorted);
-        System.out.printf("%-28s %9.3f %9.3f %9.3f%n", name, sorted[sorted.length / 2],
+        System.out.printf("%-40s %9.3f %9.3f %9.3f%n", name, sorted[sorted.length / 2],
                 sorted[(int) (sorted.length * 0.99)], sorted[sorted.length - 1]);
     }
 
