@@ -53,6 +53,8 @@ class PackagedAppIT {
                         "pgvigil.target.username", PgServer.MONITOR_ROLE,
                         "pgvigil.target.password", PgServer.MONITOR_PASSWORD, "pgvigil.interval", "1s"))) {
             app.awaitMetric("pg_up 0.0");
+            PgServer.await("five failed polls", () -> app.metrics().contains("pgvigil_polls_total{result=\"failure\"} 5.0"));
+            assertThat(app.output().split("cannot be polled", -1)).as("the same failure is logged once, not per poll").hasSize(2);
             assertThat(app.get("/q/health/ready").statusCode()).as("readiness does not follow the database").isEqualTo(200);
             assertThat(app.get("/q/health/live").statusCode()).isEqualTo(200);
             assertThat(app.get("/api/v1/status").body()).contains("\"up\":false");
