@@ -52,9 +52,7 @@ public final class ConfigCheck {
                         + (e.getMessage() == null ? "" : " " + e.getMessage()));
             }
         });
-        if (target.maxConnections() < 1) {
-            problems.add("pgvigil.target.max-connections=" + target.maxConnections() + " must be at least 1");
-        }
+        atLeast(problems, "pgvigil.target.max-connections", target.maxConnections(), 1);
         atLeast(problems, "pgvigil.target.statement-timeout", target.statementTimeout(), Duration.ofMillis(1));
         atLeast(problems, "pgvigil.target.lock-timeout", target.lockTimeout(), Duration.ofMillis(1));
         atLeast(problems, "pgvigil.target.connect-timeout", target.connectTimeout(), Duration.ofSeconds(1));
@@ -62,27 +60,69 @@ public final class ConfigCheck {
         PgvigilConfig.Checks checks = config.checks();
         ratios(problems, "pool-saturation", checks.poolSaturation().warning(), checks.poolSaturation().critical());
         ratios(problems, "rollback-rate", checks.rollbackRate().warning(), checks.rollbackRate().critical());
-        if (checks.rollbackRate().minTransactions() < 1) {
-            problems.add("pgvigil.checks.rollback-rate.min-transactions=" + checks.rollbackRate().minTransactions()
-                    + " must be at least 1");
-        }
+        atLeast(problems, "pgvigil.checks.rollback-rate.min-transactions", checks.rollbackRate().minTransactions(), 1);
         Duration ltWarning = checks.longTransaction().warning();
         Duration ltCritical = checks.longTransaction().critical();
         atLeast(problems, "pgvigil.checks.long-transaction.warning", ltWarning, Duration.ofMillis(1));
         atLeast(problems, "pgvigil.checks.long-transaction.critical", ltCritical, Duration.ofMillis(1));
-        if (ltWarning.compareTo(ltCritical) > 0) {
-            problems.add("pgvigil.checks.long-transaction.warning=" + ltWarning
-                    + " is above pgvigil.checks.long-transaction.critical=" + ltCritical + ": warning must not exceed critical");
+        ordered(problems, "long-transaction", ltWarning, ltCritical);
+        atLeast(problems, "pgvigil.checks.slow-query.warning", checks.slowQuery().warning(), Duration.ofMillis(1));
+        ordered(problems, "slow-query", checks.slowQuery().warning(), checks.slowQuery().critical());
+        atLeast(problems, "pgvigil.checks.slow-query.min-calls", checks.slowQuery().minCalls(), 1);
+
+        PgvigilConfig.NPlusOne nPlusOne = checks.nPlusOne();
+        atLeast(problems, "pgvigil.checks.n-plus-one.min-calls", nPlusOne.minCalls(), 2);
+        if (!(nPlusOne.ratioMin() > 0 && nPlusOne.ratioMin() <= 1)) {
+            problems.add("pgvigil.checks.n-plus-one.ratio-min=" + nPlusOne.ratioMin() + " must be above 0 and at most 1");
         }
-        if (config.findings().max() < 1) {
-            problems.add("pgvigil.findings.max=" + config.findings().max() + " must be at least 1");
+        if (!(nPlusOne.ratioMax() >= 1 && nPlusOne.ratioMax() < 100)) {
+            problems.add("pgvigil.checks.n-plus-one.ratio-max=" + nPlusOne.ratioMax() + " must be from 1 to 100");
         }
+        atLeast(problems, "pgvigil.checks.n-plus-one.critical-windows", nPlusOne.criticalWindows(), 1);
+
+        PgvigilConfig.QueryRegression regression = checks.queryRegression();
+        if (!(regression.warning() > 1)) {
+            problems.add("pgvigil.checks.query-regression.warning=" + regression.warning()
+                    + " must be above 1 (a multiple of the statement's baseline)");
+        } else if (regression.warning() > regression.critical()) {
+            problems.add("pgvigil.checks.query-regression.warning=" + regression.warning()
+                    + " is above pgvigil.checks.query-regression.critical=" + regression.critical()
+                    + ": warning must not exceed critical");
+        }
+        atLeast(problems, "pgvigil.checks.query-regression.min-calls", regression.minCalls(), 1);
+        atLeast(problems, "pgvigil.checks.query-regression.baseline-windows", regression.baselineWindows(), 1);
+
+        long spillWarning = checks.tempSpill().warning().asLongValue();
+        long spillCritical = checks.tempSpill().critical().asLongValue();
+        atLeast(problems, "pgvigil.checks.temp-spill.warning", spillWarning, 1);
+        if (spillWarning > spillCritical) {
+            problems.add("pgvigil.checks.temp-spill.warning=" + spillWarning + " bytes is above"
+                    + " pgvigil.checks.temp-spill.critical=" + spillCritical + " bytes: warning must not exceed critical");
+        }
+
+        atLeast(problems, "pgvigil.statements.top", config.statements().top(), 1);
+        atLeast(problems, "pgvigil.statements.text-max-length", config.statements().textMaxLength(), 64);
+        atLeast(problems, "pgvigil.statements.text-cache-size", config.statements().textCacheSize(), 100);
+        atLeast(problems, "pgvigil.findings.max", config.findings().max(), 1);
         return problems;
     }
 
     private static void atLeast(List<String> problems, String key, Duration value, Duration min) {
         if (value.compareTo(min) < 0) {
             problems.add(key + "=" + value + " must be at least " + min);
+        }
+    }
+
+    private static void atLeast(List<String> problems, String key, long value, long min) {
+        if (value < min) {
+            problems.add(key + "=" + value + " must be at least " + min);
+        }
+    }
+
+    private static void ordered(List<String> problems, String check, Duration warning, Duration critical) {
+        if (warning.compareTo(critical) > 0) {
+            problems.add("pgvigil.checks." + check + ".warning=" + warning + " is above pgvigil.checks." + check
+                    + ".critical=" + critical + ": warning must not exceed critical");
         }
     }
 

@@ -28,6 +28,23 @@ public interface PgvigilConfig {
     /** Limits on the findings that are published. */
     Findings findings();
 
+    /** The pg_stat_statements collector. */
+    Statements statements();
+
+    interface Statements {
+        /** Statements with their own series: the top N of the interval by total execution time. */
+        @WithDefault("50")
+        int top();
+
+        /** Query texts are cut to this many characters. */
+        @WithDefault("4096")
+        int textMaxLength();
+
+        /** Most query texts kept in memory (least recently used go first). */
+        @WithDefault("10000")
+        int textCacheSize();
+    }
+
     interface Target {
         /**
          * JDBC URL of the target, e.g. {@code jdbc:postgresql://localhost:5432/postgres}. Required
@@ -73,6 +90,98 @@ public interface PgvigilConfig {
 
         /** {@code long_transaction}: age of the oldest open transaction. */
         LongTransaction longTransaction();
+
+        /** {@code slow_query}: a statement's mean execution time in the interval. */
+        SlowQuery slowQuery();
+
+        /** {@code n_plus_one}: a statement executed once per row of another. */
+        NPlusOne nPlusOne();
+
+        /** {@code query_regression}: a statement's interval mean against its own baseline. */
+        QueryRegression queryRegression();
+
+        /** {@code temp_spill}: temporary bytes a statement wrote in the interval. */
+        TempSpill tempSpill();
+    }
+
+    interface SlowQuery {
+        /** Whether the check runs. */
+        @WithDefault("true")
+        boolean enabled();
+
+        /** Mean execution time at which a warning opens. */
+        @WithDefault("100ms")
+        Duration warning();
+
+        /** Mean execution time at which the finding becomes critical. */
+        @WithDefault("1s")
+        Duration critical();
+
+        /** Fewest calls in an interval for a statement to be judged. */
+        @WithDefault("1")
+        long minCalls();
+    }
+
+    interface NPlusOne {
+        /** Whether the check runs. */
+        @WithDefault("true")
+        boolean enabled();
+
+        /** Fewest child calls in an interval for the pattern to count. */
+        @WithDefault("100")
+        long minCalls();
+
+        /** Lowest child calls / parent rows ratio that counts as "once per row". */
+        @WithDefault("0.8")
+        double ratioMin();
+
+        /** Highest child calls / parent rows ratio that counts as "once per row". */
+        @WithDefault("1.25")
+        double ratioMax();
+
+        /** Consecutive windows with the pattern after which the finding is critical. */
+        @WithDefault("3")
+        int criticalWindows();
+    }
+
+    interface QueryRegression {
+        /** Whether the check runs. */
+        @WithDefault("true")
+        boolean enabled();
+
+        /** Interval mean over baseline at which a warning opens. */
+        @WithDefault("3")
+        double warning();
+
+        /** Interval mean over baseline at which the finding becomes critical. */
+        @WithDefault("10")
+        double critical();
+
+        /** Statements whose interval mean is below this are not judged. */
+        @WithDefault("10ms")
+        Duration minMean();
+
+        /** Fewest calls in an interval for it to be judged or to count towards the baseline. */
+        @WithDefault("5")
+        long minCalls();
+
+        /** Windows that must make up a baseline before a statement is judged. */
+        @WithDefault("3")
+        int baselineWindows();
+    }
+
+    interface TempSpill {
+        /** Whether the check runs. */
+        @WithDefault("true")
+        boolean enabled();
+
+        /** Temporary bytes written by one statement in an interval at which a warning opens. */
+        @WithDefault("10M")
+        io.quarkus.runtime.configuration.MemorySize warning();
+
+        /** Temporary bytes at which the finding becomes critical. */
+        @WithDefault("1G")
+        io.quarkus.runtime.configuration.MemorySize critical();
     }
 
     interface PoolSaturation {

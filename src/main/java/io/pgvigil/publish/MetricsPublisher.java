@@ -19,6 +19,10 @@ import io.pgvigil.collect.Snapshot;
 import io.pgvigil.collect.StatActivityCollector.Activity;
 import io.pgvigil.collect.StatDatabaseCollector.Database;
 import io.pgvigil.collect.StatDatabaseCollector.DatabaseStats;
+import io.pgvigil.collect.StatStatementsCollector.Statement;
+import io.pgvigil.collect.StatStatementsCollector.Statements;
+import io.pgvigil.config.PgvigilConfig;
+import io.pgvigil.window.Window;
 import io.pgvigil.poll.CollectorStatus;
 import io.pgvigil.poll.PollState;
 import io.pgvigil.window.Window.DatabaseDelta;
@@ -66,6 +70,18 @@ public class MetricsPublisher {
     public static final String CHECK_VALUE = "pgvigil_check_value";
     public static final String CHECK_THRESHOLD = "pgvigil_check_threshold";
     public static final String FINDINGS_SUPPRESSED = "pgvigil_findings_suppressed";
+    /** Top-N statement counters (Prometheus names end in _total). */
+    public static final String STATEMENT_CALLS = "pg_stat_statements_calls";
+    public static final String STATEMENT_EXEC_SECONDS = "pg_stat_statements_exec_seconds";
+    public static final String STATEMENT_ROWS = "pg_stat_statements_rows";
+    public static final String STATEMENT_TEMP_BYTES = "pg_stat_statements_temp_bytes";
+    public static final String STATEMENT_MEAN = "pg_stat_statements_mean_exec_seconds";
+    public static final String STATEMENT_DB_CALLS = "pg_stat_statements_database_calls";
+    public static final String STATEMENT_DB_EXEC_SECONDS = "pg_stat_statements_database_exec_seconds";
+    public static final String STATEMENT_ENTRIES = "pg_stat_statements_entries";
+    public static final String STATEMENT_DEALLOCATIONS = "pg_stat_statements_deallocations";
+    public static final String STATEMENTS_OUTSIDE_TOP = "pgvigil_statements_outside_top";
+    public static final String STATEMENT_TEXT_FETCHES = "pgvigil_statement_text_fetches";
 
     /** pg_stat_database column → counter, in exposition order. */
     static final Map<String, ToLongFunction<Database>> DATABASE_COUNTERS = new java.util.LinkedHashMap<>();
@@ -81,10 +97,14 @@ public class MetricsPublisher {
 
     private final Map<String, SeriesFamily> families = new HashMap<>();
     private final MeterRegistry registry;
+    private final int top;
+    /** datname → {calls, exec seconds} summed over every window since pgvigil started: true counters. */
+    private final Map<String, double[]> statementTotals = new HashMap<>();
 
     @Inject
-    public MetricsPublisher(MeterRegistry registry) {
+    public MetricsPublisher(MeterRegistry registry, PgvigilConfig config) {
         this.registry = registry;
+        this.top = config.statements().top();
     }
 
     public synchronized void publish(PollState state) {
@@ -145,8 +165,90 @@ public class MetricsPublisher {
         gauge(PG_BLKS_HIT_RATIO, "Share of block reads served from shared buffers during the last poll interval")
                 .set(hitRatio);
 
+        publishStatements(up ? snapshot.get(Statements.class) : Optional.empty(), state.window());
         publishSelf(state);
         publishBreaches(state);
+    }
+
+    /**
+     * Per-statement series for the top {@code pgvigil.statements.top} statements of the interval by
+     * execution time only (labels queryid, datname, user; never the text), per-database sums for all.
+     */
+    private void publishStatements(Optional<Statements> statements, Window window) {
+        Map<List<String>, double[]> perStatement = new HashMap<>();
+        Map<List<String>, Double> intervalSeconds = new HashMap<>();
+        Map<List<String>, long[]> intervalCalls = new HashMap<>();
+        for (Window.StatementDelta d : window.statements()) {
+            Statement s = d.statement();
+            List<String> labels = List.of(Long.toString(s.queryid()), nonNull(s.datname()), nonNull(s.user()));
+            intervalSeconds.merge(labels, d.execSeconds(), Double::sum);
+            intervalCalls.computeIfAbsent(labels, k -> new long[1])[0] += d.calls();
+            double[] db = statementTotals.computeIfAbsent(nonNull(s.datname()), k -> new double[2]);
+            db[0] += d.calls();
+            db[1] += d.execSeconds();
+        }
+        List<List<String>> topLabels = intervalSeconds.entrySet().stream()
+                .sorted(Map.Entry.<List<String>, Double>comparingByValue().reversed()).limit(top)
+                .map(Map.Entry::getKey).toList();
+        int blockSize = statements.map(Statements::blockSize).orElse(8192);
+        if (statements.isPresent()) {
+            java.util.Set<List<String>> wanted = new java.util.HashSet<>(topLabels);
+            for (Statement s : statements.get().entries()) {
+                List<String> labels = List.of(Long.toString(s.queryid()), nonNull(s.datname()), nonNull(s.user()));
+                if (wanted.contains(labels)) {
+                    double[] v = perStatement.computeIfAbsent(labels, k -> new double[4]);
+                    v[0] += s.calls();
+                    v[1] += s.execSeconds();
+                    v[2] += s.rows();
+                    v[3] += (double) s.tempBlksWritten() * blockSize;
+                }
+            }
+        }
+        String[] names = {STATEMENT_CALLS, STATEMENT_EXEC_SECONDS, STATEMENT_ROWS, STATEMENT_TEMP_BYTES};
+        String[] helps = {"Calls of a top-N statement (pg_stat_statements.calls)",
+                "Execution time of a top-N statement (pg_stat_statements.total_exec_time)",
+                "Rows returned or affected by a top-N statement (pg_stat_statements.rows)",
+                "Temporary file bytes written by a top-N statement (temp_blks_written × block_size)"};
+        for (int i = 0; i < names.length; i++) {
+            Map<Tags, Double> series = new HashMap<>();
+            int column = i;
+            perStatement.forEach((labels, v) -> series.put(statementTags(labels), v[column]));
+            counter(names[i], helps[i] + "; only the top pgvigil.statements.top of the interval by execution time")
+                    .set(series);
+        }
+        Map<Tags, Double> means = new HashMap<>();
+        for (List<String> labels : topLabels) {
+            means.put(statementTags(labels), intervalSeconds.get(labels) / intervalCalls.get(labels)[0]);
+        }
+        gauge(STATEMENT_MEAN, "Mean execution time of a top-N statement during the last poll interval").set(means);
+        Map<Tags, Double> dbCalls = new HashMap<>();
+        Map<Tags, Double> dbSeconds = new HashMap<>();
+        if (statements.isPresent()) {
+            statementTotals.forEach((db, v) -> {
+                dbCalls.put(Tags.of("datname", db), v[0]);
+                dbSeconds.put(Tags.of("datname", db), v[1]);
+            });
+        }
+        counter(STATEMENT_DB_CALLS, "Statement calls per database, summed by pgvigil over every interval since it started")
+                .set(dbCalls);
+        counter(STATEMENT_DB_EXEC_SECONDS, "Statement execution time per database, summed by pgvigil since it started")
+                .set(dbSeconds);
+        gauge(STATEMENT_ENTRIES, "Entries in pg_stat_statements (compare with pg_stat_statements.max)")
+                .set(statements.map(s -> (double) s.entries().size()).orElse(null));
+        counter(STATEMENT_DEALLOCATIONS, "Entries pg_stat_statements evicted to make room (pg_stat_statements_info.dealloc, 14+)")
+                .set(statements.map(Statements::deallocations).map(Long::doubleValue).orElse(null));
+        gauge(STATEMENTS_OUTSIDE_TOP, "Statements that ran in the last interval but have no series of their own (beyond top-N)")
+                .set(statements.isPresent() ? (double) Math.max(0, intervalSeconds.size() - top) : null);
+        counter(STATEMENT_TEXT_FETCHES, "Queries pgvigil made to read query texts (only for statements it had not seen)")
+                .set(statements.map(s -> (double) s.textFetches()).orElse(null));
+    }
+
+    private static Tags statementTags(List<String> labels) {
+        return Tags.of("queryid", labels.get(0), "datname", labels.get(1), "user", labels.get(2));
+    }
+
+    private static String nonNull(String s) {
+        return s == null ? "" : s;
     }
 
     private void publishSelf(PollState state) {

@@ -2,6 +2,7 @@ package io.pgvigil.window;
 
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -11,6 +12,7 @@ import java.util.TreeSet;
 import io.pgvigil.collect.Snapshot;
 import io.pgvigil.collect.StatDatabaseCollector.Database;
 import io.pgvigil.collect.StatDatabaseCollector.DatabaseStats;
+import io.pgvigil.collect.StatStatementsCollector.Statement;
 
 /**
  * What happened between two snapshots: per-interval deltas of cumulative counters. A series whose
@@ -20,12 +22,25 @@ import io.pgvigil.collect.StatDatabaseCollector.DatabaseStats;
  * @param seconds   length of the interval, 0 when there is no earlier snapshot
  * @param databases per-database deltas by datname
  * @param held      databases seen now that have no trustworthy delta this interval
+ * @param statements pg_stat_statements entries that ran during the interval, with their deltas
+ * @param statementsHeld entries with no trustworthy delta this interval (see {@link StatementDeltas})
  */
-public record Window(double seconds, Map<String, DatabaseDelta> databases, Set<String> held) {
+public record Window(double seconds, Map<String, DatabaseDelta> databases, Set<String> held,
+        List<StatementDelta> statements, int statementsHeld) {
 
     public Window {
         databases = Map.copyOf(databases);
         held = Set.copyOf(held);
+        statements = List.copyOf(statements);
+    }
+
+    /** What one statement did during the interval. {@code statement} is its current reading. */
+    public record StatementDelta(Statement statement, long calls, double execSeconds, double planSeconds, long rows,
+            long sharedBlksHit, long sharedBlksRead, long tempBlksWritten) {
+
+        public double meanSeconds() {
+            return calls == 0 ? 0 : execSeconds / calls;
+        }
     }
 
     /** Transactions and block accesses of one database during the interval. */
@@ -41,7 +56,7 @@ public record Window(double seconds, Map<String, DatabaseDelta> databases, Set<S
         }
     }
 
-    public static final Window EMPTY = new Window(0, Map.of(), Set.of());
+    public static final Window EMPTY = new Window(0, Map.of(), Set.of(), List.of(), 0);
 
     /**
      * The window from {@code previous} (the last snapshot that reached the target, may be null) to
@@ -54,10 +69,12 @@ public record Window(double seconds, Map<String, DatabaseDelta> databases, Set<S
         Map<Long, Database> now = databases(current);
         Set<String> held = new TreeSet<>();
         now.values().forEach(d -> held.add(d.datname()));
-        if (previous == null || !previous.up()
-                || previous.server().startTimeSeconds() != current.server().startTimeSeconds()) {
+        boolean noBaseline = previous == null || !previous.up();
+        boolean restarted = !noBaseline && previous.server().startTimeSeconds() != current.server().startTimeSeconds();
+        StatementDeltas.Result statements = StatementDeltas.between(noBaseline ? null : previous, current, restarted);
+        if (noBaseline || restarted) {
             // No baseline, or the server restarted and every counter started again from zero.
-            return new Window(0, Map.of(), held);
+            return new Window(0, Map.of(), held, List.of(), statements.held());
         }
         double seconds = Duration.between(previous.at(), current.at()).toNanos() / 1e9;
         Map<Long, Database> before = databases(previous);
@@ -77,7 +94,7 @@ public record Window(double seconds, Map<String, DatabaseDelta> databases, Set<S
                 held.remove(cur.datname());
             }
         }
-        return new Window(seconds, deltas, held);
+        return new Window(seconds, deltas, held, statements.deltas(), statements.held());
     }
 
     /**

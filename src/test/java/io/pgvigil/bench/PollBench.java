@@ -18,7 +18,7 @@ import io.pgvigil.testing.TestMonitor;
 /**
  * What one poll costs: the client-observed time of each collector and of the whole poll, the
  * server-side execution time of each of pgvigil's queries (from pg_stat_statements), and the heap
- * after GC before and after. Not a test: run it with {@code bench/poll.sh}; it prints numbers.
+ * after GC before and after. Not a test: run it with {@code bench/run.sh PollBench}; it prints numbers.
  *
  * <p>Arguments: major (default 18), polls (default 2000), idle clients (default 150), databases (default 20).
  */

@@ -53,6 +53,19 @@ class ConfigCheckTest {
             "pgvigil.checks.long-transaction.warning | 10m | pgvigil.checks.long-transaction.warning=PT10M is above pgvigil.checks.long-transaction.critical=PT5M",
             "pgvigil.checks.long-transaction.critical | 0s | pgvigil.checks.long-transaction.critical=PT0S must be at least PT0.001S",
             "pgvigil.findings.max | 0 | pgvigil.findings.max=0 must be at least 1",
+            "pgvigil.checks.slow-query.warning | 0s | pgvigil.checks.slow-query.warning=PT0S must be at least PT0.001S",
+            "pgvigil.checks.slow-query.warning | 2s | pgvigil.checks.slow-query.warning=PT2S is above pgvigil.checks.slow-query.critical=PT1S",
+            "pgvigil.checks.slow-query.min-calls | 0 | pgvigil.checks.slow-query.min-calls=0 must be at least 1",
+            "pgvigil.checks.n-plus-one.min-calls | 1 | pgvigil.checks.n-plus-one.min-calls=1 must be at least 2",
+            "pgvigil.checks.n-plus-one.ratio-min | 1.5 | pgvigil.checks.n-plus-one.ratio-min=1.5 must be above 0 and at most 1",
+            "pgvigil.checks.n-plus-one.ratio-max | 0.9 | pgvigil.checks.n-plus-one.ratio-max=0.9 must be from 1 to 100",
+            "pgvigil.checks.n-plus-one.critical-windows | 0 | pgvigil.checks.n-plus-one.critical-windows=0 must be at least 1",
+            "pgvigil.checks.query-regression.warning | 1 | pgvigil.checks.query-regression.warning=1.0 must be above 1",
+            "pgvigil.checks.query-regression.warning | 20 | pgvigil.checks.query-regression.warning=20.0 is above pgvigil.checks.query-regression.critical=10.0",
+            "pgvigil.checks.query-regression.baseline-windows | 0 | pgvigil.checks.query-regression.baseline-windows=0 must be at least 1",
+            "pgvigil.checks.temp-spill.warning | 2G | pgvigil.checks.temp-spill.warning=2147483648 bytes is above pgvigil.checks.temp-spill.critical=1073741824 bytes",
+            "pgvigil.statements.top | 0 | pgvigil.statements.top=0 must be at least 1",
+            "pgvigil.statements.text-max-length | 10 | pgvigil.statements.text-max-length=10 must be at least 64",
     })
     void invalidValueIsRejectedNamingItsKey(String key, String value, String problem) {
         Map<String, String> props = new HashMap<>(Map.of("pgvigil.target.url", URL));

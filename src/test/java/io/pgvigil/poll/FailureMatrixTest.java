@@ -59,7 +59,7 @@ class FailureMatrixTest {
             assertThat(broken.success()).isFalse();
             assertThat(broken.error()).contains("pg_no_such_view", "42P01");
             assertThat(state.collectors()).filteredOn(c -> !c.collector().equals("broken"))
-                    .hasSize(3).allSatisfy(c -> assertThat(c.success()).isTrue());
+                    .hasSize(4).allSatisfy(c -> assertThat(c.success()).isTrue());
             assertThat(state.evaluations()).containsKeys("pool_saturation", "long_transaction", "rollback_rate");
             assertThat(m.scrape()).contains("pgvigil_collector_success{collector=\"broken\"} 0.0\n",
                     "pgvigil_collector_success{collector=\"pg_stat_activity\"} 1.0\n", "pg_up 1.0\n");
@@ -86,25 +86,41 @@ class FailureMatrixTest {
 
     @ParameterizedTest(name = "PostgreSQL {0}")
     @MethodSource("io.pgvigil.testing.PgServer#majorsStream")
-    void collectorNeedingAMissingExtensionIsOffAndSaysWhy(int major) {
+    void statementsCollectorIsOffWithoutTheExtensionAndSaysWhy(int major) {
         PgServer pg = PgServer.shared(major);
         pg.execute("DROP EXTENSION IF EXISTS pg_stat_statements");
-        try (TestMonitor m = new TestMonitor(TestConfig.forServer(pg),
-                new QueryCollector("needs_pgss", "SELECT count(*) FROM public.pg_stat_statements", "pg_stat_statements"))) {
+        try (TestMonitor m = TestMonitor.watching(pg)) {
             PollState off = m.poll();
-            CollectorStatus status = status(off, "needs_pgss");
+            CollectorStatus status = status(off, "pg_stat_statements");
             assertThat(status.enabled()).isFalse();
             assertThat(status.reason()).isEqualTo("extension pg_stat_statements is not installed in the connected database");
-            assertThat(m.scrape()).contains("pgvigil_collector_enabled{collector=\"needs_pgss\"} 0.0\n")
-                    .doesNotContain("pgvigil_collector_success{collector=\"needs_pgss\"}");
+            assertThat(off.collectors()).filteredOn(CollectorStatus::enabled).hasSize(3)
+                    .allSatisfy(c -> assertThat(c.success()).isTrue());
+            assertThat(off.evaluations()).containsKeys("pool_saturation", "rollback_rate", "long_transaction")
+                    .doesNotContainKeys("slow_query", "n_plus_one", "query_regression", "temp_spill");
+            assertThat(m.scrape()).contains("pgvigil_collector_enabled{collector=\"pg_stat_statements\"} 0.0\n", "pg_up 1.0\n")
+                    .doesNotContain("pgvigil_collector_success{collector=\"pg_stat_statements\"}", "pg_stat_statements_entries");
 
             pg.execute("CREATE EXTENSION pg_stat_statements");
             PollState on = m.poll();
-            assertThat(status(on, "needs_pgss").enabled()).isTrue();
-            assertThat(status(on, "needs_pgss").success()).isTrue();
-            assertThat(m.scrape()).contains("pgvigil_collector_enabled{collector=\"needs_pgss\"} 1.0\n");
+            assertThat(status(on, "pg_stat_statements").enabled()).isTrue();
+            assertThat(status(on, "pg_stat_statements").success()).isTrue();
+            assertThat(on.evaluations()).containsKeys("slow_query", "n_plus_one", "query_regression", "temp_spill");
+            assertThat(m.scrape()).contains("pgvigil_collector_enabled{collector=\"pg_stat_statements\"} 1.0\n");
         } finally {
-            pg.execute("DROP EXTENSION IF EXISTS pg_stat_statements");
+            pg.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+        }
+    }
+
+    @ParameterizedTest(name = "PostgreSQL {0}")
+    @MethodSource("io.pgvigil.testing.PgServer#majorsStream")
+    void statementsCollectorIsOffWhenNotPreloaded(int major) {
+        try (PgServer pg = PgServer.start(major, java.util.Map.of("shared_preload_libraries", ""));
+                TestMonitor m = TestMonitor.watching(pg)) {
+            PollState state = m.poll();
+            assertThat(state.up()).isTrue();
+            assertThat(status(state, "pg_stat_statements").reason())
+                    .isEqualTo("pg_stat_statements is not in shared_preload_libraries");
         }
     }
 

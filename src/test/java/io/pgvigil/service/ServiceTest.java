@@ -72,7 +72,7 @@ public class ServiceTest {
         assertThat(status.getString("target.url")).isEqualTo(pg.jdbcUrl("postgres"));
         assertThat(status.getDouble("poll.intervalSeconds")).isEqualTo(1.0);
         assertThat(status.getList("collectors.collector"))
-                .containsExactly("pg_settings", "pg_stat_activity", "pg_stat_database");
+                .containsExactly("pg_settings", "pg_stat_activity", "pg_stat_database", "pg_stat_statements");
         assertThat(status.getList("collectors.success", Boolean.class)).containsOnly(true);
         assertThat(status.getString("poll.lastSuccessAt")).matches("\\d{4}-\\d\\d-\\d\\dT.*Z");
     }
@@ -87,6 +87,8 @@ public class ServiceTest {
             for (int i = 0; i < 14; i++) {
                 clients.add(pg.connect("burst", "burst-client"));
             }
+            // A poll may land while the clients are still connecting: wait for the one that sees all 15.
+            awaitMetrics("pgvigil_check_value{check=\"pool_saturation\",subject=\"server\"} " + (15.0 / 17));
             awaitMetrics("pgvigil_breach{check=\"pool_saturation\",severity=\"warning\",subject=\"server\"} 1.0");
             JsonPath findings = given().get("/api/v1/findings").then().statusCode(200).extract().jsonPath();
             assertThat(findings.getList("check")).containsExactly("pool_saturation");
@@ -112,6 +114,11 @@ public class ServiceTest {
      * finding is open, so that every conditional family (pgvigil_breach, the interval ratios) is present.
      */
     void everyExportedMetricIsDocumented() throws IOException {
+        // Per-statement series exist only for statements that ran in the last interval.
+        PgServer.await("statement series", () -> {
+            runSomeStatements();
+            return metrics().contains("pg_stat_statements_mean_exec_seconds{");
+        });
         Set<String> exported = new TreeSet<>();
         Matcher sample = Pattern.compile("(?m)^((?:pg|pgvigil)_\\w+)[{ ]").matcher(metrics());
         while (sample.find()) {
@@ -123,6 +130,43 @@ public class ServiceTest {
             documented.add(row.group(1));
         }
         assertThat(exported).as("exported metrics").isEqualTo(documented);
+    }
+
+    @Test
+    void statementsApiServesTheLastIntervalAndRejectsBadParameters() {
+        awaitMetrics("pg_up 1.0");
+        PgServer.await("statements in the API", () -> {
+            runSomeStatements();
+            return given().get("/api/v1/statements?order=calls&limit=5").then().statusCode(200).extract()
+                    .jsonPath().getList("$").size() > 0;
+        });
+        JsonPath statements = given().get("/api/v1/statements?order=calls&limit=5").then().statusCode(200)
+                .extract().jsonPath();
+        assertThat(statements.getList("$")).hasSizeLessThanOrEqualTo(5);
+        assertThat(statements.getList("calls", Double.class)).isSortedAccordingTo(java.util.Comparator.reverseOrder());
+        assertThat(statements.getMap("[0]")).containsKeys("queryid", "datname", "user", "toplevel", "query", "calls",
+                "totalTimeSeconds", "meanTimeSeconds", "rowsPerCall", "hitRatio", "tempBytes");
+        assertThat(statements.getList("user")).doesNotContain(PgServer.MONITOR_ROLE);
+
+        given().get("/api/v1/statements?order=drop table").then().statusCode(400)
+                .body("error", equalTo("order='drop table' is not one of total_time, mean_time, calls, rows, temp"));
+        given().get("/api/v1/statements?limit=-1").then().statusCode(400)
+                .body("error", equalTo("limit='-1' must be a whole number from 1 to 1000"));
+        given().get("/api/v1/statements?limit=ten").then().statusCode(400)
+                .body("error", containsString("limit='ten'"));
+    }
+
+    /** A client's statements, so that the next interval has pg_stat_statements activity. */
+    void runSomeStatements() {
+        try (Connection c = pg.connect("postgres", "statement-client");
+                java.sql.PreparedStatement st = c.prepareStatement("SELECT count(*) FROM pg_class WHERE relpages >= ?")) {
+            for (int i = 0; i < 3; i++) {
+                st.setInt(1, i);
+                st.executeQuery().close();
+            }
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     @Test

@@ -29,7 +29,7 @@ import io.zonky.test.db.postgres.embedded.PgBinaryResolver;
 /**
  * A real PostgreSQL server for tests: zonky's embedded binaries, any major from 13 to 18 in one JVM
  * (the build copies each major's binaries jar to {@code target/pg-binaries}), with
- * pg_stat_statements preloaded and a {@code pgvigil} role that has {@code pg_monitor} only and logs
+ * pg_stat_statements preloaded (and created in the postgres database) and a {@code pgvigil} role that has {@code pg_monitor} only and logs
  * in with a SCRAM password over TCP, as in production. The {@code postgres} superuser is trusted,
  * for setting up scenarios.
  */
@@ -168,6 +168,9 @@ public final class PgServer implements AutoCloseable {
     private void bootstrap() {
         try (Connection c = connect("postgres"); Statement st = c.createStatement()) {
             st.execute("CREATE ROLE " + MONITOR_ROLE + " LOGIN PASSWORD '" + MONITOR_PASSWORD + "' IN ROLE pg_monitor");
+            if (serverConfig.get("shared_preload_libraries").contains("pg_stat_statements")) {
+                st.execute("CREATE EXTENSION pg_stat_statements");
+            }
         } catch (SQLException e) {
             throw new IllegalStateException(e);
         }

@@ -12,6 +12,11 @@ import io.pgvigil.check.Finding;
 import io.pgvigil.check.LongTransactionCheck;
 import io.pgvigil.check.PoolSaturationCheck;
 import io.pgvigil.check.RollbackRateCheck;
+import io.pgvigil.check.NPlusOneCheck;
+import io.pgvigil.check.QueryRegressionCheck;
+import io.pgvigil.check.SlowQueryCheck;
+import io.pgvigil.check.TempSpillCheck;
+import io.pgvigil.collect.StatStatementsCollector;
 import io.pgvigil.collect.Collector;
 import io.pgvigil.collect.SettingsCollector;
 import io.pgvigil.collect.StatActivityCollector;
@@ -32,17 +37,19 @@ public final class TestMonitor implements AutoCloseable {
     public final TargetConnector connector;
     public final Monitor monitor;
     public final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    private final MetricsPublisher publisher = new MetricsPublisher(registry);
+    private final MetricsPublisher publisher;
     private PollState last;
 
     public TestMonitor(PgvigilConfig config, Collector<?>... extraCollectors) {
         this.config = config;
         this.connector = new TargetConnector(config);
+        this.publisher = new MetricsPublisher(registry, config);
         List<Collector<?>> collectors = new ArrayList<>(List.of(new StatActivityCollector(), new SettingsCollector(),
-                new StatDatabaseCollector()));
+                new StatDatabaseCollector(), new StatStatementsCollector(config)));
         collectors.addAll(List.of(extraCollectors));
         List<Check> checks = List.of(new PoolSaturationCheck(config), new RollbackRateCheck(config),
-                new LongTransactionCheck(config));
+                new LongTransactionCheck(config), new SlowQueryCheck(config), new NPlusOneCheck(config),
+                new QueryRegressionCheck(config), new TempSpillCheck(config));
         this.monitor = new Monitor(collectors, checks, connector, config);
     }
 

@@ -17,7 +17,7 @@ import io.pgvigil.target.ServerInfo;
 class WindowTest {
 
     private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
-    private static final ServerInfo SERVER = new ServerInfo(170004, "17.4", false, 1000.0, Map.of(), 42);
+    private static final ServerInfo SERVER = new ServerInfo(170004, "17.4", false, 1000.0, Map.of(), 42, 8192, "pg_stat_statements", 10);
 
     @Test
     void deltasCoverTheIntervalBetweenSnapshots() {
@@ -51,7 +51,7 @@ class WindowTest {
 
     @Test
     void serverRestartHoldsEveryDatabase() {
-        ServerInfo restarted = new ServerInfo(170004, "17.4", false, 2000.0, Map.of(), 43);
+        ServerInfo restarted = new ServerInfo(170004, "17.4", false, 2000.0, Map.of(), 43, 8192, "pg_stat_statements", 10);
         Window w = Window.between(snapshot(0, SERVER, db(100, 10, null)), snapshot(15, restarted, db(120, 10, null)));
         assertThat(w.databases()).isEmpty();
         assertThat(w.held()).containsExactly("shop");

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# What a poll costs (client and server side) against a real embedded PostgreSQL.
-# Usage: bench/poll.sh [major=18] [polls=2000] [idle-clients=150] [databases=20]
+# Runs one benchmark of src/test/java/io/pgvigil/bench against a real embedded PostgreSQL.
+# Usage: bench/run.sh PollBench [args]   |   bench/run.sh StatementsBench [args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bench=$1
+shift
 ./mvnw -q -B test-compile dependency:build-classpath -Dmdep.outputFile=target/bench.classpath -Dmdep.includeScope=test
 java -Dpgtest.binaries=target/pg-binaries -cp "target/test-classes:target/classes:$(cat target/bench.classpath)" \
-  io.pgvigil.bench.PollBench "$@"
+  "io.pgvigil.bench.$bench" "$@"

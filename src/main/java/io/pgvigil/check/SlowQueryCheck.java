@@ -1,0 +1,73 @@
+package io.pgvigil.check;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import io.pgvigil.collect.Snapshot;
+import io.pgvigil.collect.StatStatementsCollector.Statements;
+import io.pgvigil.config.PgvigilConfig;
+import io.pgvigil.window.Window;
+
+/**
+ * {@code slow_query}: a statement's mean execution time over its calls in the interval. Subject:
+ * the queryid. A flagged statement that did not run in the next interval keeps its finding (held)
+ * while pg_stat_statements still has it: no new measurement is not a fast one.
+ */
+@ApplicationScoped
+public class SlowQueryCheck implements Check {
+
+    public static final String ID = "slow_query";
+
+    private final PgvigilConfig.SlowQuery config;
+    private final Set<Long> flagged = new HashSet<>();
+
+    public SlowQueryCheck(PgvigilConfig config) {
+        this.config = config.checks().slowQuery();
+    }
+
+    @Override
+    public String id() {
+        return ID;
+    }
+
+    @Override
+    public boolean enabled() {
+        return config.enabled();
+    }
+
+    @Override
+    public Map<Severity, Double> thresholds() {
+        return Map.of(Severity.WARNING, seconds(config.warning()), Severity.CRITICAL, seconds(config.critical()));
+    }
+
+    @Override
+    public synchronized Optional<List<Evaluation>> evaluate(Snapshot snapshot, Window window) {
+        Optional<Statements> statements = snapshot.get(Statements.class);
+        if (statements.isEmpty()) {
+            return Optional.empty();
+        }
+        List<Evaluation> evaluations = new ArrayList<>();
+        Map<Long, QueryTotals> totals = QueryTotals.byQueryid(window);
+        for (QueryTotals t : totals.values()) {
+            if (t.calls() < config.minCalls()) {
+                continue;
+            }
+            String message = String.format(java.util.Locale.ROOT,
+                    "mean %.0f ms over %d call(s) in the last %.0f s in database %s: %s",
+                    t.meanSeconds() * 1000, t.calls(), window.seconds(), t.databases(), t.shortText());
+            evaluations.add(Evaluation.above(Long.toString(t.queryid()), t.meanSeconds(), seconds(config.warning()),
+                    seconds(config.critical()), message));
+        }
+        return Optional.of(StatementHolds.apply(flagged, evaluations, totals.keySet(), statements.get()));
+    }
+
+    static double seconds(java.time.Duration d) {
+        return d.toNanos() / 1e9;
+    }
+}

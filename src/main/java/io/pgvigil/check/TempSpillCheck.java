@@ -1,0 +1,73 @@
+package io.pgvigil.check;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import io.pgvigil.collect.Snapshot;
+import io.pgvigil.collect.StatStatementsCollector.Statements;
+import io.pgvigil.config.PgvigilConfig;
+import io.pgvigil.window.Window;
+
+/**
+ * {@code temp_spill}: bytes of temporary files a statement wrote in the interval
+ * ({@code temp_blks_written × block_size}): sorts and hashes that did not fit in {@code work_mem}.
+ * Subject: the queryid.
+ */
+@ApplicationScoped
+public class TempSpillCheck implements Check {
+
+    public static final String ID = "temp_spill";
+
+    private final PgvigilConfig.TempSpill config;
+    private final Set<Long> flagged = new HashSet<>();
+
+    public TempSpillCheck(PgvigilConfig config) {
+        this.config = config.checks().tempSpill();
+    }
+
+    @Override
+    public String id() {
+        return ID;
+    }
+
+    @Override
+    public boolean enabled() {
+        return config.enabled();
+    }
+
+    @Override
+    public Map<Severity, Double> thresholds() {
+        return Map.of(Severity.WARNING, (double) config.warning().asLongValue(), Severity.CRITICAL,
+                (double) config.critical().asLongValue());
+    }
+
+    @Override
+    public synchronized Optional<List<Evaluation>> evaluate(Snapshot snapshot, Window window) {
+        Optional<Statements> statements = snapshot.get(Statements.class);
+        if (statements.isEmpty()) {
+            return Optional.empty();
+        }
+        int blockSize = statements.get().blockSize();
+        List<Evaluation> evaluations = new ArrayList<>();
+        Map<Long, QueryTotals> totals = QueryTotals.byQueryid(window);
+        for (QueryTotals t : totals.values()) {
+            if (t.tempBlksWritten() == 0) {
+                continue;
+            }
+            double bytes = (double) t.tempBlksWritten() * blockSize;
+            String message = String.format(java.util.Locale.ROOT,
+                    "wrote %.1f MiB of temporary files over %d call(s) in the last %.0f s in database %s"
+                            + " (sorts or hashes larger than work_mem): %s",
+                    bytes / 1048576, t.calls(), window.seconds(), t.databases(), t.shortText());
+            evaluations.add(Evaluation.above(Long.toString(t.queryid()), bytes, config.warning().asLongValue(),
+                    config.critical().asLongValue(), message));
+        }
+        return Optional.of(StatementHolds.apply(flagged, evaluations, totals.keySet(), statements.get()));
+    }
+}
