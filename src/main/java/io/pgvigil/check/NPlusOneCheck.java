@@ -6,7 +6,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
-import java.util.regex.Pattern;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -33,11 +32,6 @@ import io.pgvigil.window.Window;
 public class NPlusOneCheck implements Check {
 
     public static final String ID = "n_plus_one";
-
-    /** Statements that can run once per row: reads and writes, not transaction control or settings. */
-    private static final Pattern DATA_STATEMENT = Pattern.compile(
-            "^\\s*(?:/\\*.*?\\*/\\s*)*(SELECT|WITH|INSERT|UPDATE|DELETE|MERGE|VALUES|TABLE)\\b",
-            Pattern.CASE_INSENSITIVE | Pattern.DOTALL);
 
     /** One statement's activity in one database in the interval. */
     private record Stmt(long queryid, long dbid, String datname, long calls, long rows, String text) {
@@ -88,7 +82,7 @@ public class NPlusOneCheck implements Check {
                     .sorted(java.util.Comparator.comparingLong(Stmt::rows)).toList();
             long[] parentRows = parents.stream().mapToLong(Stmt::rows).toArray();
             for (Stmt child : stmts) {
-                if (child.calls() < config.minCalls() || (child.text() != null && !DATA_STATEMENT.matcher(child.text()).find())) {
+                if (child.calls() < config.minCalls() || !SqlText.isDataStatement(child.text())) {
                     continue;
                 }
                 Stmt parent = bestParent(child, parents, parentRows);

@@ -11,6 +11,7 @@ import java.util.Set;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import io.pgvigil.collect.Snapshot;
+import io.pgvigil.collect.SqlText;
 import io.pgvigil.collect.StatStatementsCollector.Statement;
 import io.pgvigil.collect.StatStatementsCollector.Statements;
 import io.pgvigil.config.PgvigilConfig;
@@ -69,7 +70,7 @@ public class QueryRegressionCheck implements Check {
         List<Evaluation> evaluations = new ArrayList<>();
         Map<Long, QueryTotals> totals = QueryTotals.byQueryid(window);
         for (QueryTotals t : totals.values()) {
-            if (t.calls() < config.minCalls()) {
+            if (t.calls() < config.minCalls() || !SqlText.isDataStatement(t.text())) {
                 continue;
             }
             double mean = t.meanSeconds();

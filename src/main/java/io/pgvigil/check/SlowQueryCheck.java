@@ -10,13 +10,15 @@ import java.util.Set;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import io.pgvigil.collect.Snapshot;
+import io.pgvigil.collect.SqlText;
 import io.pgvigil.collect.StatStatementsCollector.Statements;
 import io.pgvigil.config.PgvigilConfig;
 import io.pgvigil.window.Window;
 
 /**
  * {@code slow_query}: a statement's mean execution time over its calls in the interval. Subject:
- * the queryid. A flagged statement that did not run in the next interval keeps its finding (held)
+ * the queryid. Only data statements (SELECT, INSERT, UPDATE, DELETE, ...): a CREATE INDEX or a
+ * VACUUM that takes a while is maintenance, not a slow query. A flagged statement that did not run in the next interval keeps its finding (held)
  * while pg_stat_statements still has it: no new measurement is not a fast one.
  */
 @ApplicationScoped
@@ -55,7 +57,7 @@ public class SlowQueryCheck implements Check {
         List<Evaluation> evaluations = new ArrayList<>();
         Map<Long, QueryTotals> totals = QueryTotals.byQueryid(window);
         for (QueryTotals t : totals.values()) {
-            if (t.calls() < config.minCalls()) {
+            if (t.calls() < config.minCalls() || !SqlText.isDataStatement(t.text())) {
                 continue;
             }
             String message = String.format(java.util.Locale.ROOT,

@@ -9,7 +9,20 @@ public final class SqlText {
 
     static final String MASK = "'…'";
 
+    /** Statements that read or write data, as opposed to utility statements (DDL, SET, VACUUM, BEGIN...). */
+    private static final java.util.regex.Pattern DATA_STATEMENT = java.util.regex.Pattern.compile(
+            "^\\s*(?:/\\*.*?\\*/\\s*)*\\(*\\s*(SELECT|WITH|INSERT|UPDATE|DELETE|MERGE|VALUES|TABLE)\\b",
+            java.util.regex.Pattern.CASE_INSENSITIVE | java.util.regex.Pattern.DOTALL);
+
     private SqlText() {
+    }
+
+    /**
+     * Whether the text is a data statement (SELECT, WITH, INSERT, UPDATE, DELETE, MERGE, VALUES,
+     * TABLE), leading comments allowed. An unknown text (null) counts as one.
+     */
+    public static boolean isDataStatement(String sql) {
+        return sql == null || DATA_STATEMENT.matcher(sql).find();
     }
 
     /** The redacted text, at most {@code maxLength} characters (plus an ellipsis when cut); null stays null. */

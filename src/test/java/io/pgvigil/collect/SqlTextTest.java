@@ -26,4 +26,13 @@ class SqlTextTest {
         assertThat(SqlText.redact("SELECT " + "x, ".repeat(100) + "1", 20)).isEqualTo("SELECT x, x, x, x, x…").hasSize(21);
         assertThat(SqlText.redact(null, 20)).isNull();
     }
+
+    @ParameterizedTest
+    @CsvSource(delimiterString = " => ", value = {
+            "SELECT 1 => true", "  with x as (select 1) select * from x => true", "/* app */ UPDATE t SET a = $1 => true",
+            "(SELECT 1) UNION (SELECT 2) => true", "CREATE INDEX ON t (a) => false", "VACUUM t => false",
+            "BEGIN => false", "SET work_mem = $1 => false", "SELECTED => false"})
+    void dataStatementsAreToldFromUtilityStatements(String sql, boolean data) {
+        assertThat(SqlText.isDataStatement(sql)).isEqualTo(data);
+    }
 }
