@@ -39,7 +39,7 @@ public class QueryRegressionCheck implements Check {
 
     private final PgvigilConfig.QueryRegression config;
     private final Map<Long, Baseline> baselines = new HashMap<>();
-    private final Set<Long> flagged = new HashSet<>();
+    private final StatementHolds holds = new StatementHolds();
 
     public QueryRegressionCheck(PgvigilConfig config) {
         this.config = config.checks().queryRegression();
@@ -92,7 +92,7 @@ public class QueryRegressionCheck implements Check {
             }
         }
         forgetGone(statements.get());
-        return Optional.of(StatementHolds.apply(flagged, evaluations, totals.keySet(), statements.get()));
+        return Optional.of(holds.apply(evaluations, totals.keySet(), statements.get()));
     }
 
     /** Baselines of statements that pg_stat_statements no longer has are dropped: memory stays bounded. */

@@ -1,11 +1,9 @@
 package io.pgvigil.check;
 
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -27,7 +25,7 @@ public class SlowQueryCheck implements Check {
     public static final String ID = "slow_query";
 
     private final PgvigilConfig.SlowQuery config;
-    private final Set<Long> flagged = new HashSet<>();
+    private final StatementHolds holds = new StatementHolds();
 
     public SlowQueryCheck(PgvigilConfig config) {
         this.config = config.checks().slowQuery();
@@ -66,7 +64,7 @@ public class SlowQueryCheck implements Check {
             evaluations.add(Evaluation.above(Long.toString(t.queryid()), t.meanSeconds(), seconds(config.warning()),
                     seconds(config.critical()), message));
         }
-        return Optional.of(StatementHolds.apply(flagged, evaluations, totals.keySet(), statements.get()));
+        return Optional.of(holds.apply(evaluations, totals.keySet(), statements.get()));
     }
 
     static double seconds(java.time.Duration d) {

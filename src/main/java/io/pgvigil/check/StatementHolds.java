@@ -1,7 +1,9 @@
 package io.pgvigil.check;
 
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 import io.pgvigil.collect.StatStatementsCollector.Statement;
@@ -9,39 +11,41 @@ import io.pgvigil.collect.StatStatementsCollector.Statements;
 
 /**
  * For per-statement checks: a statement that breached and did not run in the following interval
- * has no new measurement, so its finding is held, for as long as pg_stat_statements keeps the
- * entry. It clears when the statement runs within threshold or its entry is gone.
+ * has no new measurement, so its finding is held, for at most {@value #MAX_HELD_WINDOWS} intervals
+ * and only while pg_stat_statements keeps the entry. It clears when the statement runs within
+ * threshold, when its entry is gone, or when it has not run for that many intervals (a one-off
+ * slow migration does not stay open for ever). One instance per check; not thread-safe.
  */
 final class StatementHolds {
 
-    private StatementHolds() {
-    }
+    static final int MAX_HELD_WINDOWS = 20;
 
-    /**
-     * Adds holds to {@code evaluations} for flagged statements that did not run, then records which
-     * statements are flagged now. Returns {@code evaluations}.
-     */
-    static List<Evaluation> apply(Set<Long> flagged, List<Evaluation> evaluations, Set<Long> ran, Statements present) {
+    /** Flagged statements → consecutive intervals held without running (0 when it breached now). */
+    private final Map<Long, Integer> flagged = new HashMap<>();
+
+    /** Adds holds to {@code evaluations} and remembers what is flagged now. Returns {@code evaluations}. */
+    List<Evaluation> apply(List<Evaluation> evaluations, Set<Long> ran, Statements present) {
         Set<Long> stillThere = new HashSet<>();
         for (Statement s : present.entries()) {
-            if (flagged.contains(s.queryid())) {
+            if (flagged.containsKey(s.queryid())) {
                 stillThere.add(s.queryid());
             }
         }
-        Set<Long> next = new HashSet<>();
+        Map<Long, Integer> next = new HashMap<>();
         for (Evaluation e : evaluations) {
             if (e.severity() != null) {
-                next.add(Long.parseLong(e.subject()));
+                next.put(Long.parseLong(e.subject()), 0);
             }
         }
         for (Long id : stillThere) {
-            if (!ran.contains(id)) {
+            int held = flagged.get(id) + 1;
+            if (!ran.contains(id) && held <= MAX_HELD_WINDOWS) {
                 evaluations.add(Evaluation.held(Long.toString(id)));
-                next.add(id);
+                next.put(id, held);
             }
         }
         flagged.clear();
-        flagged.addAll(next);
+        flagged.putAll(next);
         return evaluations;
     }
 }

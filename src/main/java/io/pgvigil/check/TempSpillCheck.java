@@ -1,11 +1,9 @@
 package io.pgvigil.check;
 
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -25,7 +23,7 @@ public class TempSpillCheck implements Check {
     public static final String ID = "temp_spill";
 
     private final PgvigilConfig.TempSpill config;
-    private final Set<Long> flagged = new HashSet<>();
+    private final StatementHolds holds = new StatementHolds();
 
     public TempSpillCheck(PgvigilConfig config) {
         this.config = config.checks().tempSpill();
@@ -68,6 +66,6 @@ public class TempSpillCheck implements Check {
             evaluations.add(Evaluation.above(Long.toString(t.queryid()), bytes, config.warning().asLongValue(),
                     config.critical().asLongValue(), message));
         }
-        return Optional.of(StatementHolds.apply(flagged, evaluations, totals.keySet(), statements.get()));
+        return Optional.of(holds.apply(evaluations, totals.keySet(), statements.get()));
     }
 }

@@ -32,6 +32,8 @@ public class DemoDatabase implements EmbeddedTarget {
     static final String ROLE = "pgvigil";
     static final String PASSWORD = "pgvigil-demo";
     static final String DATABASE = "shop";
+    /** Where the rollback storm runs, apart from shop's busy statement workload that would dilute it. */
+    static final String PAYMENTS = "payments";
     /** Small on purpose, so that the demo's connection burst saturates it. */
     static final int MAX_CONNECTIONS = 20;
 
@@ -48,7 +50,9 @@ public class DemoDatabase implements EmbeddedTarget {
                         .start();
                 try (Connection c = server.getPostgresDatabase().getConnection(); Statement st = c.createStatement()) {
                     st.execute("CREATE ROLE " + ROLE + " LOGIN PASSWORD '" + PASSWORD + "' IN ROLE pg_monitor");
+                    st.execute("CREATE EXTENSION pg_stat_statements");
                     st.execute("CREATE DATABASE " + DATABASE);
+                    st.execute("CREATE DATABASE " + PAYMENTS);
                 }
                 LOG.infof("demo: embedded PostgreSQL started on port %d (no pgvigil.target.url set); "
                         + "a demo workload will breach pgvigil's checks", server.getPort());

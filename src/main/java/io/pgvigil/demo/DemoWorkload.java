@@ -1,6 +1,8 @@
 package io.pgvigil.demo;
 
 import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
@@ -20,9 +22,13 @@ import io.quarkus.scheduler.Scheduled;
  * Keeps the demo database doing things worth flagging, on a two-minute cycle so that findings both
  * open and clear:
  * <ul>
- * <li>a rollback storm in {@code shop} (half of the orders fail) during the first minute: {@code rollback_rate};</li>
+ * <li>a rollback storm in {@code payments} (half of the payments fail) during the first minute: {@code rollback_rate};</li>
  * <li>a session idle in transaction for 90 s from the start of the cycle: {@code long_transaction} after 60 s;</li>
- * <li>a burst of connections during the second half-minute: {@code pool_saturation}.</li>
+ * <li>a burst of connections during the second half-minute: {@code pool_saturation};</li>
+ * <li>an ORM-style loop, customers then one query per customer for their orders, every tick: {@code n_plus_one};</li>
+ * <li>a report that sleeps 250 ms, every tick: {@code slow_query};</li>
+ * <li>a sort of 300,000 rows with a 64 kB work_mem, every fifth tick: {@code temp_spill};</li>
+ * <li>lookups by SKU whose index is dropped at second 70 and rebuilt at second 110: {@code query_regression}.</li>
  * </ul>
  * Dev mode only, and only when the demo database is the target.
  */
@@ -44,6 +50,8 @@ public class DemoWorkload {
     private Connection idleInTransaction;
     private final List<Connection> burst = new ArrayList<>();
     private boolean prepared;
+    private boolean indexed = true;
+    private long ticks;
     private String lastError;
 
     @Scheduled(identity = "pgvigil-demo-workload", every = "2s", delayed = "3s",
@@ -60,6 +68,14 @@ public class DemoWorkload {
             }
             holdIdleInTransaction(second < 90);
             holdBurst(second >= 30 && second < 60);
+            try (Connection c = demo.connect(DemoDatabase.DATABASE)) {
+                ordersPerCustomer(c);
+                slowReport(c);
+                if (++ticks % 5 == 0) {
+                    spillingSort(c);
+                }
+                lookups(c, second >= 70 && second < 110);
+            }
             lastError = null;
         } catch (SQLException e) {
             if (!e.getMessage().equals(lastError)) {
@@ -76,17 +92,78 @@ public class DemoWorkload {
         try (Connection c = demo.connect(DemoDatabase.DATABASE); Statement st = c.createStatement()) {
             st.execute("CREATE TABLE IF NOT EXISTS orders (id bigserial PRIMARY KEY, customer int NOT NULL,"
                     + " total numeric(10,2) NOT NULL CHECK (total > 0))");
+            st.execute("CREATE INDEX IF NOT EXISTS orders_customer ON orders (customer)");
+            st.execute("CREATE TABLE IF NOT EXISTS customers (id int PRIMARY KEY, name text NOT NULL)");
+            st.execute("INSERT INTO customers SELECT g, 'customer ' || g FROM generate_series(1, 150) g ON CONFLICT DO NOTHING");
+            st.execute("CREATE TABLE IF NOT EXISTS items (id int PRIMARY KEY, sku text NOT NULL, payload text)");
+            st.execute("INSERT INTO items SELECT g, 'sku-' || g, md5(g::text) FROM generate_series(1, 300000) g"
+                    + " ON CONFLICT DO NOTHING");
+            st.execute("CREATE INDEX IF NOT EXISTS items_sku ON items (sku)");
+            st.execute("ANALYZE");
+        }
+        try (Connection c = demo.connect(DemoDatabase.PAYMENTS); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE IF NOT EXISTS payments (id bigserial PRIMARY KEY, customer int NOT NULL,"
+                    + " amount numeric(10,2) NOT NULL CHECK (amount > 0))");
         }
         prepared = true;
     }
 
-    /** Ten orders per tick, every other one failing its CHECK constraint and rolled back by the "application". */
+    /** The N+1: list customers, then one query per customer, as a lazy-loading ORM does. */
+    private static void ordersPerCustomer(Connection c) throws SQLException {
+        List<Integer> customers = new ArrayList<>();
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT id FROM customers ORDER BY id LIMIT 120")) {
+            while (rs.next()) {
+                customers.add(rs.getInt(1));
+            }
+        }
+        try (PreparedStatement st = c.prepareStatement("SELECT id, total FROM orders WHERE customer = ?")) {
+            for (int id : customers) {
+                st.setInt(1, id);
+                st.executeQuery().close();
+            }
+        }
+    }
+
+    private static void slowReport(Connection c) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.executeQuery("SELECT count(*), pg_sleep(0.25) FROM orders").close();
+        }
+    }
+
+    private static void spillingSort(Connection c) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.execute("SET work_mem = '64kB'");
+            st.executeQuery("SELECT id FROM items ORDER BY payload OFFSET 299990").close();
+            st.execute("RESET work_mem");
+        }
+    }
+
+    /** Ten lookups by SKU; without the index (dropped for a while each cycle) each scans the whole table. */
+    private void lookups(Connection c, boolean withoutIndex) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            if (withoutIndex && indexed) {
+                st.execute("DROP INDEX items_sku");
+                indexed = false;
+            } else if (!withoutIndex && !indexed) {
+                st.execute("CREATE INDEX items_sku ON items (sku)");
+                indexed = true;
+            }
+        }
+        try (PreparedStatement st = c.prepareStatement("SELECT id, payload FROM items WHERE sku = ?")) {
+            for (int i = 0; i < 10; i++) {
+                st.setString(1, "sku-" + (ticks * 7919L + i * 104729L) % 300000);
+                st.executeQuery().close();
+            }
+        }
+    }
+
+    /** Ten payments per tick, every other one failing its CHECK constraint and rolled back by the "application". */
     private void rollbackStorm() throws SQLException {
-        try (Connection c = demo.connect(DemoDatabase.DATABASE); Statement st = c.createStatement()) {
+        try (Connection c = demo.connect(DemoDatabase.PAYMENTS); Statement st = c.createStatement()) {
             c.setAutoCommit(false);
             for (int i = 0; i < 10; i++) {
                 try {
-                    st.execute("INSERT INTO orders (customer, total) VALUES (" + i + ", " + (i % 2 == 0 ? "19.99" : "-1") + ")");
+                    st.execute("INSERT INTO payments (customer, amount) VALUES (" + i + ", " + (i % 2 == 0 ? "19.99" : "-1") + ")");
                     c.commit();
                 } catch (SQLException e) {
                     c.rollback();
