@@ -34,7 +34,6 @@ public final class PollBench {
             for (int i = 0; i < databases; i++) {
                 pg.execute("CREATE DATABASE bench_" + i);
             }
-            pg.execute("CREATE EXTENSION pg_stat_statements");
             List<Connection> idle = new ArrayList<>();
             for (int i = 0; i < clients; i++) {
                 idle.add(pg.connect("bench_" + (i % databases), "bench-client"));

@@ -154,10 +154,19 @@ class StatementsMatrixTest {
             m.poll();
             assertThat(m.finding("slow_query", Long.toString(id)).orElseThrow().severity()).isEqualTo(Severity.CRITICAL);
 
-            // Not run in the next interval: no new measurement, the finding is held, not cleared.
+            // Not run in the next intervals: no new measurement, the finding is held, not cleared...
+            for (int i = 0; i < 20; i++) {
+                m.poll();
+                assertThat(m.finding("slow_query", Long.toString(id))).as("held, interval %d", i + 1).isPresent();
+            }
+            // ...for 20 intervals at most.
+            m.poll();
+            assertThat(m.finding("slow_query", Long.toString(id))).isEmpty();
+
+            // Slow again, then fast again: cleared by the new measurement.
+            drain(c, "SELECT pg_sleep(?)", 0.15);
             m.poll();
             assertThat(m.finding("slow_query", Long.toString(id))).isPresent();
-            // Fast again: cleared.
             drain(c, "SELECT pg_sleep(?)", 0.001);
             m.poll();
             assertThat(m.finding("slow_query", Long.toString(id))).isEmpty();
