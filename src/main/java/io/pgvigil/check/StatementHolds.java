@@ -23,7 +23,11 @@ final class StatementHolds {
     /** Flagged statements → consecutive intervals held without running (0 when it breached now). */
     private final Map<Long, Integer> flagged = new HashMap<>();
 
-    /** Adds holds to {@code evaluations} and remembers what is flagged now. Returns {@code evaluations}. */
+    /**
+     * Adds holds to {@code evaluations}, remembers what is flagged now, and returns only the breaches
+     * and holds: a statement within threshold is simply absent (which clears it), so that
+     * {@code pgvigil_check_value} has a series per flagged statement, not one per statement.
+     */
     List<Evaluation> apply(List<Evaluation> evaluations, Set<Long> ran, Statements present) {
         Set<Long> stillThere = new HashSet<>();
         for (Statement s : present.entries()) {
@@ -46,6 +50,7 @@ final class StatementHolds {
         }
         flagged.clear();
         flagged.putAll(next);
+        evaluations.removeIf(e -> e.severity() == null && !e.hold());
         return evaluations;
     }
 }
