@@ -134,14 +134,18 @@ public class StatStatementsCollector implements Collector<StatStatementsCollecto
     private final Map<Long, String> databases = new HashMap<>();
     private final Map<Long, String> roles = new HashMap<>();
     private boolean unknownNames;
+    private static final org.jboss.logging.Logger LOG = org.jboss.logging.Logger.getLogger(StatStatementsCollector.class);
+
     private final int textMaxLength;
+    private final int cacheSize;
+    private boolean cacheTooSmallLogged;
     private final Map<Long, String> textCache;
     private long textFetches;
 
     @Inject
     public StatStatementsCollector(PgvigilConfig config) {
         this.textMaxLength = config.statements().textMaxLength();
-        int cacheSize = config.statements().textCacheSize();
+        this.cacheSize = config.statements().textCacheSize();
         this.textCache = new LinkedHashMap<>(256, 0.75f, true) {
             @Override
             protected boolean removeEldestEntry(Map.Entry<Long, String> eldest) {
@@ -208,6 +212,11 @@ public class StatStatementsCollector implements Collector<StatStatementsCollecto
                     statsReset = rs.getObject("stats_reset_seconds", Double.class);
                 }
             }
+        }
+        if (entries.size() > cacheSize && !cacheTooSmallLogged) {
+            LOG.warnf("pg_stat_statements has %d entries but pgvigil.statements.text-cache-size is %d: query texts"
+                    + " will be read again on every poll; raise it above pg_stat_statements.max", entries.size(), cacheSize);
+            cacheTooSmallLogged = true;
         }
         addTexts(connection, schema, entries);
         return new Statements(entries, deallocations, statsReset, textFetches, server.blockSize());
