@@ -131,10 +131,14 @@ public class StatStatementsCollector implements Collector<StatStatementsCollecto
     @SuppressWarnings("StringOperationCanBeSimplified")
     private static final String NO_TEXT = new String("");
 
+    private static final org.jboss.logging.Logger LOG = org.jboss.logging.Logger.getLogger(StatStatementsCollector.class);
+    /** Names are read again at least this often, so that a renamed database or role shows. */
+    static final int NAMES_REFRESH_COLLECTIONS = 100;
+
+    /** oid → name; an oid whose database or role was dropped maps to null, so it is not looked up again. */
     private final Map<Long, String> databases = new HashMap<>();
     private final Map<Long, String> roles = new HashMap<>();
-    private boolean unknownNames;
-    private static final org.jboss.logging.Logger LOG = org.jboss.logging.Logger.getLogger(StatStatementsCollector.class);
+    private int collectionsSinceNames = NAMES_REFRESH_COLLECTIONS;
 
     private final int textMaxLength;
     private final int cacheSize;
@@ -178,6 +182,7 @@ public class StatStatementsCollector implements Collector<StatStatementsCollecto
         String schema = ext.quotedSchema();
         String columns = ext.atLeast(1, 11) ? COLUMNS_1_11 : ext.atLeast(1, 9) ? COLUMNS_1_9 : COLUMNS_1_8;
         List<Statement> entries = new ArrayList<>();
+        boolean unknownNames = ++collectionsSinceNames > NAMES_REFRESH_COLLECTIONS;
         try (PreparedStatement st = connection.prepareStatement(SQL.formatted(schema, columns))) {
             st.setLong(1, server.userOid());
             try (ResultSet rs = st.executeQuery()) {
@@ -198,9 +203,8 @@ public class StatStatementsCollector implements Collector<StatStatementsCollecto
             }
         }
         if (unknownNames) {
-            readNames(connection);
+            readNames(connection, entries);
             entries.replaceAll(e -> e.withNames(databases.get(e.dbid()), roles.get(e.userid())));
-            unknownNames = false;
         }
         Long deallocations = null;
         Double statsReset = null;
@@ -222,7 +226,7 @@ public class StatStatementsCollector implements Collector<StatStatementsCollecto
         return new Statements(entries, deallocations, statsReset, textFetches, server.blockSize());
     }
 
-    private void readNames(Connection connection) throws SQLException {
+    private void readNames(Connection connection, List<Statement> entries) throws SQLException {
         databases.clear();
         roles.clear();
         try (PreparedStatement st = connection.prepareStatement(NAMES_SQL); ResultSet rs = st.executeQuery()) {
@@ -230,6 +234,11 @@ public class StatStatementsCollector implements Collector<StatStatementsCollecto
                 (rs.getString(1).equals("d") ? databases : roles).put(rs.getLong(2), rs.getString(3));
             }
         }
+        for (Statement e : entries) {
+            databases.putIfAbsent(e.dbid(), null);
+            roles.putIfAbsent(e.userid(), null);
+        }
+        collectionsSinceNames = 0;
     }
 
     /** Fills in the texts the cache did not have, fetched in one query; in steady state there are none. */

@@ -280,6 +280,38 @@ class StatementsMatrixTest {
         }
     }
 
+    @ParameterizedTest(name = "PostgreSQL {0}")
+    @MethodSource("io.pgvigil.testing.PgServer#majorsStream")
+    void entriesCarryDatabaseAndRoleNamesLookedUpOnlyWhenNew(int major) throws Exception {
+        PgServer pg = PgServer.shared(major);
+        pg.recreateDatabase("named");
+        try (TestMonitor m = TestMonitor.watching(pg); Connection admin = pg.connect("postgres")) {
+            try (Connection c = pg.connect("named")) {
+                drain(c, "SELECT count(*) FROM pg_class WHERE relname = ?", "named-probe");
+            }
+            m.poll();
+            long id = queryid(m, "SELECT count(*) FROM pg_class WHERE relname = $1");
+            assertThat(m.last().snapshot().get(Statements.class).orElseThrow().entries())
+                    .filteredOn(e -> e.queryid() == id && "named".equals(e.datname()))
+                    .singleElement().satisfies(e -> assertThat(e.user()).isEqualTo("postgres"));
+
+            // Entries of a dropped database stay in pg_stat_statements; their names are not looked up every poll.
+            pg.execute("DROP DATABASE named WITH (FORCE)");
+            m.poll();
+            long before = nameLookups(pg, admin);
+            for (int i = 0; i < 5; i++) {
+                m.poll();
+            }
+            assertThat(nameLookups(pg, admin)).isEqualTo(before);
+        }
+    }
+
+    private static long nameLookups(PgServer pg, Connection admin) throws SQLException {
+        return pg.queryLong(admin, """
+                SELECT coalesce(sum(calls), 0) FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
+                 WHERE r.rolname = 'pgvigil' AND s.query LIKE '%AS kind, oid::int8 AS oid, datname::text AS name%'""");
+    }
+
     // --- workload helpers -------------------------------------------------------------------
 
     private static void lookups(Connection c, int n) throws SQLException {
