@@ -198,7 +198,7 @@ class CoreChecksMatrixTest {
     void sessionIdleInTransactionOpensLongTransaction(int major) throws Exception {
         PgServer pg = PgServer.shared(major);
         try (TestMonitor m = TestMonitor.watching(pg, "pgvigil.checks.long-transaction.warning", "1s",
-                "pgvigil.checks.long-transaction.critical", "3s");
+                "pgvigil.checks.long-transaction.critical", "4s");
                 Connection job = pg.connect("postgres", "billing-job")) {
             m.poll();
             assertThat(m.finding("long_transaction", "server")).isEmpty();
@@ -217,7 +217,8 @@ class CoreChecksMatrixTest {
             m.poll();
             Finding warning = m.finding("long_transaction", "server").orElseThrow();
             assertThat(warning.severity()).isEqualTo(Severity.WARNING);
-            assertThat(warning.value()).isBetween(1.3, 3.0);
+            // Wide bounds: a slow CI machine may poll late, but not 2.7 s late.
+            assertThat(warning.value()).isBetween(1.3, 4.0);
             assertThat(warning.message()).contains("pid " + pid, "user postgres", "application 'billing-job'",
                     "database postgres", "state idle in transaction", "query: SELECT '…' AS secret")
                     .doesNotContain("4111");
@@ -225,9 +226,9 @@ class CoreChecksMatrixTest {
                     "pgvigil_breach{check=\"long_transaction\",severity=\"warning\",subject=\"server\"} 1.0\n");
             double idle = m.last().snapshot().get(io.pgvigil.collect.StatActivityCollector.Activity.class)
                     .orElseThrow().longestIdleInTransactionSeconds();
-            assertThat(idle).isBetween(1.2, 3.0);
+            assertThat(idle).isBetween(1.2, 4.0);
 
-            Thread.sleep(1800);
+            Thread.sleep(4000 - (long) (warning.value() * 1000) + 300);
             m.poll();
             assertThat(m.finding("long_transaction", "server").orElseThrow().severity()).isEqualTo(Severity.CRITICAL);
 
