@@ -1,0 +1,53 @@
+package io.pgvigil.demo;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.Map;
+import java.util.TreeSet;
+
+import org.junit.jupiter.api.Test;
+
+import io.pgvigil.check.Finding;
+import io.pgvigil.testing.TestConfig;
+import io.pgvigil.testing.TestMonitor;
+
+/**
+ * README promises that {@code ./mvnw quarkus:dev} shows findings for every check. This runs the demo's
+ * real database and workload (outside dev mode, its two-minute cycle fast-forwarded two seconds per
+ * tick) under the real pipeline and collects the checks that open.
+ */
+class DemoWorkloadTest {
+
+    @Test
+    void demoWorkloadBreachesEveryCheckInOneCycle() throws Exception {
+        DemoDatabase database = new DemoDatabase();
+        DemoWorkload workload = new DemoWorkload();
+        workload.demo = database;
+        workload.config = TestConfig.of(Map.of());
+        long[] simulatedNanos = {0};
+        workload.nanoTime = () -> simulatedNanos[0];
+        try {
+            String url = database.jdbcUrl();
+            // Thresholds as shipped, except the transaction age: the demo holds its transaction for
+            // 90 real seconds, which a fast-forwarded cycle does not have.
+            try (TestMonitor monitor = new TestMonitor(TestConfig.of(Map.of("pgvigil.target.url", url,
+                    "pgvigil.target.username", DemoDatabase.ROLE, "pgvigil.target.password", DemoDatabase.PASSWORD,
+                    "pgvigil.checks.long-transaction.warning", "2s", "pgvigil.checks.long-transaction.critical", "1h")))) {
+                TreeSet<String> opened = new TreeSet<>();
+                monitor.poll();
+                for (int second = 0; second < DemoWorkload.CYCLE_SECONDS; second += 2) {
+                    simulatedNanos[0] = second * 1_000_000_000L;
+                    workload.tick();
+                    if (second % 4 == 2) {
+                        monitor.poll().findings().stream().map(Finding::check).forEach(opened::add);
+                    }
+                }
+                assertThat(opened).containsExactlyInAnyOrder("rollback_rate", "pool_saturation", "long_transaction",
+                        "slow_query", "n_plus_one", "query_regression", "temp_spill");
+            }
+        } finally {
+            workload.stop();
+            database.stop();
+        }
+    }
+}
