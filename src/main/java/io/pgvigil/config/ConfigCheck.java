@@ -92,13 +92,10 @@ public final class ConfigCheck {
         atLeast(problems, "pgvigil.checks.query-regression.min-calls", regression.minCalls(), 1);
         atLeast(problems, "pgvigil.checks.query-regression.baseline-windows", regression.baselineWindows(), 1);
 
-        long spillWarning = checks.tempSpill().warning().asLongValue();
-        long spillCritical = checks.tempSpill().critical().asLongValue();
-        atLeast(problems, "pgvigil.checks.temp-spill.warning", spillWarning, 1);
-        if (spillWarning > spillCritical) {
-            problems.add("pgvigil.checks.temp-spill.warning=" + spillWarning + " bytes is above"
-                    + " pgvigil.checks.temp-spill.critical=" + spillCritical + " bytes: warning must not exceed critical");
-        }
+        byteThresholds(problems, "temp-spill", checks.tempSpill().warning().asLongValue(),
+                checks.tempSpill().critical().asLongValue());
+        byteThresholds(problems, "replication-slot", checks.replicationSlot().warning().asLongValue(),
+                checks.replicationSlot().critical().asLongValue());
 
         atLeast(problems, "pgvigil.statements.top", config.statements().top(), 1);
         atLeast(problems, "pgvigil.statements.text-max-length", config.statements().textMaxLength(), 64);
@@ -116,6 +113,14 @@ public final class ConfigCheck {
     private static void atLeast(List<String> problems, String key, long value, long min) {
         if (value < min) {
             problems.add(key + "=" + value + " must be at least " + min);
+        }
+    }
+
+    private static void byteThresholds(List<String> problems, String check, long warning, long critical) {
+        atLeast(problems, "pgvigil.checks." + check + ".warning", warning, 1);
+        if (warning > critical) {
+            problems.add("pgvigil.checks." + check + ".warning=" + warning + " bytes is above pgvigil.checks." + check
+                    + ".critical=" + critical + " bytes: warning must not exceed critical");
         }
     }
 

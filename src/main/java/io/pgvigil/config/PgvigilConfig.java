@@ -102,6 +102,23 @@ public interface PgvigilConfig {
 
         /** {@code temp_spill}: temporary bytes a statement wrote in the interval. */
         TempSpill tempSpill();
+
+        /** {@code replication_slot}: WAL retained by an inactive replication slot. */
+        ReplicationSlot replicationSlot();
+    }
+
+    interface ReplicationSlot {
+        /** Whether the check runs. */
+        @WithDefault("true")
+        boolean enabled();
+
+        /** WAL retained by an inactive slot at which a warning opens. */
+        @WithDefault("1G")
+        io.quarkus.runtime.configuration.MemorySize warning();
+
+        /** WAL retained by an inactive slot at which the finding becomes critical. */
+        @WithDefault("10G")
+        io.quarkus.runtime.configuration.MemorySize critical();
     }
 
     interface SlowQuery {

@@ -28,7 +28,9 @@ import io.quarkus.scheduler.Scheduled;
  * <li>an ORM-style loop, customers then one query per customer for their orders, every tick: {@code n_plus_one};</li>
  * <li>a report that sleeps 250 ms, every tick: {@code slow_query};</li>
  * <li>a sort of 300,000 rows with a 64 kB work_mem, every fifth tick: {@code temp_spill};</li>
- * <li>lookups by SKU whose index is dropped at second 70 and rebuilt at second 110: {@code query_regression}.</li>
+ * <li>lookups by SKU whose index is dropped at second 70 and rebuilt at second 110: {@code query_regression};</li>
+ * <li>a physical replication slot that no standby ever reads, holding back the WAL all this writes:
+ * {@code replication_slot} (dev mode lowers its warning threshold to 16 MiB, see application.properties).</li>
  * </ul>
  * Dev mode only, and only when the demo database is the target.
  */
@@ -39,6 +41,7 @@ public class DemoWorkload {
     private static final Logger LOG = Logger.getLogger(DemoWorkload.class);
     static final int CYCLE_SECONDS = 120;
     static final int BURST_CONNECTIONS = 14;
+    static final String FORGOTTEN_SLOT = "demo_forgotten_standby";
 
     @Inject
     DemoDatabase demo;
@@ -93,6 +96,10 @@ public class DemoWorkload {
     private void prepare() throws SQLException {
         if (prepared) {
             return;
+        }
+        try (Connection c = demo.connect("postgres"); Statement st = c.createStatement()) {
+            st.execute("SELECT pg_create_physical_replication_slot('" + FORGOTTEN_SLOT + "', true)"
+                    + " WHERE NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = '" + FORGOTTEN_SLOT + "')");
         }
         try (Connection c = demo.connect(DemoDatabase.DATABASE); Statement st = c.createStatement()) {
             st.execute("CREATE TABLE IF NOT EXISTS orders (id bigserial PRIMARY KEY, customer int NOT NULL,"

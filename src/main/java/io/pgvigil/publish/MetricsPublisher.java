@@ -14,6 +14,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.pgvigil.check.Evaluation;
 import io.pgvigil.check.Finding;
+import io.pgvigil.collect.ReplicationSlotsCollector.Slots;
 import io.pgvigil.collect.SettingsCollector.ConnectionSettings;
 import io.pgvigil.collect.Snapshot;
 import io.pgvigil.collect.StatActivityCollector.Activity;
@@ -82,6 +83,10 @@ public class MetricsPublisher {
     public static final String STATEMENT_DEALLOCATIONS = "pg_stat_statements_deallocations";
     public static final String STATEMENTS_OUTSIDE_TOP = "pgvigil_statements_outside_top";
     public static final String STATEMENT_TEXT_FETCHES = "pgvigil_statement_text_fetches";
+    public static final String SLOT_ACTIVE = "pg_replication_slot_active";
+    public static final String SLOT_RETAINED = "pg_replication_slot_retained_wal_bytes";
+    public static final String SLOT_SAFE_WAL = "pg_replication_slot_safe_wal_size_bytes";
+    public static final String SLOT_WAL_STATUS = "pg_replication_slot_wal_status";
 
     /** pg_stat_database column → counter, in exposition order. */
     static final Map<String, ToLongFunction<Database>> DATABASE_COUNTERS = new java.util.LinkedHashMap<>();
@@ -166,6 +171,7 @@ public class MetricsPublisher {
                 .set(hitRatio);
 
         publishStatements(up ? snapshot.get(Statements.class) : Optional.empty(), state.window());
+        publishSlots(up ? snapshot.get(Slots.class) : Optional.empty());
         publishSelf(state);
         publishBreaches(state);
     }
@@ -241,6 +247,31 @@ public class MetricsPublisher {
                 .set(statements.isPresent() ? (double) Math.max(0, intervalSeconds.size() - top) : null);
         counter(STATEMENT_TEXT_FETCHES, "Queries pgvigil made to read query texts (only for statements it had not seen)")
                 .set(statements.map(s -> (double) s.textFetches()).orElse(null));
+    }
+
+    private void publishSlots(Optional<Slots> slots) {
+        Map<Tags, Double> active = new HashMap<>();
+        Map<Tags, Double> retained = new HashMap<>();
+        Map<Tags, Double> safe = new HashMap<>();
+        Map<Tags, Double> status = new HashMap<>();
+        slots.ifPresent(list -> list.slots().forEach(s -> {
+            Tags tags = Tags.of("slot_name", s.slotName(), "slot_type", s.slotType());
+            active.put(tags, s.active() ? 1.0 : 0.0);
+            if (s.retainedBytes() != null) {
+                retained.put(tags, s.retainedBytes().doubleValue());
+            }
+            if (s.safeWalSize() != null) {
+                safe.put(tags, s.safeWalSize().doubleValue());
+            }
+            if (s.walStatus() != null) {
+                status.put(tags.and("wal_status", s.walStatus()), 1.0);
+            }
+        }));
+        gauge(SLOT_ACTIVE, "1 when a consumer is streaming from the replication slot").set(active);
+        gauge(SLOT_RETAINED, "WAL the slot holds back: pg_current_wal_lsn() - restart_lsn").set(retained);
+        gauge(SLOT_SAFE_WAL, "WAL that can still be written before the slot risks losing what it needs"
+                + " (absent when max_slot_wal_keep_size is unlimited)").set(safe);
+        gauge(SLOT_WAL_STATUS, "1 for the slot's wal_status: reserved, extended, unreserved or lost").set(status);
     }
 
     private static Tags statementTags(List<String> labels) {

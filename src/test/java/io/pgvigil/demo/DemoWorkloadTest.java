@@ -28,11 +28,12 @@ class DemoWorkloadTest {
         workload.nanoTime = () -> simulatedNanos[0];
         try {
             String url = database.jdbcUrl();
-            // Thresholds as shipped, except the transaction age: the demo holds its transaction for
+            // Thresholds as in dev mode, except the transaction age: the demo holds its transaction for
             // 90 real seconds, which a fast-forwarded cycle does not have.
             try (TestMonitor monitor = new TestMonitor(TestConfig.of(Map.of("pgvigil.target.url", url,
                     "pgvigil.target.username", DemoDatabase.ROLE, "pgvigil.target.password", DemoDatabase.PASSWORD,
-                    "pgvigil.checks.long-transaction.warning", "2s", "pgvigil.checks.long-transaction.critical", "1h")))) {
+                    "pgvigil.checks.long-transaction.warning", "2s", "pgvigil.checks.long-transaction.critical", "1h",
+                    "pgvigil.checks.replication-slot.warning", "16M")))) {
                 TreeSet<String> opened = new TreeSet<>();
                 monitor.poll();
                 for (int second = 0; second < DemoWorkload.CYCLE_SECONDS; second += 2) {
@@ -43,7 +44,7 @@ class DemoWorkloadTest {
                     }
                 }
                 assertThat(opened).containsExactlyInAnyOrder("rollback_rate", "pool_saturation", "long_transaction",
-                        "slow_query", "n_plus_one", "query_regression", "temp_spill");
+                        "slow_query", "n_plus_one", "query_regression", "temp_spill", "replication_slot");
             }
         } finally {
             workload.stop();

@@ -72,7 +72,8 @@ public class ServiceTest {
         assertThat(status.getString("target.url")).isEqualTo(pg.jdbcUrl("postgres"));
         assertThat(status.getDouble("poll.intervalSeconds")).isEqualTo(1.0);
         assertThat(status.getList("collectors.collector"))
-                .containsExactly("pg_settings", "pg_stat_activity", "pg_stat_database", "pg_stat_statements");
+                .containsExactly("pg_replication_slots", "pg_settings", "pg_stat_activity", "pg_stat_database",
+                            "pg_stat_statements");
         assertThat(status.getList("collectors.success", Boolean.class)).containsOnly(true);
         assertThat(status.getString("poll.lastSuccessAt")).matches("\\d{4}-\\d\\d-\\d\\dT.*Z");
     }
@@ -114,11 +115,23 @@ public class ServiceTest {
      * finding is open, so that every conditional family (pgvigil_breach, the interval ratios) is present.
      */
     void everyExportedMetricIsDocumented() throws IOException {
-        // Per-statement series exist only for statements that ran in the last interval.
-        PgServer.await("statement series", () -> {
-            runSomeStatements();
-            return metrics().contains("pg_stat_statements_mean_exec_seconds{");
-        });
+        // Per-statement series exist only for statements that ran in the last interval, slot series
+        // only while there is a slot.
+        pg.execute("SELECT pg_create_physical_replication_slot('documented', true)");
+        try {
+            PgServer.await("statement and slot series", () -> {
+                runSomeStatements();
+                String metrics = metrics();
+                return metrics.contains("pg_stat_statements_mean_exec_seconds{")
+                        && metrics.contains("pg_replication_slot_safe_wal_size_bytes{");
+            });
+            compareWithDocs();
+        } finally {
+            pg.execute("SELECT pg_drop_replication_slot('documented')");
+        }
+    }
+
+    private void compareWithDocs() throws IOException {
         Set<String> exported = new TreeSet<>();
         Matcher sample = Pattern.compile("(?m)^((?:pg|pgvigil)_\\w+)[{ ]").matcher(metrics());
         while (sample.find()) {

@@ -21,7 +21,8 @@ public class PgTestResource implements QuarkusTestResourceLifecycleManager {
 
     @Override
     public Map<String, String> start() {
-        server = PgServer.start(PgServer.defaultMajor());
+        // A bounded max_slot_wal_keep_size gives slots a safe_wal_size, so that every slot series exists.
+        server = PgServer.start(PgServer.defaultMajor(), Map.of("max_slot_wal_keep_size", "1GB"));
         try {
             passwordFile = Files.createTempFile("pgvigil-test-password", "");
             Files.writeString(passwordFile, PgServer.MONITOR_PASSWORD + "\n");

@@ -17,6 +17,8 @@ import io.pgvigil.check.QueryRegressionCheck;
 import io.pgvigil.check.SlowQueryCheck;
 import io.pgvigil.check.TempSpillCheck;
 import io.pgvigil.collect.StatStatementsCollector;
+import io.pgvigil.collect.ReplicationSlotsCollector;
+import io.pgvigil.check.ReplicationSlotCheck;
 import io.pgvigil.collect.Collector;
 import io.pgvigil.collect.SettingsCollector;
 import io.pgvigil.collect.StatActivityCollector;
@@ -45,11 +47,11 @@ public final class TestMonitor implements AutoCloseable {
         this.connector = new TargetConnector(config);
         this.publisher = new MetricsPublisher(registry, config);
         List<Collector<?>> collectors = new ArrayList<>(List.of(new StatActivityCollector(), new SettingsCollector(),
-                new StatDatabaseCollector(), new StatStatementsCollector(config)));
+                new StatDatabaseCollector(), new StatStatementsCollector(config), new ReplicationSlotsCollector()));
         collectors.addAll(List.of(extraCollectors));
         List<Check> checks = List.of(new PoolSaturationCheck(config), new RollbackRateCheck(config),
                 new LongTransactionCheck(config), new SlowQueryCheck(config), new NPlusOneCheck(config),
-                new QueryRegressionCheck(config), new TempSpillCheck(config));
+                new QueryRegressionCheck(config), new TempSpillCheck(config), new ReplicationSlotCheck(config));
         this.monitor = new Monitor(collectors, checks, connector, config);
     }
 

@@ -1,0 +1,72 @@
+package io.pgvigil.check;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import io.pgvigil.collect.ReplicationSlotsCollector.Slot;
+import io.pgvigil.collect.ReplicationSlotsCollector.Slots;
+import io.pgvigil.collect.Snapshot;
+import io.pgvigil.config.PgvigilConfig;
+import io.pgvigil.window.Window;
+
+/**
+ * {@code replication_slot}: WAL held back by a slot that no consumer is reading (inactive). An active
+ * slot's retained WAL is replication lag, judged by {@code replication_lag}. Subject: the slot name.
+ */
+@ApplicationScoped
+public class ReplicationSlotCheck implements Check {
+
+    public static final String ID = "replication_slot";
+
+    private final PgvigilConfig.ReplicationSlot config;
+
+    public ReplicationSlotCheck(PgvigilConfig config) {
+        this.config = config.checks().replicationSlot();
+    }
+
+    @Override
+    public String id() {
+        return ID;
+    }
+
+    @Override
+    public boolean enabled() {
+        return config.enabled();
+    }
+
+    @Override
+    public Map<Severity, Double> thresholds() {
+        return Map.of(Severity.WARNING, (double) config.warning().asLongValue(), Severity.CRITICAL,
+                (double) config.critical().asLongValue());
+    }
+
+    @Override
+    public Optional<List<Evaluation>> evaluate(Snapshot snapshot, Window window) {
+        Optional<Slots> slots = snapshot.get(Slots.class);
+        if (slots.isEmpty()) {
+            return Optional.empty();
+        }
+        List<Evaluation> evaluations = new ArrayList<>();
+        for (Slot s : slots.get().slots()) {
+            if (s.active() || s.retainedBytes() == null) {
+                continue;
+            }
+            String message = String.format(java.util.Locale.ROOT,
+                    "inactive %s slot '%s'%s retains %.1f MiB of WAL (wal_status %s%s); the server keeps that WAL"
+                            + " until a consumer reads from the slot or it is dropped with"
+                            + " pg_drop_replication_slot('%s')",
+                    s.slotType(), s.slotName(), s.database() == null ? "" : " of database " + s.database(),
+                    s.retainedBytes() / 1048576.0, s.walStatus(),
+                    s.safeWalSize() == null ? "" : String.format(java.util.Locale.ROOT, ", %.1f MiB before it is in danger",
+                            s.safeWalSize() / 1048576.0),
+                    s.slotName());
+            evaluations.add(Evaluation.above(s.slotName(), s.retainedBytes(), config.warning().asLongValue(),
+                    config.critical().asLongValue(), message));
+        }
+        return Optional.of(evaluations);
+    }
+}
