@@ -16,6 +16,7 @@ import io.pgvigil.check.Evaluation;
 import io.pgvigil.check.Finding;
 import io.pgvigil.collect.ReplicationSlotsCollector.Slots;
 import io.pgvigil.collect.SettingsCollector.ConnectionSettings;
+import io.pgvigil.collect.StatReplicationCollector.Standbys;
 import io.pgvigil.collect.Snapshot;
 import io.pgvigil.collect.StatActivityCollector.Activity;
 import io.pgvigil.collect.StatDatabaseCollector.Database;
@@ -83,6 +84,9 @@ public class MetricsPublisher {
     public static final String STATEMENT_DEALLOCATIONS = "pg_stat_statements_deallocations";
     public static final String STATEMENTS_OUTSIDE_TOP = "pgvigil_statements_outside_top";
     public static final String STATEMENT_TEXT_FETCHES = "pgvigil_statement_text_fetches";
+    public static final String STANDBY_LAG_BYTES = "pg_replication_standby_lag_bytes";
+    public static final String STANDBY_LAG_SECONDS = "pg_replication_standby_lag_seconds";
+    public static final String STANDBY_INFO = "pg_replication_standby_info";
     public static final String SLOT_ACTIVE = "pg_replication_slot_active";
     public static final String SLOT_RETAINED = "pg_replication_slot_retained_wal_bytes";
     public static final String SLOT_SAFE_WAL = "pg_replication_slot_safe_wal_size_bytes";
@@ -172,6 +176,7 @@ public class MetricsPublisher {
 
         publishStatements(up ? snapshot.get(Statements.class) : Optional.empty(), state.window());
         publishSlots(up ? snapshot.get(Slots.class) : Optional.empty());
+        publishStandbys(up ? snapshot.get(Standbys.class) : Optional.empty());
         publishSelf(state);
         publishBreaches(state);
     }
@@ -247,6 +252,34 @@ public class MetricsPublisher {
                 .set(statements.isPresent() ? (double) Math.max(0, intervalSeconds.size() - top) : null);
         counter(STATEMENT_TEXT_FETCHES, "Queries pgvigil made to read query texts (only for statements it had not seen)")
                 .set(statements.map(s -> (double) s.textFetches()).orElse(null));
+    }
+
+    private void publishStandbys(Optional<Standbys> standbys) {
+        Map<Tags, Double> bytes = new HashMap<>();
+        Map<Tags, Double> seconds = new HashMap<>();
+        Map<Tags, Double> info = new HashMap<>();
+        standbys.ifPresent(list -> list.standbys().forEach(s -> {
+            Tags tags = Tags.of("application_name", nonNull(s.applicationName()), "client_addr", s.clientAddr());
+            putStage(bytes, tags, "sent", s.sentLagBytes());
+            putStage(bytes, tags, "write", s.writeLagBytes());
+            putStage(bytes, tags, "flush", s.flushLagBytes());
+            putStage(bytes, tags, "replay", s.replayLagBytes());
+            putStage(seconds, tags, "write", s.writeLagSeconds());
+            putStage(seconds, tags, "flush", s.flushLagSeconds());
+            putStage(seconds, tags, "replay", s.replayLagSeconds());
+            info.put(tags.and("state", nonNull(s.state()), "sync_state", nonNull(s.syncState())), 1.0);
+        }));
+        gauge(STANDBY_LAG_BYTES, "Bytes of WAL a standby is behind pg_current_wal_lsn(), per stage (seen from the primary)")
+                .set(bytes);
+        gauge(STANDBY_LAG_SECONDS, "write_lag, flush_lag and replay_lag of pg_stat_replication (absent when"
+                + " PostgreSQL has no recent measurement)").set(seconds);
+        gauge(STANDBY_INFO, "1 per WAL sender, with its state and sync_state").set(info);
+    }
+
+    private static void putStage(Map<Tags, Double> series, Tags tags, String stage, Number value) {
+        if (value != null) {
+            series.put(tags.and("stage", stage), value.doubleValue());
+        }
     }
 
     private void publishSlots(Optional<Slots> slots) {

@@ -22,7 +22,9 @@ class ReplicationSlotMatrixTest {
     @MethodSource("io.pgvigil.testing.PgServer#majorsStream")
     void inactiveSlotRetainingWalOpensReplicationSlotAndDroppingItClears(int major) throws Exception {
         PgServer pg = PgServer.shared(major);
-        pg.execute("SELECT pg_create_physical_replication_slot('forgotten_standby', true)");
+        // A reserving physical slot starts at the last checkpoint's redo pointer: checkpoint first, so
+        // that it starts out holding (almost) nothing.
+        pg.execute("CHECKPOINT", "SELECT pg_create_physical_replication_slot('forgotten_standby', true)");
         try (TestMonitor m = TestMonitor.watching(pg, "pgvigil.checks.replication-slot.warning", "1M",
                 "pgvigil.checks.replication-slot.critical", "1G")) {
             m.poll();

@@ -102,6 +102,42 @@ public final class PgServer implements AutoCloseable {
         }
     }
 
+    /**
+     * A streaming standby of this (running) server, named {@code applicationName} in the primary's
+     * pg_stat_replication. The primary is stopped for the moment of a cold copy of its data
+     * directory (no pg_basebackup needed), then both are started.
+     */
+    public PgServer startStandby(String applicationName) {
+        try {
+            stop();
+            Path copy = Files.createTempDirectory("pgvigil-pg" + major + "-standby-");
+            try (Stream<Path> files = Files.walk(dataDirectory)) {
+                for (Path source : (Iterable<Path>) files::iterator) {
+                    String name = source.getFileName().toString();
+                    if (name.equals("postmaster.pid") || name.equals("epg-lock")) {
+                        continue;
+                    }
+                    Path target = copy.resolve(dataDirectory.relativize(source).toString());
+                    if (Files.isDirectory(source)) {
+                        Files.createDirectories(target);
+                    } else {
+                        Files.copy(source, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                    }
+                }
+            }
+            Files.setPosixFilePermissions(copy, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+            Files.createFile(copy.resolve("standby.signal"));
+            // In postgresql.auto.conf: a value with spaces breaks a -c server option.
+            Files.writeString(copy.resolve("postgresql.auto.conf"), "primary_conninfo = 'host=localhost port=" + port
+                    + " user=postgres application_name=" + applicationName + "'\n",
+                    java.nio.file.StandardOpenOption.APPEND);
+            startServer();
+            return new PgServer(major, serverConfig, freePort(), copy).startServer();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     private static Map<String, String> config(Map<String, String> extra) {
         Map<String, String> config = new LinkedHashMap<>();
         config.put("shared_preload_libraries", "pg_stat_statements");
@@ -156,6 +192,8 @@ public final class PgServer implements AutoCloseable {
                     local all postgres trust
                     host  all postgres 127.0.0.1/32 trust
                     host  all postgres ::1/128 trust
+                    host  replication postgres 127.0.0.1/32 trust
+                    host  replication postgres ::1/128 trust
                     local all all scram-sha-256
                     host  all all 127.0.0.1/32 scram-sha-256
                     host  all all ::1/128 scram-sha-256

@@ -18,6 +18,7 @@ import io.pgvigil.check.SlowQueryCheck;
 import io.pgvigil.check.TempSpillCheck;
 import io.pgvigil.collect.StatStatementsCollector;
 import io.pgvigil.collect.ReplicationSlotsCollector;
+import io.pgvigil.collect.StatReplicationCollector;
 import io.pgvigil.check.ReplicationSlotCheck;
 import io.pgvigil.collect.Collector;
 import io.pgvigil.collect.SettingsCollector;
@@ -47,7 +48,8 @@ public final class TestMonitor implements AutoCloseable {
         this.connector = new TargetConnector(config);
         this.publisher = new MetricsPublisher(registry, config);
         List<Collector<?>> collectors = new ArrayList<>(List.of(new StatActivityCollector(), new SettingsCollector(),
-                new StatDatabaseCollector(), new StatStatementsCollector(config), new ReplicationSlotsCollector()));
+                new StatDatabaseCollector(), new StatStatementsCollector(config), new ReplicationSlotsCollector(),
+                new StatReplicationCollector()));
         collectors.addAll(List.of(extraCollectors));
         List<Check> checks = List.of(new PoolSaturationCheck(config), new RollbackRateCheck(config),
                 new LongTransactionCheck(config), new SlowQueryCheck(config), new NPlusOneCheck(config),

@@ -1,0 +1,43 @@
+package io.pgvigil.testing;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** The metric names docs/metrics.md lists, and the pg_/pgvigil_ names an exposition text contains. */
+public final class MetricsDoc {
+
+    /** Families that exist only with a streaming standby attached, checked by ReplicationMatrixTest. */
+    public static final Set<String> NEED_A_STANDBY = Set.of("pg_replication_standby_lag_bytes",
+            "pg_replication_standby_lag_seconds", "pg_replication_standby_info");
+
+    private MetricsDoc() {
+    }
+
+    public static Set<String> documented() {
+        try {
+            return names(Files.readString(Path.of("docs/metrics.md")), "(?m)^\\| `((?:pg|pgvigil)_\\w+)` \\|");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Sample names (OpenMetrics or classic text), so counters appear with their _total suffix. */
+    public static Set<String> exported(String exposition) {
+        return names(exposition, "(?m)^((?:pg|pgvigil)_\\w+)[{ ]");
+    }
+
+    private static Set<String> names(String text, String regex) {
+        Set<String> names = new TreeSet<>();
+        Matcher m = Pattern.compile(regex).matcher(text);
+        while (m.find()) {
+            names.add(m.group(1));
+        }
+        return names;
+    }
+}
