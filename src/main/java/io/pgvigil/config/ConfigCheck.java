@@ -94,6 +94,13 @@ public final class ConfigCheck {
 
         byteThresholds(problems, "temp-spill", checks.tempSpill().warning().asLongValue(),
                 checks.tempSpill().critical().asLongValue());
+        PgvigilConfig.ReplicationLag lag = checks.replicationLag();
+        atLeast(problems, "pgvigil.checks.replication-lag.warning", lag.warning(), Duration.ofMillis(1));
+        ordered(problems, "replication-lag", lag.warning(), lag.critical());
+        if (lag.warningBytes().isPresent() || lag.criticalBytes().isPresent()) {
+            byteThresholds(problems, "replication-lag", lag.warningBytes().map(m -> m.asLongValue()).orElse(1L),
+                    lag.criticalBytes().map(m -> m.asLongValue()).orElse(Long.MAX_VALUE));
+        }
         byteThresholds(problems, "replication-slot", checks.replicationSlot().warning().asLongValue(),
                 checks.replicationSlot().critical().asLongValue());
 
@@ -117,10 +124,11 @@ public final class ConfigCheck {
     }
 
     private static void byteThresholds(List<String> problems, String check, long warning, long critical) {
-        atLeast(problems, "pgvigil.checks." + check + ".warning", warning, 1);
+        String suffix = check.equals("replication-lag") ? "-bytes" : "";
+        atLeast(problems, "pgvigil.checks." + check + ".warning" + suffix, warning, 1);
         if (warning > critical) {
-            problems.add("pgvigil.checks." + check + ".warning=" + warning + " bytes is above pgvigil.checks." + check
-                    + ".critical=" + critical + " bytes: warning must not exceed critical");
+            problems.add("pgvigil.checks." + check + ".warning" + suffix + "=" + warning + " bytes is above pgvigil.checks."
+                    + check + ".critical" + suffix + "=" + critical + " bytes: warning must not exceed critical");
         }
     }
 

@@ -105,6 +105,29 @@ public interface PgvigilConfig {
 
         /** {@code replication_slot}: WAL retained by an inactive replication slot. */
         ReplicationSlot replicationSlot();
+
+        /** {@code replication_lag}: how far a standby is behind. */
+        ReplicationLag replicationLag();
+    }
+
+    interface ReplicationLag {
+        /** Whether the check runs. */
+        @WithDefault("true")
+        boolean enabled();
+
+        /** Replay delay at which a warning opens. */
+        @WithDefault("5s")
+        Duration warning();
+
+        /** Replay delay at which the finding becomes critical. */
+        @WithDefault("30s")
+        Duration critical();
+
+        /** Optionally, WAL not yet replayed at which a warning opens (whichever of time and bytes is worse counts). */
+        Optional<io.quarkus.runtime.configuration.MemorySize> warningBytes();
+
+        /** Optionally, WAL not yet replayed at which the finding becomes critical. */
+        Optional<io.quarkus.runtime.configuration.MemorySize> criticalBytes();
     }
 
     interface ReplicationSlot {

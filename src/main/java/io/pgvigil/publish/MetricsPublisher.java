@@ -17,6 +17,7 @@ import io.pgvigil.check.Finding;
 import io.pgvigil.collect.ReplicationSlotsCollector.Slots;
 import io.pgvigil.collect.SettingsCollector.ConnectionSettings;
 import io.pgvigil.collect.StatReplicationCollector.Standbys;
+import io.pgvigil.collect.WalReceiverCollector.Receiver;
 import io.pgvigil.collect.Snapshot;
 import io.pgvigil.collect.StatActivityCollector.Activity;
 import io.pgvigil.collect.StatDatabaseCollector.Database;
@@ -87,6 +88,10 @@ public class MetricsPublisher {
     public static final String STANDBY_LAG_BYTES = "pg_replication_standby_lag_bytes";
     public static final String STANDBY_LAG_SECONDS = "pg_replication_standby_lag_seconds";
     public static final String STANDBY_INFO = "pg_replication_standby_info";
+    public static final String STANDBY_SELF_REPLAY_LAG_BYTES = "pg_standby_replay_lag_bytes";
+    public static final String STANDBY_SELF_REPLAY_LAG_SECONDS = "pg_standby_replay_lag_seconds";
+    public static final String STANDBY_SELF_STREAMING = "pg_standby_wal_receiver_streaming";
+    public static final String STANDBY_SELF_LAST_MESSAGE = "pg_standby_last_message_age_seconds";
     public static final String SLOT_ACTIVE = "pg_replication_slot_active";
     public static final String SLOT_RETAINED = "pg_replication_slot_retained_wal_bytes";
     public static final String SLOT_SAFE_WAL = "pg_replication_slot_safe_wal_size_bytes";
@@ -177,6 +182,16 @@ public class MetricsPublisher {
         publishStatements(up ? snapshot.get(Statements.class) : Optional.empty(), state.window());
         publishSlots(up ? snapshot.get(Slots.class) : Optional.empty());
         publishStandbys(up ? snapshot.get(Standbys.class) : Optional.empty());
+        Optional<Receiver> receiver = up ? snapshot.get(Receiver.class) : Optional.empty();
+        gauge(STANDBY_SELF_REPLAY_LAG_BYTES, "On a standby: WAL received but not yet replayed")
+                .set(receiver.map(Receiver::replayLagBytes).map(Long::doubleValue).orElse(null));
+        gauge(STANDBY_SELF_REPLAY_LAG_SECONDS, "On a standby: 0 when everything received is replayed, else the age of"
+                + " the last replayed transaction").set(receiver.map(Receiver::replayLagSeconds).orElse(null));
+        gauge(STANDBY_SELF_STREAMING, "On a standby: 1 while the WAL receiver streams from the primary, 0 when it does not")
+                .set(receiver.map(r -> r.streaming() ? 1.0 : 0.0).orElse(null));
+        gauge(STANDBY_SELF_LAST_MESSAGE, "On a standby: time since the WAL receiver last heard from the primary"
+                + " (an idle primary sends little, so this alone does not mean a stall)")
+                .set(receiver.map(Receiver::lastMessageAgeSeconds).orElse(null));
         publishSelf(state);
         publishBreaches(state);
     }

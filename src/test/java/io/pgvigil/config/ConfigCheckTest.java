@@ -65,6 +65,8 @@ class ConfigCheckTest {
             "pgvigil.checks.query-regression.baseline-windows | 0 | pgvigil.checks.query-regression.baseline-windows=0 must be at least 1",
             "pgvigil.checks.temp-spill.warning | 2G | pgvigil.checks.temp-spill.warning=2147483648 bytes is above pgvigil.checks.temp-spill.critical=1073741824 bytes",
             "pgvigil.checks.replication-slot.warning | 20G | pgvigil.checks.replication-slot.warning=21474836480 bytes is above pgvigil.checks.replication-slot.critical=10737418240 bytes",
+            "pgvigil.checks.replication-lag.warning | 1m | pgvigil.checks.replication-lag.warning=PT1M is above pgvigil.checks.replication-lag.critical=PT30S",
+            "pgvigil.checks.replication-lag.warning-bytes | 0 | pgvigil.checks.replication-lag.warning-bytes=0 must be at least 1",
             "pgvigil.statements.top | 0 | pgvigil.statements.top=0 must be at least 1",
             "pgvigil.statements.text-max-length | 10 | pgvigil.statements.text-max-length=10 must be at least 64",
     })

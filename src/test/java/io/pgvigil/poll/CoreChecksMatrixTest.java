@@ -37,8 +37,11 @@ class CoreChecksMatrixTest {
             assertThat(state.snapshot().server().role()).isEqualTo("primary");
             assertThat(state.collectors()).extracting(CollectorStatus::collector)
                     .containsExactly("pg_replication_slots", "pg_settings", "pg_stat_activity", "pg_stat_database",
-                            "pg_stat_replication", "pg_stat_statements");
-            assertThat(state.collectors()).allSatisfy(c -> assertThat(c.success()).as(c.collector()).isTrue());
+                            "pg_stat_replication", "pg_stat_statements", "pg_stat_wal_receiver");
+            assertThat(state.collectors()).filteredOn(CollectorStatus::enabled)
+                    .allSatisfy(c -> assertThat(c.success()).as(c.collector()).isTrue());
+            assertThat(state.collectors()).filteredOn(c -> !c.enabled()).extracting(CollectorStatus::collector)
+                    .containsExactly("pg_stat_wal_receiver");
             assertThat(state.findings()).isEmpty();
             String metrics = m.scrape();
             assertThat(metrics).contains("pg_up 1.0\n", "pg_in_recovery 0.0\n",

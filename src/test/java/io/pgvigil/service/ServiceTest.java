@@ -69,8 +69,11 @@ public class ServiceTest {
         assertThat(status.getDouble("poll.intervalSeconds")).isEqualTo(1.0);
         assertThat(status.getList("collectors.collector"))
                 .containsExactly("pg_replication_slots", "pg_settings", "pg_stat_activity", "pg_stat_database",
-                            "pg_stat_replication", "pg_stat_statements");
-        assertThat(status.getList("collectors.success", Boolean.class)).containsOnly(true);
+                            "pg_stat_replication", "pg_stat_statements", "pg_stat_wal_receiver");
+        // On a primary the WAL receiver collector is off (and says why); every other one succeeds.
+        assertThat(status.getList("collectors.findAll { it.enabled }.success", Boolean.class)).containsOnly(true);
+        assertThat(status.getString("collectors.find { it.collector == 'pg_stat_wal_receiver' }.reason"))
+                .isEqualTo("the server is a primary; it has no WAL receiver");
         assertThat(status.getString("poll.lastSuccessAt")).matches("\\d{4}-\\d\\d-\\d\\dT.*Z");
     }
 

@@ -12,9 +12,13 @@ import java.util.regex.Pattern;
 /** The metric names docs/metrics.md lists, and the pg_/pgvigil_ names an exposition text contains. */
 public final class MetricsDoc {
 
-    /** Families that exist only with a streaming standby attached, checked by ReplicationMatrixTest. */
+    /**
+     * Families that exist only with a streaming standby attached, or on a standby; the service test
+     * has neither, ReplicationMatrixTest checks them.
+     */
     public static final Set<String> NEED_A_STANDBY = Set.of("pg_replication_standby_lag_bytes",
-            "pg_replication_standby_lag_seconds", "pg_replication_standby_info");
+            "pg_replication_standby_lag_seconds", "pg_replication_standby_info", "pg_standby_replay_lag_bytes",
+            "pg_standby_replay_lag_seconds", "pg_standby_wal_receiver_streaming", "pg_standby_last_message_age_seconds");
 
     private MetricsDoc() {
     }

@@ -19,6 +19,8 @@ import io.pgvigil.check.TempSpillCheck;
 import io.pgvigil.collect.StatStatementsCollector;
 import io.pgvigil.collect.ReplicationSlotsCollector;
 import io.pgvigil.collect.StatReplicationCollector;
+import io.pgvigil.collect.WalReceiverCollector;
+import io.pgvigil.check.ReplicationLagCheck;
 import io.pgvigil.check.ReplicationSlotCheck;
 import io.pgvigil.collect.Collector;
 import io.pgvigil.collect.SettingsCollector;
@@ -49,11 +51,12 @@ public final class TestMonitor implements AutoCloseable {
         this.publisher = new MetricsPublisher(registry, config);
         List<Collector<?>> collectors = new ArrayList<>(List.of(new StatActivityCollector(), new SettingsCollector(),
                 new StatDatabaseCollector(), new StatStatementsCollector(config), new ReplicationSlotsCollector(),
-                new StatReplicationCollector()));
+                new StatReplicationCollector(), new WalReceiverCollector()));
         collectors.addAll(List.of(extraCollectors));
         List<Check> checks = List.of(new PoolSaturationCheck(config), new RollbackRateCheck(config),
                 new LongTransactionCheck(config), new SlowQueryCheck(config), new NPlusOneCheck(config),
-                new QueryRegressionCheck(config), new TempSpillCheck(config), new ReplicationSlotCheck(config));
+                new QueryRegressionCheck(config), new TempSpillCheck(config), new ReplicationSlotCheck(config),
+                new ReplicationLagCheck(config));
         this.monitor = new Monitor(collectors, checks, connector, config);
     }
 
