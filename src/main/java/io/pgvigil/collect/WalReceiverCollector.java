@@ -22,7 +22,8 @@ import io.pgvigil.target.ServerInfo;
  * is as old as the last transaction it replayed. A receiver that is not streaming is reported as such,
  * so a dead stream never passes for "no lag".
  *
- * <p>Series: {@code pg_standby_received_lsn_bytes}, {@code pg_standby_replay_lag_bytes},
+ * <p>Series: {@code pg_standby_received_wal_position_bytes}, {@code pg_standby_replayed_wal_position_bytes},
+ * {@code pg_standby_replay_lag_bytes},
  * {@code pg_standby_replay_lag_seconds}, {@code pg_standby_wal_receiver_streaming},
  * {@code pg_standby_last_message_age_seconds}.
  */

@@ -88,6 +88,8 @@ public class MetricsPublisher {
     public static final String STANDBY_LAG_BYTES = "pg_replication_standby_lag_bytes";
     public static final String STANDBY_LAG_SECONDS = "pg_replication_standby_lag_seconds";
     public static final String STANDBY_INFO = "pg_replication_standby_info";
+    public static final String STANDBY_SELF_RECEIVED = "pg_standby_received_wal_position_bytes";
+    public static final String STANDBY_SELF_REPLAYED = "pg_standby_replayed_wal_position_bytes";
     public static final String STANDBY_SELF_REPLAY_LAG_BYTES = "pg_standby_replay_lag_bytes";
     public static final String STANDBY_SELF_REPLAY_LAG_SECONDS = "pg_standby_replay_lag_seconds";
     public static final String STANDBY_SELF_STREAMING = "pg_standby_wal_receiver_streaming";
@@ -183,6 +185,10 @@ public class MetricsPublisher {
         publishSlots(up ? snapshot.get(Slots.class) : Optional.empty());
         publishStandbys(up ? snapshot.get(Standbys.class) : Optional.empty());
         Optional<Receiver> receiver = up ? snapshot.get(Receiver.class) : Optional.empty();
+        gauge(STANDBY_SELF_RECEIVED, "On a standby: pg_last_wal_receive_lsn() as bytes from 0/0 (rate() is the WAL received per second)")
+                .set(receiver.map(Receiver::receivedBytes).map(Long::doubleValue).orElse(null));
+        gauge(STANDBY_SELF_REPLAYED, "On a standby: pg_last_wal_replay_lsn() as bytes from 0/0")
+                .set(receiver.map(Receiver::replayedBytes).map(Long::doubleValue).orElse(null));
         gauge(STANDBY_SELF_REPLAY_LAG_BYTES, "On a standby: WAL received but not yet replayed")
                 .set(receiver.map(Receiver::replayLagBytes).map(Long::doubleValue).orElse(null));
         gauge(STANDBY_SELF_REPLAY_LAG_SECONDS, "On a standby: 0 when everything received is replayed, else the age of"

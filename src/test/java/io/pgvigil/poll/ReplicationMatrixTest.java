@@ -60,6 +60,7 @@ class ReplicationMatrixTest {
             assertThat(MetricsDoc.exported(onPrimary.scrape())).containsAll(java.util.Set.of(
                     "pg_replication_standby_lag_bytes", "pg_replication_standby_lag_seconds", "pg_replication_standby_info"));
             assertThat(MetricsDoc.exported(onStandby.scrape())).containsAll(java.util.Set.of("pg_standby_replay_lag_bytes",
+                    "pg_standby_received_wal_position_bytes", "pg_standby_replayed_wal_position_bytes",
                     "pg_standby_replay_lag_seconds", "pg_standby_wal_receiver_streaming", "pg_standby_last_message_age_seconds"));
             assertThat(MetricsDoc.documented()).containsAll(MetricsDoc.NEED_A_STANDBY);
 
