@@ -52,6 +52,9 @@ public final class PollBench {
                     PollState s = m.poll();
                     pollMs[i] = s.durationSeconds() * 1000;
                     for (CollectorStatus c : s.collectors()) {
+                        if (c.durationSeconds() == null) {
+                            continue; // off on this server (the WAL receiver on a primary)
+                        }
                         collectorMs.computeIfAbsent(c.collector(), k -> new double[polls])[i] = c.durationSeconds() * 1000;
                     }
                 }
