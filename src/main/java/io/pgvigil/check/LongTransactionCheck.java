@@ -1,7 +1,6 @@
 package io.pgvigil.check;
 
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -18,29 +17,16 @@ import io.pgvigil.window.Window;
  * session but pgvigil's. Subject: {@code server}; the message names the session holding it.
  */
 @ApplicationScoped
-public class LongTransactionCheck implements Check {
+public class LongTransactionCheck extends ThresholdCheck {
 
     public static final String ID = "long_transaction";
 
     private final PgvigilConfig.LongTransaction config;
 
     public LongTransactionCheck(PgvigilConfig config) {
+        super(ID, config.checks().longTransaction().enabled(), seconds(config.checks().longTransaction().warning()),
+                seconds(config.checks().longTransaction().critical()));
         this.config = config.checks().longTransaction();
-    }
-
-    @Override
-    public String id() {
-        return ID;
-    }
-
-    @Override
-    public boolean enabled() {
-        return config.enabled();
-    }
-
-    @Override
-    public Map<Severity, Double> thresholds() {
-        return Map.of(Severity.WARNING, seconds(config.warning()), Severity.CRITICAL, seconds(config.critical()));
     }
 
     @Override
@@ -60,7 +46,4 @@ public class LongTransactionCheck implements Check {
         return Optional.of(List.of(Evaluation.above("server", age, warning, critical, message)));
     }
 
-    private static double seconds(java.time.Duration d) {
-        return d.toNanos() / 1e9;
-    }
 }

@@ -29,7 +29,7 @@ import io.pgvigil.window.Window;
  * consecutive windows with the same pair. Subject: the child's queryid. Limits: docs/checks.md.
  */
 @ApplicationScoped
-public class NPlusOneCheck implements Check {
+public class NPlusOneCheck extends ThresholdCheck {
 
     public static final String ID = "n_plus_one";
 
@@ -44,24 +44,9 @@ public class NPlusOneCheck implements Check {
     private Map<Pair, Integer> streaks = new HashMap<>();
 
     public NPlusOneCheck(PgvigilConfig config) {
+        super(ID, config.checks().nPlusOne().enabled(), config.checks().nPlusOne().minCalls(),
+                config.checks().nPlusOne().criticalWindows());
         this.config = config.checks().nPlusOne();
-    }
-
-    @Override
-    public String id() {
-        return ID;
-    }
-
-    @Override
-    public boolean enabled() {
-        return config.enabled();
-    }
-
-    /** Warning: child calls per interval ({@code min-calls}); critical: consecutive windows. */
-    @Override
-    public Map<Severity, Double> thresholds() {
-        return Map.of(Severity.WARNING, (double) config.minCalls(), Severity.CRITICAL,
-                (double) config.criticalWindows());
     }
 
     @Override

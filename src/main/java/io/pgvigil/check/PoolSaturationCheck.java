@@ -17,29 +17,16 @@ import io.pgvigil.window.Window;
  * {@code max_connections - superuser_reserved_connections - reserved_connections}. Subject: {@code server}.
  */
 @ApplicationScoped
-public class PoolSaturationCheck implements Check {
+public class PoolSaturationCheck extends ThresholdCheck {
 
     public static final String ID = "pool_saturation";
 
     private final PgvigilConfig.PoolSaturation config;
 
     public PoolSaturationCheck(PgvigilConfig config) {
+        super(ID, config.checks().poolSaturation().enabled(), config.checks().poolSaturation().warning(),
+                config.checks().poolSaturation().critical());
         this.config = config.checks().poolSaturation();
-    }
-
-    @Override
-    public String id() {
-        return ID;
-    }
-
-    @Override
-    public boolean enabled() {
-        return config.enabled();
-    }
-
-    @Override
-    public Map<Severity, Double> thresholds() {
-        return Map.of(Severity.WARNING, config.warning(), Severity.CRITICAL, config.critical());
     }
 
     @Override

@@ -29,7 +29,7 @@ import io.pgvigil.window.Window;
  * again after a pgvigil restart or a pg_stat_statements reset of the statement. Subject: the queryid.
  */
 @ApplicationScoped
-public class QueryRegressionCheck implements Check {
+public class QueryRegressionCheck extends ThresholdCheck {
 
     public static final String ID = "query_regression";
     static final double ALPHA = 0.3;
@@ -42,22 +42,9 @@ public class QueryRegressionCheck implements Check {
     private final StatementHolds holds = new StatementHolds();
 
     public QueryRegressionCheck(PgvigilConfig config) {
+        super(ID, config.checks().queryRegression().enabled(), config.checks().queryRegression().warning(),
+                config.checks().queryRegression().critical());
         this.config = config.checks().queryRegression();
-    }
-
-    @Override
-    public String id() {
-        return ID;
-    }
-
-    @Override
-    public boolean enabled() {
-        return config.enabled();
-    }
-
-    @Override
-    public Map<Severity, Double> thresholds() {
-        return Map.of(Severity.WARNING, config.warning(), Severity.CRITICAL, config.critical());
     }
 
     @Override
@@ -66,7 +53,7 @@ public class QueryRegressionCheck implements Check {
         if (statements.isEmpty()) {
             return Optional.empty();
         }
-        double minMean = SlowQueryCheck.seconds(config.minMean());
+        double minMean = seconds(config.minMean());
         List<Evaluation> evaluations = new ArrayList<>();
         Map<Long, QueryTotals> totals = QueryTotals.byQueryid(window);
         for (QueryTotals t : totals.values()) {

@@ -4,7 +4,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -31,7 +30,7 @@ import io.pgvigil.window.Window;
  * </ul>
  */
 @ApplicationScoped
-public class ReplicationLagCheck implements Check {
+public class ReplicationLagCheck extends ThresholdCheck {
 
     public static final String ID = "replication_lag";
     public static final String SELF = "self";
@@ -43,22 +42,9 @@ public class ReplicationLagCheck implements Check {
     private Instant replayStuckSince;
 
     public ReplicationLagCheck(PgvigilConfig config) {
+        super(ID, config.checks().replicationLag().enabled(), seconds(config.checks().replicationLag().warning()),
+                seconds(config.checks().replicationLag().critical()));
         this.config = config.checks().replicationLag();
-    }
-
-    @Override
-    public String id() {
-        return ID;
-    }
-
-    @Override
-    public boolean enabled() {
-        return config.enabled();
-    }
-
-    @Override
-    public Map<Severity, Double> thresholds() {
-        return Map.of(Severity.WARNING, seconds(config.warning()), Severity.CRITICAL, seconds(config.critical()));
     }
 
     @Override
@@ -144,7 +130,4 @@ public class ReplicationLagCheck implements Check {
         return bytes == null ? "an unknown amount" : String.format(java.util.Locale.ROOT, "%.1f MiB", bytes / 1048576.0);
     }
 
-    private static double seconds(Duration d) {
-        return d.toNanos() / 1e9;
-    }
 }

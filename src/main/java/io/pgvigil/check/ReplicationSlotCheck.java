@@ -2,7 +2,6 @@ package io.pgvigil.check;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -18,30 +17,16 @@ import io.pgvigil.window.Window;
  * slot's retained WAL is replication lag, judged by {@code replication_lag}. Subject: the slot name.
  */
 @ApplicationScoped
-public class ReplicationSlotCheck implements Check {
+public class ReplicationSlotCheck extends ThresholdCheck {
 
     public static final String ID = "replication_slot";
 
     private final PgvigilConfig.ReplicationSlot config;
 
     public ReplicationSlotCheck(PgvigilConfig config) {
+        super(ID, config.checks().replicationSlot().enabled(), config.checks().replicationSlot().warning().asLongValue(),
+                config.checks().replicationSlot().critical().asLongValue());
         this.config = config.checks().replicationSlot();
-    }
-
-    @Override
-    public String id() {
-        return ID;
-    }
-
-    @Override
-    public boolean enabled() {
-        return config.enabled();
-    }
-
-    @Override
-    public Map<Severity, Double> thresholds() {
-        return Map.of(Severity.WARNING, (double) config.warning().asLongValue(), Severity.CRITICAL,
-                (double) config.critical().asLongValue());
     }
 
     @Override

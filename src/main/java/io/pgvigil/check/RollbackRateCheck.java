@@ -2,7 +2,6 @@ package io.pgvigil.check;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -18,29 +17,16 @@ import io.pgvigil.window.Window.DatabaseDelta;
  * only with at least {@code min-transactions} transactions. Subject: the database.
  */
 @ApplicationScoped
-public class RollbackRateCheck implements Check {
+public class RollbackRateCheck extends ThresholdCheck {
 
     public static final String ID = "rollback_rate";
 
     private final PgvigilConfig.RollbackRate config;
 
     public RollbackRateCheck(PgvigilConfig config) {
+        super(ID, config.checks().rollbackRate().enabled(), config.checks().rollbackRate().warning(),
+                config.checks().rollbackRate().critical());
         this.config = config.checks().rollbackRate();
-    }
-
-    @Override
-    public String id() {
-        return ID;
-    }
-
-    @Override
-    public boolean enabled() {
-        return config.enabled();
-    }
-
-    @Override
-    public Map<Severity, Double> thresholds() {
-        return Map.of(Severity.WARNING, config.warning(), Severity.CRITICAL, config.critical());
     }
 
     @Override

@@ -20,7 +20,7 @@ import io.pgvigil.window.Window;
  * while pg_stat_statements still has it: no new measurement is not a fast one.
  */
 @ApplicationScoped
-public class SlowQueryCheck implements Check {
+public class SlowQueryCheck extends ThresholdCheck {
 
     public static final String ID = "slow_query";
 
@@ -28,22 +28,9 @@ public class SlowQueryCheck implements Check {
     private final StatementHolds holds = new StatementHolds();
 
     public SlowQueryCheck(PgvigilConfig config) {
+        super(ID, config.checks().slowQuery().enabled(), seconds(config.checks().slowQuery().warning()),
+                seconds(config.checks().slowQuery().critical()));
         this.config = config.checks().slowQuery();
-    }
-
-    @Override
-    public String id() {
-        return ID;
-    }
-
-    @Override
-    public boolean enabled() {
-        return config.enabled();
-    }
-
-    @Override
-    public Map<Severity, Double> thresholds() {
-        return Map.of(Severity.WARNING, seconds(config.warning()), Severity.CRITICAL, seconds(config.critical()));
     }
 
     @Override
@@ -67,7 +54,4 @@ public class SlowQueryCheck implements Check {
         return Optional.of(holds.apply(evaluations, totals.keySet(), statements.get()));
     }
 
-    static double seconds(java.time.Duration d) {
-        return d.toNanos() / 1e9;
-    }
 }

@@ -18,7 +18,7 @@ import io.pgvigil.window.Window;
  * Subject: the queryid.
  */
 @ApplicationScoped
-public class TempSpillCheck implements Check {
+public class TempSpillCheck extends ThresholdCheck {
 
     public static final String ID = "temp_spill";
 
@@ -26,23 +26,9 @@ public class TempSpillCheck implements Check {
     private final StatementHolds holds = new StatementHolds();
 
     public TempSpillCheck(PgvigilConfig config) {
+        super(ID, config.checks().tempSpill().enabled(), config.checks().tempSpill().warning().asLongValue(),
+                config.checks().tempSpill().critical().asLongValue());
         this.config = config.checks().tempSpill();
-    }
-
-    @Override
-    public String id() {
-        return ID;
-    }
-
-    @Override
-    public boolean enabled() {
-        return config.enabled();
-    }
-
-    @Override
-    public Map<Severity, Double> thresholds() {
-        return Map.of(Severity.WARNING, (double) config.warning().asLongValue(), Severity.CRITICAL,
-                (double) config.critical().asLongValue());
     }
 
     @Override
