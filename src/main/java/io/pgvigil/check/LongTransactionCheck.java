@@ -3,7 +3,7 @@ package io.pgvigil.check;
 import java.util.List;
 import java.util.Optional;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import io.pgvigil.collect.Snapshot;
 import io.pgvigil.collect.SqlText;
@@ -16,7 +16,7 @@ import io.pgvigil.window.Window;
  * {@code long_transaction}: age of the oldest open transaction (active or idle in transaction) of any
  * session but pgvigil's. Subject: {@code server}; the message names the session holding it.
  */
-@ApplicationScoped
+@Singleton
 public class LongTransactionCheck extends ThresholdCheck {
 
     public static final String ID = "long_transaction";

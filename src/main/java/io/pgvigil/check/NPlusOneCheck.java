@@ -7,7 +7,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import io.pgvigil.collect.Snapshot;
 import io.pgvigil.collect.SqlText;
@@ -28,7 +28,7 @@ import io.pgvigil.window.Window;
  * SET, ...) are never children. Warning when seen, critical after {@code critical-windows}
  * consecutive windows with the same pair. Subject: the child's queryid. Limits: docs/checks.md.
  */
-@ApplicationScoped
+@Singleton
 public class NPlusOneCheck extends ThresholdCheck {
 
     public static final String ID = "n_plus_one";

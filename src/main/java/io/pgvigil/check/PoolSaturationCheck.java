@@ -4,7 +4,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import io.pgvigil.collect.SettingsCollector.ConnectionSettings;
 import io.pgvigil.collect.Snapshot;
@@ -16,7 +16,7 @@ import io.pgvigil.window.Window;
  * {@code pool_saturation}: client backends over the slots an ordinary client can take,
  * {@code max_connections - superuser_reserved_connections - reserved_connections}. Subject: {@code server}.
  */
-@ApplicationScoped
+@Singleton
 public class PoolSaturationCheck extends ThresholdCheck {
 
     public static final String ID = "pool_saturation";

@@ -8,7 +8,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import io.pgvigil.collect.Snapshot;
 import io.pgvigil.collect.SqlText;
@@ -28,7 +28,7 @@ import io.pgvigil.window.Window;
  * would teach the baseline its new speed and clear itself. The baseline lives in memory; it starts
  * again after a pgvigil restart or a pg_stat_statements reset of the statement. Subject: the queryid.
  */
-@ApplicationScoped
+@Singleton
 public class QueryRegressionCheck extends ThresholdCheck {
 
     public static final String ID = "query_regression";

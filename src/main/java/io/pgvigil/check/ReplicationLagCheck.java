@@ -6,7 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import io.pgvigil.collect.Snapshot;
 import io.pgvigil.collect.StatReplicationCollector.Standby;
@@ -29,7 +29,7 @@ import io.pgvigil.window.Window;
  * not read as "no lag".</li>
  * </ul>
  */
-@ApplicationScoped
+@Singleton
 public class ReplicationLagCheck extends ThresholdCheck {
 
     public static final String ID = "replication_lag";

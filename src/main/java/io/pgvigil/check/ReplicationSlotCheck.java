@@ -4,7 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import io.pgvigil.collect.ReplicationSlotsCollector.Slot;
 import io.pgvigil.collect.ReplicationSlotsCollector.Slots;
@@ -16,7 +16,7 @@ import io.pgvigil.window.Window;
  * {@code replication_slot}: WAL held back by a slot that no consumer is reading (inactive). An active
  * slot's retained WAL is replication lag, judged by {@code replication_lag}. Subject: the slot name.
  */
-@ApplicationScoped
+@Singleton
 public class ReplicationSlotCheck extends ThresholdCheck {
 
     public static final String ID = "replication_slot";

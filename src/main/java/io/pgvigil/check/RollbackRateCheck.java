@@ -4,7 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import io.pgvigil.collect.Snapshot;
 import io.pgvigil.collect.StatDatabaseCollector.DatabaseStats;
@@ -16,7 +16,7 @@ import io.pgvigil.window.Window.DatabaseDelta;
  * {@code rollback_rate}: rollbacks / (commits + rollbacks) of each database in the interval, judged
  * only with at least {@code min-transactions} transactions. Subject: the database.
  */
-@ApplicationScoped
+@Singleton
 public class RollbackRateCheck extends ThresholdCheck {
 
     public static final String ID = "rollback_rate";

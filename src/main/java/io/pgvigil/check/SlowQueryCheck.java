@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import io.pgvigil.collect.Snapshot;
 import io.pgvigil.collect.SqlText;
@@ -19,7 +19,7 @@ import io.pgvigil.window.Window;
  * VACUUM that takes a while is maintenance, not a slow query. A flagged statement that did not run in the next interval keeps its finding (held)
  * while pg_stat_statements still has it: no new measurement is not a fast one.
  */
-@ApplicationScoped
+@Singleton
 public class SlowQueryCheck extends ThresholdCheck {
 
     public static final String ID = "slow_query";

@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import io.pgvigil.collect.Snapshot;
 import io.pgvigil.collect.StatStatementsCollector.Statements;
@@ -17,7 +17,7 @@ import io.pgvigil.window.Window;
  * ({@code temp_blks_written × block_size}): sorts and hashes that did not fit in {@code work_mem}.
  * Subject: the queryid.
  */
-@ApplicationScoped
+@Singleton
 public class TempSpillCheck extends ThresholdCheck {
 
     public static final String ID = "temp_spill";

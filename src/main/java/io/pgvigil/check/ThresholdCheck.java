@@ -3,7 +3,11 @@ package io.pgvigil.check;
 import java.time.Duration;
 import java.util.Map;
 
-/** What every check has: its id, whether it is enabled, and its warning and critical thresholds. */
+/**
+ * What every check has: its id, whether it is enabled, and its warning and critical thresholds.
+ * Checks are {@code @Singleton} beans: they need no client proxy (which would want a no-args
+ * constructor here).
+ */
 abstract class ThresholdCheck implements Check {
 
     private final String id;

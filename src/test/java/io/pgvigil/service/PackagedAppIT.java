@@ -71,6 +71,23 @@ class PackagedAppIT {
     }
 
     @Test
+    void promotingTheWatchedStandbyFlipsItsRoleInStatusAndMetricsWithoutARestart() throws Exception {
+        try (PgServer primary = PgServer.start(PgServer.defaultMajor()); PgServer standby = primary.startStandby("watched");
+                PackagedApp app = PackagedApp.start(Map.of("pgvigil.target.url", standby.jdbcUrl("postgres"),
+                        "pgvigil.target.username", PgServer.MONITOR_ROLE,
+                        "pgvigil.target.password", PgServer.MONITOR_PASSWORD, "pgvigil.interval", "1s"))) {
+            app.awaitMetric("pg_in_recovery 1.0");
+            assertThat(app.get("/api/v1/status").body()).contains("\"role\":\"standby\"");
+            try (var c = standby.connect("postgres"); var st = c.createStatement()) {
+                st.execute("SELECT pg_promote()");
+            }
+            app.awaitMetric("pg_in_recovery 0.0");
+            PgServer.await("status says primary", () -> app.get("/api/v1/status").body().contains("\"role\":\"primary\""));
+            assertThat(app.output()).contains("target role changed from standby to primary");
+        }
+    }
+
+    @Test
     void theEmbeddedDemoDatabaseIsNotShipped() throws IOException {
         try (Stream<Path> files = Files.walk(Path.of("target/quarkus-app"))) {
             assertThat(files.map(p -> p.getFileName().toString()))
