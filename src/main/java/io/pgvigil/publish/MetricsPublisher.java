@@ -94,6 +94,7 @@ public class MetricsPublisher {
     public static final String STANDBY_SELF_REPLAY_LAG_SECONDS = "pg_standby_replay_lag_seconds";
     public static final String STANDBY_SELF_STREAMING = "pg_standby_wal_receiver_streaming";
     public static final String STANDBY_SELF_LAST_MESSAGE = "pg_standby_last_message_age_seconds";
+    public static final String STANDBY_SELF_RECEIVER_STATUS = "pg_standby_wal_receiver_status";
     public static final String SLOT_ACTIVE = "pg_replication_slot_active";
     public static final String SLOT_RETAINED = "pg_replication_slot_retained_wal_bytes";
     public static final String SLOT_SAFE_WAL = "pg_replication_slot_safe_wal_size_bytes";
@@ -195,6 +196,10 @@ public class MetricsPublisher {
                 + " the last replayed transaction").set(receiver.map(Receiver::replayLagSeconds).orElse(null));
         gauge(STANDBY_SELF_STREAMING, "On a standby: 1 while the WAL receiver streams from the primary, 0 when it does not")
                 .set(receiver.map(r -> r.streaming() ? 1.0 : 0.0).orElse(null));
+        gauge(STANDBY_SELF_RECEIVER_STATUS, "On a standby: 1 for the WAL receiver's status (streaming, waiting, starting,"
+                + " stopping, restarting, stopped; none when no receiver runs)")
+                .set(receiver.map(r -> Map.of(Tags.of("status", r.status() == null ? "none" : r.status()), 1.0))
+                        .orElse(Map.of()));
         gauge(STANDBY_SELF_LAST_MESSAGE, "On a standby: time since the WAL receiver last heard from the primary"
                 + " (an idle primary sends little, so this alone does not mean a stall)")
                 .set(receiver.map(Receiver::lastMessageAgeSeconds).orElse(null));

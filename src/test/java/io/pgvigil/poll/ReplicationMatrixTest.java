@@ -50,7 +50,8 @@ class ReplicationMatrixTest {
             assertThat(onStandby.evaluation("replication_lag", "self").orElseThrow().value()).isZero();
             assertThat(onPrimary.last().findings()).isEmpty();
             assertThat(onStandby.last().findings()).isEmpty();
-            assertThat(onStandby.scrape()).contains("pg_standby_replay_lag_seconds 0.0\n", "pg_standby_wal_receiver_streaming 1.0\n");
+            assertThat(onStandby.scrape()).contains("pg_standby_replay_lag_seconds 0.0\n", "pg_standby_wal_receiver_streaming 1.0\n",
+                    "pg_standby_wal_receiver_status{status=\"streaming\"} 1.0\n");
 
             execute(standby, "SELECT pg_wal_replay_pause()");
             execute(primary, "CREATE TABLE lag_filler AS SELECT g, md5(g::text) AS h FROM generate_series(1, 20000) g");
@@ -61,7 +62,8 @@ class ReplicationMatrixTest {
                     "pg_replication_standby_lag_bytes", "pg_replication_standby_lag_seconds", "pg_replication_standby_info"));
             assertThat(MetricsDoc.exported(onStandby.scrape())).containsAll(java.util.Set.of("pg_standby_replay_lag_bytes",
                     "pg_standby_received_wal_position_bytes", "pg_standby_replayed_wal_position_bytes",
-                    "pg_standby_replay_lag_seconds", "pg_standby_wal_receiver_streaming", "pg_standby_last_message_age_seconds"));
+                    "pg_standby_replay_lag_seconds", "pg_standby_wal_receiver_streaming", "pg_standby_last_message_age_seconds",
+                    "pg_standby_wal_receiver_status"));
             assertThat(MetricsDoc.documented()).containsAll(MetricsDoc.NEED_A_STANDBY);
 
             Finding onStandbySide = awaitFinding(onStandby, "self");
@@ -97,7 +99,8 @@ class ReplicationMatrixTest {
                     .anyMatch(f -> f.check().equals("replication_lag") && f.severity() == Severity.CRITICAL));
             assertThat(m.finding("replication_lag", "self").orElseThrow().message())
                     .startsWith("the WAL receiver is not streaming");
-            assertThat(m.scrape()).contains("pg_standby_wal_receiver_streaming 0.0\n");
+            assertThat(m.scrape()).contains("pg_standby_wal_receiver_streaming 0.0\n")
+                    .doesNotContain("pg_standby_wal_receiver_status{status=\"streaming\"}");
 
             primary.startServer();
             PgServer.await("the receiver streams again and the finding clears",

@@ -19,7 +19,8 @@ public final class MetricsDoc {
     public static final Set<String> NEED_A_STANDBY = Set.of("pg_replication_standby_lag_bytes",
             "pg_replication_standby_lag_seconds", "pg_replication_standby_info", "pg_standby_replay_lag_bytes",
             "pg_standby_received_wal_position_bytes", "pg_standby_replayed_wal_position_bytes",
-            "pg_standby_replay_lag_seconds", "pg_standby_wal_receiver_streaming", "pg_standby_last_message_age_seconds");
+            "pg_standby_replay_lag_seconds", "pg_standby_wal_receiver_streaming", "pg_standby_last_message_age_seconds",
+            "pg_standby_wal_receiver_status");
 
     private MetricsDoc() {
     }
