@@ -8,8 +8,8 @@ import io.pgvigil.collect.Snapshot;
 import io.pgvigil.window.Window;
 
 /**
- * One kind of breach. A check is a pure function of the latest snapshot and window: it never touches
- * the database. Checks are CDI beans configured under {@code pgvigil.checks.<id-in-kebab-case>}.
+ * One kind of breach. A check judges the latest snapshot and window and never touches the database;
+ * a few keep bounded history between polls (baselines, streaks), see docs/architecture.md. Checks are CDI beans configured under {@code pgvigil.checks.<id-in-kebab-case>}.
  */
 public interface Check {
 

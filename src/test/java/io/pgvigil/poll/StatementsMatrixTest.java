@@ -320,30 +320,30 @@ class StatementsMatrixTest {
         }
     }
 
+    /** Runs a query and returns the first column of every row as ints. */
     static List<Integer> ids(Connection c, String sql, Object... args) throws SQLException {
         List<Integer> ids = new ArrayList<>();
-        try (PreparedStatement st = c.prepareStatement(sql)) {
-            for (int i = 0; i < args.length; i++) {
-                st.setObject(i + 1, args[i]);
-            }
-            try (ResultSet rs = st.executeQuery()) {
-                while (rs.next()) {
-                    ids.add(rs.getInt(1));
-                }
-            }
-        }
+        query(c, sql, args, rs -> ids.add(rs.getInt(1)));
         return ids;
     }
 
     /** Runs a query and reads every row. */
     static void drain(Connection c, String sql, Object... args) throws SQLException {
+        query(c, sql, args, rs -> rs.getObject(1));
+    }
+
+    private interface RowReader {
+        void read(ResultSet rs) throws SQLException;
+    }
+
+    private static void query(Connection c, String sql, Object[] args, RowReader reader) throws SQLException {
         try (PreparedStatement st = c.prepareStatement(sql)) {
             for (int i = 0; i < args.length; i++) {
                 st.setObject(i + 1, args[i]);
             }
             try (ResultSet rs = st.executeQuery()) {
                 while (rs.next()) {
-                    rs.getObject(1);
+                    reader.read(rs);
                 }
             }
         }
