@@ -73,7 +73,7 @@ public final class FindingTracker {
             Finding f = it.next();
             if (!seen.contains(f.subject())) {
                 it.remove();
-                logCleared(f, now, "subject no longer measured");
+                logCleared(f, now, "no longer reported: not measured, or, for checks that report only breaches, back within threshold");
             }
         }
     }

@@ -18,4 +18,12 @@ public enum Severity {
         }
         return value >= warning ? WARNING : null;
     }
+
+    /** The severity of {@code value} against thresholds where lower is worse; null above both. */
+    public static Severity below(double value, double warning, double critical) {
+        if (value < critical) {
+            return CRITICAL;
+        }
+        return value < warning ? WARNING : null;
+    }
 }

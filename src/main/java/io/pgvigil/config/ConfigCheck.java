@@ -104,11 +104,44 @@ public final class ConfigCheck {
         byteThresholds(problems, "replication-slot", checks.replicationSlot().warning().asLongValue(),
                 checks.replicationSlot().critical().asLongValue());
 
+        PgvigilConfig.IndexHitRate hitRate = checks.indexHitRate();
+        boolean inRange = ratio(problems, "pgvigil.checks.index-hit-rate.warning", hitRate.warning())
+                & ratio(problems, "pgvigil.checks.index-hit-rate.critical", hitRate.critical());
+        if (inRange && hitRate.critical() > hitRate.warning()) {
+            problems.add("pgvigil.checks.index-hit-rate.critical=" + hitRate.critical()
+                    + " is above pgvigil.checks.index-hit-rate.warning=" + hitRate.warning()
+                    + ": a lower hit rate is worse, so critical must not exceed warning");
+        }
+        atLeast(problems, "pgvigil.checks.index-hit-rate.min-block-accesses", hitRate.minBlockAccesses(), 1);
+        atLeast(problems, "pgvigil.checks.unused-index.window", checks.unusedIndex().window(), Duration.ofSeconds(1));
+        PgvigilConfig.SeqScanHeavy seq = checks.seqScanHeavy();
+        ratio(problems, "pgvigil.checks.seq-scan-heavy.warning", seq.warning());
+        atLeast(problems, "pgvigil.checks.seq-scan-heavy.min-rows", seq.minRows(), 1);
+        atLeast(problems, "pgvigil.checks.seq-scan-heavy.min-size", seq.minSize().asLongValue(), 1);
+        atLeast(problems, "pgvigil.checks.seq-scan-heavy.min-scans", seq.minScans(), 1);
+        atLeast(problems, "pgvigil.checks.seq-scan-heavy.min-rows-per-scan", seq.minRowsPerScan(), 1);
+
+        atLeast(problems, "pgvigil.indexes.interval", config.indexes().interval(), Duration.ofSeconds(1));
+        if (config.indexes().interval().compareTo(config.interval()) < 0) {
+            problems.add("pgvigil.indexes.interval=" + config.indexes().interval() + " is shorter than pgvigil.interval="
+                    + config.interval() + ": databases are visited from a poll, at most once per poll");
+        }
+        patterns(problems, "pgvigil.databases.include", config.databases().include());
+        config.databases().exclude().ifPresent(list -> patterns(problems, "pgvigil.databases.exclude", list));
+
         atLeast(problems, "pgvigil.statements.top", config.statements().top(), 1);
         atLeast(problems, "pgvigil.statements.text-max-length", config.statements().textMaxLength(), 64);
         atLeast(problems, "pgvigil.statements.text-cache-size", config.statements().textCacheSize(), 100);
         atLeast(problems, "pgvigil.findings.max", config.findings().max(), 1);
         return problems;
+    }
+
+    private static void patterns(List<String> problems, String key, List<String> patterns) {
+        for (String pattern : patterns) {
+            if (pattern.isBlank()) {
+                problems.add(key + " has an empty pattern: list database names or patterns such as app_*, separated by commas");
+            }
+        }
     }
 
     private static void atLeast(List<String> problems, String key, Duration value, Duration min) {

@@ -31,6 +31,34 @@ public interface PgvigilConfig {
     /** The pg_stat_statements collector. */
     Statements statements();
 
+    /** Which databases of the server are visited for their index and table statistics. */
+    Databases databases();
+
+    /** Visits to every database for index and table statistics. */
+    Indexes indexes();
+
+    interface Databases {
+        /**
+         * Databases to visit, as patterns ({@code *} any characters, {@code ?} one character, matched
+         * against the whole name). Default: every database that accepts connections.
+         */
+        @WithDefault("*")
+        java.util.List<String> include();
+
+        /** Databases never visited even when included (same pattern syntax). */
+        Optional<java.util.List<String>> exclude();
+    }
+
+    interface Indexes {
+        /** Whether pgvigil visits databases for index and table statistics at all. */
+        @WithDefault("true")
+        boolean enabled();
+
+        /** How often each database is visited. Catalog scans are heavier than a poll, so slower. */
+        @WithDefault("60s")
+        Duration interval();
+    }
+
     interface Statements {
         /** Statements with their own series: the top N of the interval by total execution time. */
         @WithDefault("50")
@@ -108,6 +136,81 @@ public interface PgvigilConfig {
 
         /** {@code replication_lag}: how far a standby is behind. */
         ReplicationLag replicationLag();
+
+        /** {@code index_hit_rate}: index blocks found in shared buffers, per database per visit interval. */
+        IndexHitRate indexHitRate();
+
+        /** {@code unused_index}: an index with no scans over the observation window. */
+        UnusedIndex unusedIndex();
+
+        /** {@code duplicate_index}: an index made redundant by another on the same table. */
+        Toggle duplicateIndex();
+
+        /** {@code invalid_index}: an index left invalid by a failed CREATE INDEX CONCURRENTLY. */
+        Toggle invalidIndex();
+
+        /** {@code seq_scan_heavy}: a large table read mostly by sequential scans. */
+        SeqScanHeavy seqScanHeavy();
+    }
+
+    interface Toggle {
+        /** Whether the check runs. */
+        @WithDefault("true")
+        boolean enabled();
+    }
+
+    interface IndexHitRate {
+        /** Whether the check runs. */
+        @WithDefault("true")
+        boolean enabled();
+
+        /** Hit ratio (0-1) below which a warning opens. */
+        @WithDefault("0.99")
+        double warning();
+
+        /** Hit ratio (0-1) below which the finding becomes critical. */
+        @WithDefault("0.95")
+        double critical();
+
+        /** Fewest index block accesses (hit + read) in an interval for a database to be judged. */
+        @WithDefault("1000")
+        long minBlockAccesses();
+    }
+
+    interface UnusedIndex {
+        /** Whether the check runs. */
+        @WithDefault("true")
+        boolean enabled();
+
+        /** How long an index must go without a scan to be reported. */
+        @WithDefault("7d")
+        Duration window();
+    }
+
+    interface SeqScanHeavy {
+        /** Whether the check runs. */
+        @WithDefault("true")
+        boolean enabled();
+
+        /** Share (0-1) of a table's scans in the interval that are sequential at which a warning opens. */
+        @WithDefault("0.5")
+        double warning();
+
+        /** A table is judged when it has at least this many live rows ... */
+        @WithDefault("10000")
+        long minRows();
+
+        /** ... or is at least this large. */
+        @WithDefault("10M")
+        io.quarkus.runtime.configuration.MemorySize minSize();
+
+        /** Fewest sequential scans in an interval for a table to be judged. */
+        @WithDefault("5")
+        long minScans();
+
+        /** Fewest rows a sequential scan must read on average to count as heavy. */
+        @WithDefault("1000")
+        long minRowsPerScan();
     }
 
     interface ReplicationLag {

@@ -45,6 +45,8 @@ public class DemoDatabase implements EmbeddedTarget {
                 server = EmbeddedPostgres.builder()
                         .setServerConfig("shared_preload_libraries", "pg_stat_statements")
                         .setServerConfig("max_connections", Integer.toString(MAX_CONNECTIONS))
+                        // small on purpose: random lookups over a larger index miss (index_hit_rate)
+                        .setServerConfig("shared_buffers", "2MB")
                         // the workload fails orders on purpose; keep those errors out of the console
                         .setServerConfig("log_min_messages", "fatal")
                         .start();

@@ -30,7 +30,13 @@ import io.quarkus.scheduler.Scheduled;
  * <li>a sort of 300,000 rows with a 64 kB work_mem, every fifth tick: {@code temp_spill};</li>
  * <li>lookups by SKU whose index is dropped at second 70 and rebuilt at second 110: {@code query_regression};</li>
  * <li>a physical replication slot that no standby ever reads, holding back the WAL all this writes:
- * {@code replication_slot} (dev mode lowers its warning threshold to 16 MiB, see application.properties).</li>
+ * {@code replication_slot} (dev mode lowers its warning threshold to 16 MiB, see application.properties);</li>
+ * <li>while the SKU index is gone, those lookups scan all 300,000 items: {@code seq_scan_heavy};</li>
+ * <li>{@code orders (customer)} next to {@code orders (customer, total)}: {@code duplicate_index};</li>
+ * <li>an index on customer names that nothing reads: {@code unused_index} (dev mode: after 2 minutes);</li>
+ * <li>a unique index built CONCURRENTLY over duplicate values, which fails and stays behind: {@code invalid_index};</li>
+ * <li>random SKU lookups over an index larger than the demo server's 2 MB of shared buffers:
+ * {@code index_hit_rate}.</li>
  * </ul>
  * Dev mode only, and only when the demo database is the target.
  */
@@ -111,6 +117,15 @@ public class DemoWorkload {
             st.execute("INSERT INTO items SELECT g, 'sku-' || g, md5(g::text) FROM generate_series(1, 300000) g"
                     + " ON CONFLICT DO NOTHING");
             st.execute("CREATE INDEX IF NOT EXISTS items_sku ON items (sku)");
+            st.execute("CREATE INDEX IF NOT EXISTS orders_customer_total ON orders (customer, total)");
+            st.execute("CREATE INDEX IF NOT EXISTS customers_name ON customers (name)");
+            try {
+                // Every name starts with "customer": the build fails and leaves an invalid index behind.
+                st.execute("CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS customers_name_prefix"
+                        + " ON customers (left(name, 8))");
+            } catch (SQLException expected) {
+                // 23505, as intended
+            }
             st.execute("ANALYZE");
         }
         try (Connection c = demo.connect(DemoDatabase.PAYMENTS); Statement st = c.createStatement()) {

@@ -28,14 +28,16 @@ import io.pgvigil.config.PgvigilConfig;
 import io.pgvigil.target.ServerInfo;
 import io.pgvigil.target.Session;
 import io.pgvigil.target.TargetConnector;
+import io.pgvigil.window.Relations;
 import io.pgvigil.window.Window;
 import io.quarkus.arc.All;
 
 /**
  * One poll, start to end: collect → window → check. Keeps one session open between polls and
  * reopens it after a failure; runs every collector in one read-only transaction, each under a
- * savepoint; derives the window from the last snapshot that reached the target; evaluates every
- * enabled check. {@link #poll()} never throws: whatever fails is logged once and reported in the
+ * savepoint; when due, visits every database for its index and table statistics
+ * ({@link DatabaseVisitor}); derives the window from the last snapshot that reached the target;
+ * evaluates every enabled check. {@link #poll()} never throws: whatever fails is logged once and reported in the
  * returned state.
  */
 @ApplicationScoped
@@ -46,6 +48,7 @@ public class Monitor {
     private final List<Collector<?>> collectors;
     private final List<Check> checks;
     private final TargetConnector connector;
+    private final DatabaseVisitor visitor;
     private final int maxFindings;
     private final FindingTracker tracker = new FindingTracker();
     /** Last problem logged per collector (or per check, or "target"), so each is logged once. */
@@ -59,10 +62,11 @@ public class Monitor {
 
     @Inject
     public Monitor(@All List<Collector<?>> collectors, @All List<Check> checks, TargetConnector connector,
-            PgvigilConfig config) {
+            DatabaseVisitor visitor, PgvigilConfig config) {
         this.collectors = collectors.stream().sorted(Comparator.comparing(Collector::key)).toList();
         this.checks = checks.stream().sorted(Comparator.comparing(Check::id)).toList();
         this.connector = connector;
+        this.visitor = visitor;
         this.maxFindings = config.findings().max();
     }
 
@@ -78,6 +82,7 @@ public class Monitor {
             Map<Class<?>, Object> results = new HashMap<>();
             statuses = new ArrayList<>();
             ServerInfo server = collect(results, statuses);
+            results.put(Relations.class, visitor.visitIfDue(session, server, at));
             snapshot = new Snapshot(at, server, results);
             if (lastProblem.remove("target") != null) {
                 LOG.infof("target %s answers again", connector.displayUrl());

@@ -16,6 +16,7 @@ import io.pgvigil.poll.LatestState;
 import io.pgvigil.poll.PollState;
 import io.pgvigil.target.ServerInfo;
 import io.pgvigil.target.TargetConnector;
+import io.pgvigil.window.Relations;
 
 /** The REST API. It only reads the latest poll's state; no request ever reaches the database. */
 @Path("/api/v1")
@@ -49,15 +50,18 @@ public class ApiResource {
         Poll poll = new Poll(config.interval().toMillis() / 1000.0,
                 state.snapshot() == null ? null : state.snapshot().at(), state.durationSeconds(), state.lastSuccessAt(),
                 state.polls(), state.failedPolls());
-        return new Status(target, poll, state.collectors(), state.findings().size() + state.suppressed(),
-                state.suppressed());
+        Relations relations = state.snapshot() == null ? null : state.snapshot().get(Relations.class).orElse(null);
+        return new Status(target, poll, state.collectors(), relations == null ? List.of() : relations.visits(),
+                state.findings().size() + state.suppressed(), state.suppressed());
     }
 
     /**
+     * @param databases          the latest visit of each database for index and table statistics
      * @param findingsOpen       open findings, including those left out by {@code pgvigil.findings.max}
      * @param findingsSuppressed open findings left out of /api/v1/findings by that cap
      */
-    public record Status(Target target, Poll poll, List<CollectorStatus> collectors, int findingsOpen,
+    public record Status(Target target, Poll poll, List<CollectorStatus> collectors, List<Relations.Visit> databases,
+            int findingsOpen,
             int findingsSuppressed) {
     }
 

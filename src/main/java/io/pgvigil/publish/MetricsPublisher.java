@@ -26,6 +26,10 @@ import io.pgvigil.collect.StatStatementsCollector.Statement;
 import io.pgvigil.collect.StatStatementsCollector.Statements;
 import io.pgvigil.config.PgvigilConfig;
 import io.pgvigil.window.Window;
+import io.pgvigil.check.RelationSubjects;
+import io.pgvigil.collect.RelationsCollector.Index;
+import io.pgvigil.window.RelationWindow;
+import io.pgvigil.window.Relations;
 import io.pgvigil.poll.CollectorStatus;
 import io.pgvigil.poll.PollState;
 import io.pgvigil.window.Window.DatabaseDelta;
@@ -99,6 +103,17 @@ public class MetricsPublisher {
     public static final String SLOT_RETAINED = "pg_replication_slot_retained_wal_bytes";
     public static final String SLOT_SAFE_WAL = "pg_replication_slot_safe_wal_size_bytes";
     public static final String SLOT_WAL_STATUS = "pg_replication_slot_wal_status";
+
+    public static final String DB_INDEX_HIT_RATIO = "pg_database_index_hit_ratio";
+    public static final String DB_INDEXES = "pg_database_indexes";
+    public static final String DB_INDEXES_BYTES = "pg_database_indexes_bytes";
+    public static final String DB_TABLES = "pg_database_tables";
+    public static final String DB_INDEX_FINDINGS = "pg_database_index_findings";
+    public static final String DB_INDEX_FINDINGS_BYTES = "pg_database_index_findings_bytes";
+    public static final String DB_SEQ_SCAN_HEAVY = "pg_database_seq_scan_heavy_tables";
+    public static final String VISIT_SUCCESS = "pgvigil_database_visit_success";
+    public static final String VISIT_DURATION = "pgvigil_database_visit_duration_seconds";
+    public static final String VISIT_LAST = "pgvigil_database_last_visit_timestamp_seconds";
 
     /** pg_stat_database column → counter, in exposition order. */
     static final Map<String, ToLongFunction<Database>> DATABASE_COUNTERS = new java.util.LinkedHashMap<>();
@@ -203,8 +218,86 @@ public class MetricsPublisher {
         gauge(STANDBY_SELF_LAST_MESSAGE, "On a standby: time since the WAL receiver last heard from the primary"
                 + " (an idle primary sends little, so this alone does not mean a stall)")
                 .set(receiver.map(Receiver::lastMessageAgeSeconds).orElse(null));
+        publishRelations(state, up ? snapshot.get(Relations.class) : Optional.empty());
         publishSelf(state);
         publishBreaches(state);
+    }
+
+    /**
+     * Per database (never per index or table): index hit ratio between the last two visits, index
+     * and table counts and sizes, and how many indexes and tables are part of a finding.
+     */
+    private void publishRelations(PollState state, Optional<Relations> relations) {
+        Map<Tags, Double> hitRatio = new HashMap<>();
+        Map<Tags, Double> indexes = new HashMap<>();
+        Map<Tags, Double> indexBytes = new HashMap<>();
+        Map<Tags, Double> tables = new HashMap<>();
+        Map<Tags, Double> flagged = new HashMap<>();
+        Map<Tags, Double> flaggedBytes = new HashMap<>();
+        Map<Tags, Double> seqHeavy = new HashMap<>();
+        Map<Tags, Double> visitSuccess = new HashMap<>();
+        Map<Tags, Double> visitDuration = new HashMap<>();
+        Map<Tags, Double> visitLast = new HashMap<>();
+        if (relations.isPresent()) {
+            Map<String, List<RelationFindings.Ref>> indexRefs =
+                    RelationFindings.bySubject(state, RelationFindings.INDEX_CHECKS);
+            Map<String, List<RelationFindings.Ref>> tableRefs =
+                    RelationFindings.bySubject(state, RelationFindings.TABLE_CHECKS);
+            for (Relations.DatabaseState db : relations.get().databases().values()) {
+                Tags tags = Tags.of("datname", db.datname());
+                RelationWindow w = db.window();
+                if (db.fresh() && w != null && w.idxBlockAccesses() > 0) {
+                    hitRatio.put(tags, (double) w.idxBlksHit() / w.idxBlockAccesses());
+                }
+                indexes.put(tags, (double) db.current().indexes().size());
+                indexBytes.put(tags, (double) db.current().indexes().stream().mapToLong(Index::sizeBytes).sum());
+                tables.put(tags, (double) db.current().tables().size());
+                for (String check : RelationFindings.INDEX_CHECKS) {
+                    flagged.put(tags.and("check", check), 0.0);
+                    flaggedBytes.put(tags.and("check", check), 0.0);
+                }
+                if (!indexRefs.isEmpty()) {
+                    for (Index index : db.current().indexes()) {
+                        List<RelationFindings.Ref> refs =
+                                indexRefs.get(RelationSubjects.of(db.datname(), index.schema(), index.name()));
+                        if (refs != null) {
+                            for (RelationFindings.Ref ref : refs) {
+                                flagged.merge(tags.and("check", ref.check()), 1.0, Double::sum);
+                                flaggedBytes.merge(tags.and("check", ref.check()), (double) index.sizeBytes(), Double::sum);
+                            }
+                        }
+                    }
+                }
+                long heavy = tableRefs.isEmpty() ? 0 : db.current().tables().stream()
+                        .filter(t -> tableRefs.containsKey(RelationSubjects.of(db.datname(), t.schema(), t.name())))
+                        .count();
+                seqHeavy.put(tags, (double) heavy);
+                visitLast.put(tags, db.at().toEpochMilli() / 1000.0);
+            }
+            for (Relations.Visit v : relations.get().visits()) {
+                Tags tags = Tags.of("datname", v.datname());
+                visitSuccess.put(tags, v.success() ? 1.0 : 0.0);
+                if (v.seconds() != null) {
+                    visitDuration.put(tags, v.seconds());
+                }
+            }
+        }
+        gauge(DB_INDEX_HIT_RATIO, "Share of index block accesses answered by shared buffers between the database's last"
+                + " two visits (idx_blks_hit over hit + read, all user indexes)").set(hitRatio);
+        gauge(DB_INDEXES, "User indexes in the database at its last visit").set(indexes);
+        gauge(DB_INDEXES_BYTES, "Size of the database's user indexes (relpages × block_size, as of the last VACUUM/ANALYZE)")
+                .set(indexBytes);
+        gauge(DB_TABLES, "User tables and materialized views in the database at its last visit").set(tables);
+        gauge(DB_INDEX_FINDINGS, "Indexes with an open unused_index, duplicate_index or invalid_index finding, by check")
+                .set(flagged);
+        gauge(DB_INDEX_FINDINGS_BYTES, "Size of the indexes with an open finding, by check (what dropping them would free)")
+                .set(flaggedBytes);
+        gauge(DB_SEQ_SCAN_HEAVY, "Tables with an open seq_scan_heavy finding").set(seqHeavy);
+        gauge(VISIT_SUCCESS, "1 when the database's last visit read its index and table statistics, 0 when it failed"
+                + " or was skipped (see /api/v1/status)").set(visitSuccess);
+        gauge(VISIT_DURATION, "Time the database's last visit took: connecting and both catalog queries")
+                .set(visitDuration);
+        gauge(VISIT_LAST, "Unix time of the database's last successful visit").set(visitLast);
     }
 
     /**

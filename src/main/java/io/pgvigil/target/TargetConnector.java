@@ -46,6 +46,8 @@ public class TargetConnector {
     private final PgvigilConfig.Target config;
     private final Instance<EmbeddedTarget> embedded;
     private final Semaphore permits;
+    /** Database visits (index and table statistics) take one more session, one database at a time. */
+    private final Semaphore visitPermit = new Semaphore(1);
 
     @Inject
     public TargetConnector(PgvigilConfig config, Instance<EmbeddedTarget> embedded) {
@@ -84,9 +86,48 @@ public class TargetConnector {
             throw new SQLException("pgvigil already holds " + config.maxConnections()
                     + " connection(s) to the target, the limit set by pgvigil.target.max-connections", "53300");
         }
+        return open(url(), permits);
+    }
+
+    /**
+     * Opens a short session on another database of the same server, with the same settings, for a
+     * database visit. At most one is open at any time, whatever {@code max-connections} says: the
+     * visits add at most one connection to the main session.
+     *
+     * @throws SQLException when the database cannot be reached, or a visit session is already open
+     */
+    public Session openVisit(String database) throws SQLException {
+        if (!visitPermit.tryAcquire()) {
+            throw new SQLException("pgvigil already has its one database-visit session open", "53300");
+        }
+        return open(urlForDatabase(url(), database), visitPermit);
+    }
+
+    /**
+     * The JDBC URL with its database replaced by {@code database}; hosts and parameters are kept.
+     * Handles {@code jdbc:postgresql://host[:port][,host2...][/db][?params]} and {@code jdbc:postgresql:db[?params]}.
+     */
+    public static String urlForDatabase(String url, String database) {
+        String prefix = "jdbc:postgresql:";
+        if (!url.startsWith(prefix)) {
+            throw new IllegalArgumentException("pgvigil.target.url='" + Redact.url(url) + "' is not a PostgreSQL JDBC URL");
+        }
+        String rest = url.substring(prefix.length());
+        int q = rest.indexOf('?');
+        String query = q < 0 ? "" : rest.substring(q);
+        String location = q < 0 ? rest : rest.substring(0, q);
+        String encoded = java.net.URLEncoder.encode(database, java.nio.charset.StandardCharsets.UTF_8);
+        if (location.startsWith("//")) {
+            int slash = location.indexOf('/', 2);
+            String hosts = slash < 0 ? location.substring(2) : location.substring(2, slash);
+            return prefix + "//" + hosts + "/" + encoded + query;
+        }
+        return prefix + encoded + query;
+    }
+
+    private Session open(String url, Semaphore permit) throws SQLException {
         Connection connection = null;
         try {
-            String url = url();
             connection = DRIVER.connect(url, properties());
             if (connection == null) {
                 throw new SQLException("pgvigil.target.url='" + Redact.url(url) + "' is not a PostgreSQL JDBC URL");
@@ -99,10 +140,10 @@ public class TargetConnector {
             }
             connection.setAutoCommit(false);
             connection.setReadOnly(true);
-            return new Session(connection, permits::release);
+            return new Session(connection, permit::release);
         } catch (SQLException | RuntimeException e) {
             closeQuietly(connection);
-            permits.release();
+            permit.release();
             throw e;
         }
     }

@@ -19,7 +19,7 @@ import io.pgvigil.testing.TestMonitor;
 class DemoWorkloadTest {
 
     @Test
-    void demoWorkloadBreachesEveryCheckInOneCycle() throws Exception {
+    void demoWorkloadBreachesEveryCheckButReplicationLagInOneCycle() throws Exception {
         DemoDatabase database = new DemoDatabase();
         DemoWorkload workload = new DemoWorkload();
         workload.demo = database;
@@ -33,7 +33,9 @@ class DemoWorkloadTest {
             try (TestMonitor monitor = new TestMonitor(TestConfig.of(Map.of("pgvigil.target.url", url,
                     "pgvigil.target.username", DemoDatabase.ROLE, "pgvigil.target.password", DemoDatabase.PASSWORD,
                     "pgvigil.checks.long-transaction.warning", "2s", "pgvigil.checks.long-transaction.critical", "1h",
-                    "pgvigil.checks.replication-slot.warning", "16M")))) {
+                    "pgvigil.checks.replication-slot.warning", "16M", "pgvigil.indexes.interval", "1s",
+                    "pgvigil.checks.unused-index.window", "3s",
+                    "pgvigil.checks.index-hit-rate.min-block-accesses", "100")))) {
                 TreeSet<String> opened = new TreeSet<>();
                 monitor.poll();
                 for (int second = 0; second < DemoWorkload.CYCLE_SECONDS; second += 2) {
@@ -44,7 +46,8 @@ class DemoWorkloadTest {
                     }
                 }
                 assertThat(opened).containsExactlyInAnyOrder("rollback_rate", "pool_saturation", "long_transaction",
-                        "slow_query", "n_plus_one", "query_regression", "temp_spill", "replication_slot");
+                        "slow_query", "n_plus_one", "query_regression", "temp_spill", "replication_slot",
+                        "seq_scan_heavy", "duplicate_index", "unused_index", "invalid_index", "index_hit_rate");
             }
         } finally {
             workload.stop();

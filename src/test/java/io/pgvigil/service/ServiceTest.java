@@ -116,17 +116,21 @@ public class ServiceTest {
     void everyExportedMetricIsDocumented() {
         // Per-statement series exist only for statements that ran in the last interval, slot series
         // only while there is a slot.
-        pg.execute("SELECT pg_create_physical_replication_slot('documented', true)");
+        // The index hit ratio needs index block accesses between two visits of a database.
+        pg.execute("SELECT pg_create_physical_replication_slot('documented', true)",
+                "CREATE TABLE documented_items (id int PRIMARY KEY)", "INSERT INTO documented_items VALUES (1)");
         try {
-            PgServer.await("statement and slot series", () -> {
+            PgServer.await("statement, slot and index series", () -> {
                 runSomeStatements();
+                pg.execute("SET enable_seqscan = off", "SELECT * FROM documented_items WHERE id = 1");
                 String metrics = metrics();
                 return metrics.contains("pg_stat_statements_mean_exec_seconds{")
-                        && metrics.contains("pg_replication_slot_safe_wal_size_bytes{");
+                        && metrics.contains("pg_replication_slot_safe_wal_size_bytes{")
+                        && metrics.contains("pg_database_index_hit_ratio{");
             });
             compareWithDocs();
         } finally {
-            pg.execute("SELECT pg_drop_replication_slot('documented')");
+            pg.execute("SELECT pg_drop_replication_slot('documented')", "DROP TABLE documented_items");
         }
     }
 
@@ -171,6 +175,48 @@ public class ServiceTest {
         } catch (java.sql.SQLException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    @Test
+    void indexesAndTablesApiListEveryRelationWithTheFindingsItIsPartOf() throws Exception {
+        pg.recreateDatabase("api_idx");
+        try {
+            try (Connection c = pg.connect("api_idx"); java.sql.Statement st = c.createStatement()) {
+                st.execute("CREATE TABLE orders (id int PRIMARY KEY, user_id int, status text)");
+                st.execute("CREATE INDEX orders_user ON orders (user_id)");
+                st.execute("CREATE INDEX orders_user_status ON orders (user_id, status)");
+            }
+            awaitMetrics("pg_database_index_findings{check=\"duplicate_index\",datname=\"api_idx\"} 1.0");
+            JsonPath indexes = given().get("/api/v1/indexes?database=api_idx").then().statusCode(200).extract().jsonPath();
+            assertThat(indexes.getList("name")).containsExactly("orders_pkey", "orders_user", "orders_user_status");
+            assertThat(indexes.getList("[1].columns")).containsExactly("user_id");
+            assertThat(indexes.getString("[1].findings[0].check")).isEqualTo("duplicate_index");
+            assertThat(indexes.getString("[1].findings[0].severity")).isEqualTo("info");
+            assertThat(indexes.getString("[1].findings[0].message")).contains("orders_user_status (user_id, status) covers");
+            assertThat(indexes.getList("[0].findings")).isEmpty();
+            assertThat(indexes.getBoolean("[0].primary")).isTrue();
+            assertThat(given().get("/api/v1/indexes?findings=true").then().statusCode(200).extract().jsonPath()
+                    .getList("name")).containsExactly("orders_user");
+            JsonPath tables = given().get("/api/v1/tables?database=api_idx").then().statusCode(200).extract().jsonPath();
+            assertThat(tables.getList("name")).containsExactly("orders");
+            assertThat(tables.getString("[0].schema")).isEqualTo("public");
+            assertThat(tables.getMap("[0]")).containsKeys("liveRows", "seqScans", "idxScans", "sizeBytes", "writes",
+                    "intervalSeconds", "visitedAt", "findings");
+            JsonPath status = given().get("/api/v1/status").then().statusCode(200).extract().jsonPath();
+            assertThat(status.getBoolean("databases.find { it.datname == 'api_idx' }.success")).isTrue();
+            assertThat(status.getInt("databases.find { it.datname == 'api_idx' }.indexes")).isEqualTo(3);
+
+            given().get("/api/v1/indexes?limit=0").then().statusCode(400)
+                    .body("error", equalTo("limit='0' must be a whole number from 1 to 100000"));
+            given().get("/api/v1/tables?findings=maybe").then().statusCode(400)
+                    .body("error", equalTo("findings='maybe' must be true or false"));
+        } finally {
+            pg.execute("DROP DATABASE IF EXISTS api_idx WITH (FORCE)");
+        }
+        PgServer.await("the dropped database's findings and series go", () -> {
+            String metrics = metrics();
+            return !metrics.contains("subject=\"api_idx.") && !metrics.contains("pg_database_indexes{datname=\"api_idx\"}");
+        });
     }
 
     @Test

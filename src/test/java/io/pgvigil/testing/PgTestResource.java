@@ -30,7 +30,8 @@ public class PgTestResource implements QuarkusTestResourceLifecycleManager {
             throw new UncheckedIOException(e);
         }
         // Returned settings reach both the @QuarkusTest application and the packaged jar of @QuarkusIntegrationTest.
-        return Map.of("pgvigil.interval", "1s", "pgvigil.target.url", server.jdbcUrl("postgres"),
+        return Map.of("pgvigil.interval", "1s", "pgvigil.indexes.interval", "1s",
+                "pgvigil.target.url", server.jdbcUrl("postgres"),
                 "pgvigil.target.username", PgServer.MONITOR_ROLE,
                 "pgvigil.target.password-file", passwordFile.toString());
     }

@@ -16,6 +16,12 @@ import io.pgvigil.check.NPlusOneCheck;
 import io.pgvigil.check.QueryRegressionCheck;
 import io.pgvigil.check.SlowQueryCheck;
 import io.pgvigil.check.TempSpillCheck;
+import io.pgvigil.check.DuplicateIndexCheck;
+import io.pgvigil.check.IndexHitRateCheck;
+import io.pgvigil.check.InvalidIndexCheck;
+import io.pgvigil.check.SeqScanHeavyCheck;
+import io.pgvigil.check.UnusedIndexCheck;
+import io.pgvigil.poll.DatabaseVisitor;
 import io.pgvigil.collect.StatStatementsCollector;
 import io.pgvigil.collect.ReplicationSlotsCollector;
 import io.pgvigil.collect.StatReplicationCollector;
@@ -56,8 +62,9 @@ public final class TestMonitor implements AutoCloseable {
         List<Check> checks = List.of(new PoolSaturationCheck(config), new RollbackRateCheck(config),
                 new LongTransactionCheck(config), new SlowQueryCheck(config), new NPlusOneCheck(config),
                 new QueryRegressionCheck(config), new TempSpillCheck(config), new ReplicationSlotCheck(config),
-                new ReplicationLagCheck(config));
-        this.monitor = new Monitor(collectors, checks, connector, config);
+                new ReplicationLagCheck(config), new IndexHitRateCheck(config), new UnusedIndexCheck(config),
+                new DuplicateIndexCheck(config), new InvalidIndexCheck(config), new SeqScanHeavyCheck(config));
+        this.monitor = new Monitor(collectors, checks, connector, new DatabaseVisitor(connector, config), config);
     }
 
     public static TestMonitor watching(PgServer server, String... keyValues) {

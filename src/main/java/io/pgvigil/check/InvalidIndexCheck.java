@@ -1,0 +1,50 @@
+package io.pgvigil.check;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import jakarta.inject.Singleton;
+
+import io.pgvigil.collect.RelationsCollector.Index;
+import io.pgvigil.config.PgvigilConfig;
+import io.pgvigil.window.Relations.DatabaseState;
+
+/**
+ * {@code invalid_index}: an index with {@code indisvalid = false} that no CREATE INDEX or REINDEX is
+ * building right now — what a failed CREATE INDEX CONCURRENTLY (or REINDEX CONCURRENTLY) leaves
+ * behind. The planner never uses it, yet writes may still maintain it. Severity warning; the value is
+ * its size in bytes. Subject: {@code database.schema.index}.
+ */
+@Singleton
+public class InvalidIndexCheck extends RelationCheck {
+
+    public static final String ID = "invalid_index";
+
+    public InvalidIndexCheck(PgvigilConfig config) {
+        super(ID, config.checks().invalidIndex().enabled(), 0, 0);
+    }
+
+    @Override
+    public Map<Severity, Double> thresholds() {
+        return Map.of();
+    }
+
+    @Override
+    List<Evaluation> judge(DatabaseState db) {
+        List<Evaluation> evaluations = new ArrayList<>();
+        for (Index index : db.current().indexes()) {
+            if (index.valid() || index.beingBuilt()) {
+                continue;
+            }
+            String message = String.format(java.util.Locale.ROOT,
+                    "index %s on %s in database %s is invalid (a CREATE INDEX CONCURRENTLY or REINDEX CONCURRENTLY that"
+                            + " failed): queries cannot use it but writes may still maintain it (%s); drop it with"
+                            + " DROP INDEX CONCURRENTLY %s, fix the cause (often duplicate keys) and create it again",
+                    index.name(), qualified(index.schema(), index.table()), db.datname(), mib(index.sizeBytes()),
+                    qualified(index.schema(), index.name()));
+            evaluations.add(Evaluation.measured(subject(db, index), index.sizeBytes(), Severity.WARNING, 0, message));
+        }
+        return evaluations;
+    }
+}

@@ -1,0 +1,68 @@
+package io.pgvigil.check;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import jakarta.inject.Singleton;
+
+import io.pgvigil.collect.RelationsCollector.Table;
+import io.pgvigil.config.PgvigilConfig;
+import io.pgvigil.window.RelationWindow;
+import io.pgvigil.window.RelationWindow.TableDelta;
+import io.pgvigil.window.Relations.DatabaseState;
+
+/**
+ * {@code seq_scan_heavy}: a table of at least {@code min-rows} live rows or {@code min-size} whose
+ * scans between the last two visits were mostly sequential — at least {@code min-scans} of them,
+ * reading at least {@code min-rows-per-scan} rows each on average. The value is the sequential share
+ * of the table's scans; warning only. Subject: {@code database.schema.table}.
+ */
+@Singleton
+public class SeqScanHeavyCheck extends RelationCheck {
+
+    public static final String ID = "seq_scan_heavy";
+
+    private final PgvigilConfig.SeqScanHeavy config;
+
+    public SeqScanHeavyCheck(PgvigilConfig config) {
+        super(ID, config.checks().seqScanHeavy().enabled(), config.checks().seqScanHeavy().warning(), 1);
+        this.config = config.checks().seqScanHeavy();
+    }
+
+    @Override
+    public Map<Severity, Double> thresholds() {
+        return Map.of(Severity.WARNING, warning());
+    }
+
+    @Override
+    List<Evaluation> judge(DatabaseState db) {
+        RelationWindow w = db.window();
+        if (w == null) {
+            return List.of();
+        }
+        List<Evaluation> evaluations = new ArrayList<>();
+        for (Table table : db.current().tables()) {
+            TableDelta d = w.tables().get(table.relid());
+            if (d == null || !large(table) || d.seqScans() < config.minScans()
+                    || d.rowsPerSeqScan() < config.minRowsPerScan() || d.seqShare() < warning()) {
+                continue;
+            }
+            String name = qualified(table.schema(), table.name());
+            String message = String.format(java.util.Locale.ROOT,
+                    "table %s in database %s (%d live rows, %s) was read by %d sequential scans of %.0f rows each on"
+                            + " average, %.0f%% of its %d scans in the last %.0f s: a query filters on a column no index"
+                            + " serves (or wraps an indexed column in a function). Find it in /api/v1/statements,"
+                            + " confirm with EXPLAIN (ANALYZE, BUFFERS) that it shows Seq Scan on %s, and add an index"
+                            + " on its filter columns (composite or partial if the filter is)",
+                    name, db.datname(), table.liveRows(), mib(table.sizeBytes()), d.seqScans(), d.rowsPerSeqScan(),
+                    d.seqShare() * 100, d.seqScans() + d.idxScans(), w.seconds(), table.name());
+            evaluations.add(Evaluation.measured(subject(db, table), d.seqShare(), Severity.WARNING, warning(), message));
+        }
+        return evaluations;
+    }
+
+    private boolean large(Table table) {
+        return table.liveRows() >= config.minRows() || table.sizeBytes() >= config.minSize().asLongValue();
+    }
+}
