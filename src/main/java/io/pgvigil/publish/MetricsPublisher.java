@@ -71,6 +71,7 @@ public class MetricsPublisher {
     public static final String COLLECTOR_DURATION = "pgvigil_collector_duration_seconds";
     public static final String LAST_POLL = "pgvigil_last_poll_timestamp_seconds";
     public static final String POLL_DURATION = "pgvigil_poll_duration_seconds";
+    public static final String POLL_INTERVAL = "pgvigil_poll_interval_seconds";
     /** Counter; exposed as pgvigil_polls_total{result="success"|"failure"}. */
     public static final String POLLS = "pgvigil_polls";
     public static final String BREACH = "pgvigil_breach";
@@ -130,6 +131,7 @@ public class MetricsPublisher {
     private final Map<String, SeriesFamily> families = new HashMap<>();
     private final MeterRegistry registry;
     private final int top;
+    private final double intervalSeconds;
     /** datname → {calls, exec seconds} summed over every window since pgvigil started: true counters. */
     private final Map<String, double[]> statementTotals = new HashMap<>();
 
@@ -137,6 +139,7 @@ public class MetricsPublisher {
     public MetricsPublisher(MeterRegistry registry, PgvigilConfig config) {
         this.registry = registry;
         this.top = config.statements().top();
+        this.intervalSeconds = config.interval().toMillis() / 1000.0;
     }
 
     public synchronized void publish(PollState state) {
@@ -455,6 +458,8 @@ public class MetricsPublisher {
         gauge(LAST_POLL, "Unix time of the last poll that reached the target")
                 .set(state.lastSuccessAt() == null ? null : state.lastSuccessAt().toEpochMilli() / 1000.0);
         gauge(POLL_DURATION, "Time the last poll took, collectors and checks").set(state.durationSeconds());
+        gauge(POLL_INTERVAL, "pgvigil.interval: how often the target is polled (alert when the last successful poll"
+                + " is older than a few of these)").set(intervalSeconds);
         counter(POLLS, "Polls since start, by result").set(Map.of(
                 Tags.of("result", "success"), (double) (state.polls() - state.failedPolls()),
                 Tags.of("result", "failure"), (double) state.failedPolls()));

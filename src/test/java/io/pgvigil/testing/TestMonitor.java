@@ -59,12 +59,17 @@ public final class TestMonitor implements AutoCloseable {
                 new StatDatabaseCollector(), new StatStatementsCollector(config), new ReplicationSlotsCollector(),
                 new StatReplicationCollector(), new WalReceiverCollector()));
         collectors.addAll(List.of(extraCollectors));
-        List<Check> checks = List.of(new PoolSaturationCheck(config), new RollbackRateCheck(config),
+        List<Check> checks = checks(config);
+        this.monitor = new Monitor(collectors, checks, connector, new DatabaseVisitor(connector, config), config);
+    }
+
+    /** Every check of the service, as the CDI container has them (keep in step with src/main/.../check). */
+    public static List<Check> checks(PgvigilConfig config) {
+        return List.of(new PoolSaturationCheck(config), new RollbackRateCheck(config),
                 new LongTransactionCheck(config), new SlowQueryCheck(config), new NPlusOneCheck(config),
                 new QueryRegressionCheck(config), new TempSpillCheck(config), new ReplicationSlotCheck(config),
                 new ReplicationLagCheck(config), new IndexHitRateCheck(config), new UnusedIndexCheck(config),
                 new DuplicateIndexCheck(config), new InvalidIndexCheck(config), new SeqScanHeavyCheck(config));
-        this.monitor = new Monitor(collectors, checks, connector, new DatabaseVisitor(connector, config), config);
     }
 
     public static TestMonitor watching(PgServer server, String... keyValues) {

@@ -1,0 +1,145 @@
+package io.pgvigil.alerts;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+
+import io.pgvigil.check.Check;
+import io.pgvigil.testing.Promtool;
+import io.pgvigil.testing.TestConfig;
+import io.pgvigil.testing.TestMonitor;
+
+/**
+ * alerts/: the rules load in promtool and pass their unit tests, cover every check and severity, link
+ * to runbooks that exist, and the Kubernetes PrometheusRule carries exactly the same groups.
+ */
+class AlertRulesTest {
+
+    static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+    static final Path RULES = Path.of("alerts/pgvigil-rules.yml");
+    static final Path RULE_TESTS = Path.of("alerts/tests/pgvigil-rules.test.yml");
+    static final Path PROMETHEUS_RULE = Path.of("alerts/kubernetes/pgvigil-prometheusrule.yaml");
+    static final String RUNBOOK_BASE = "https://github.com/pgvigil/pgvigil/blob/main/";
+
+    /**
+     * The severities each check can report: those it has thresholds for, and for the checks whose
+     * findings have no threshold, the one severity they always have (docs/checks.md).
+     */
+    static Map<String, Set<String>> severitiesByCheck() {
+        Map<String, Set<String>> expected = new LinkedHashMap<>();
+        for (Check check : TestMonitor.checks(TestConfig.of(Map.of()))) {
+            Set<String> severities = new TreeSet<>();
+            check.thresholds().keySet().forEach(s -> severities.add(s.label()));
+            if (severities.isEmpty()) {
+                severities.add(check.id().equals("invalid_index") ? "warning" : "info");
+            }
+            expected.put(check.id(), severities);
+        }
+        return expected;
+    }
+
+    static List<JsonNode> rules(JsonNode groups) {
+        List<JsonNode> rules = new ArrayList<>();
+        groups.path("groups").forEach(g -> g.path("rules").forEach(rules::add));
+        return rules;
+    }
+
+    @Test
+    void promtoolAcceptsTheRulesAndTheirUnitTestsPass() throws Exception {
+        Promtool.Result check = Promtool.run("check", "rules", RULES.toString());
+        assertThat(check.exitCode()).as(check.output()).isZero();
+        assertThat(check.output()).contains("SUCCESS: 28 rules found");
+        Promtool.Result test = Promtool.run("test", "rules", RULE_TESTS.toString());
+        assertThat(test.exitCode()).as(test.output()).isZero();
+        assertThat(test.output()).contains("SUCCESS");
+    }
+
+    @Test
+    void everyCheckAndSeverityHasAnAlertOnPgvigilBreach() throws Exception {
+        List<JsonNode> rules = rules(YAML.readTree(RULES.toFile()));
+        Set<String> expected = new TreeSet<>();
+        severitiesByCheck().forEach((check, severities) -> severities.forEach(severity ->
+                expected.add("pgvigil_breach{check=\"" + check + "\",severity=\"" + severity + "\"} == 1")));
+        Set<String> breachExprs = new TreeSet<>();
+        for (JsonNode rule : rules) {
+            String expr = rule.path("expr").asText();
+            if (expr.startsWith("pgvigil_breach")) {
+                breachExprs.add(expr);
+                String severity = expr.replaceAll(".*severity=\"(\\w+)\".*", "$1");
+                assertThat(rule.path("labels").path("severity").asText()).as(rule.path("alert").asText())
+                        .isEqualTo(severity);
+            }
+        }
+        assertThat(breachExprs).isEqualTo(expected);
+        assertThat(rules).extracting(r -> r.path("alert").asText()).contains("PgvigilTargetDown", "PgvigilPollStale",
+                "PgvigilCollectorFailing", "PgvigilDatabaseVisitFailing");
+        JsonNode down = rules.stream().filter(r -> r.path("alert").asText().equals("PgvigilTargetDown")).findFirst()
+                .orElseThrow();
+        assertThat(down.path("expr").asText()).isEqualTo("pg_up == 0");
+        assertThat(down.path("for").asText()).isEqualTo("1m");
+    }
+
+    @Test
+    void everyAlertHasSeveritySummaryDescriptionAndARunbookThatExists() throws Exception {
+        Set<String> names = new HashSet<>();
+        for (JsonNode rule : rules(YAML.readTree(RULES.toFile()))) {
+            String name = rule.path("alert").asText();
+            assertThat(names.add(name)).as("unique alert name " + name).isTrue();
+            assertThat(rule.path("labels").path("severity").asText()).as(name).isIn("info", "warning", "critical");
+            JsonNode annotations = rule.path("annotations");
+            assertThat(annotations.path("summary").asText()).as(name).isNotBlank();
+            assertThat(annotations.path("description").asText()).as(name).contains("{{ $labels.instance }}");
+            if (rule.path("expr").asText().startsWith("pgvigil_breach")) {
+                assertThat(annotations.path("description").asText()).as(name)
+                        .contains("{{ $labels.subject }}", "pgvigil_check_value");
+            }
+            String runbook = annotations.path("runbook_url").asText();
+            assertThat(runbook).as(name).startsWith(RUNBOOK_BASE + "docs/runbooks/");
+            Path page = Path.of(runbook.substring(RUNBOOK_BASE.length()));
+            assertThat(page).as(name + " runbook").exists();
+            assertThat(Files.readString(page)).as(page.toString()).contains("**What it means.**", "**Confirm it.**",
+                    "**Fix it.**");
+        }
+    }
+
+    @Test
+    void everyAlertHasAFiringAndANotFiringUnitTest() throws Exception {
+        Map<String, boolean[]> seen = new LinkedHashMap<>();
+        rules(YAML.readTree(RULES.toFile())).forEach(r -> seen.put(r.path("alert").asText(), new boolean[2]));
+        for (JsonNode test : YAML.readTree(RULE_TESTS.toFile()).path("tests")) {
+            for (JsonNode t : test.path("alert_rule_test")) {
+                boolean[] cases = seen.get(t.path("alertname").asText());
+                assertThat(cases).as("a unit test for an unknown alert " + t.path("alertname").asText()).isNotNull();
+                cases[t.path("exp_alerts").isEmpty() ? 1 : 0] = true;
+            }
+        }
+        seen.forEach((alert, cases) -> {
+            assertThat(cases[0]).as(alert + " has a firing case").isTrue();
+            assertThat(cases[1]).as(alert + " has a not-firing case").isTrue();
+        });
+    }
+
+    @Test
+    void thePrometheusRuleCarriesExactlyTheRulesOfThePlainFile() throws Exception {
+        JsonNode plain = YAML.readTree(RULES.toFile());
+        JsonNode operator = YAML.readTree(PROMETHEUS_RULE.toFile());
+        assertThat(operator.path("apiVersion").asText()).isEqualTo("monitoring.coreos.com/v1");
+        assertThat(operator.path("kind").asText()).isEqualTo("PrometheusRule");
+        assertThat(operator.path("metadata").path("name").asText()).isEqualTo("pgvigil");
+        assertThat(operator.path("spec")).isEqualTo(plain);
+    }
+}
