@@ -36,11 +36,17 @@ public final class PackagedApp implements AutoCloseable {
 
     /** Starts the jar with {@code -Dkey=value} for each entry, on a free HTTP port. */
     public static PackagedApp start(Map<String, String> properties) {
+        return start(properties, List.of());
+    }
+
+    /** The same, with JVM options (e.g. the container's {@code -XX:MaxRAMPercentage}). */
+    public static PackagedApp start(Map<String, String> properties, List<String> jvmOptions) {
         if (!Files.exists(JAR)) {
             throw new IllegalStateException(JAR + " is missing: run ./mvnw verify (the package phase builds it)");
         }
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElse("java"));
+        command.addAll(jvmOptions);
         command.add("-Dquarkus.http.port=0");
         properties.forEach((k, v) -> command.add("-D" + k + "=" + v));
         command.add("-jar");
@@ -60,6 +66,11 @@ public final class PackagedApp implements AutoCloseable {
             throw new AssertionError("pgvigil did not exit within " + timeout + "; output:\n" + output());
         }
         return process.exitValue();
+    }
+
+    /** The operating-system process id. */
+    public long pid() {
+        return process.pid();
     }
 
     public String output() {
