@@ -126,8 +126,9 @@ public final class ConfigCheck {
             problems.add("pgvigil.indexes.interval=" + config.indexes().interval() + " is shorter than pgvigil.interval="
                     + config.interval() + ": databases are visited from a poll, at most once per poll");
         }
-        patterns(problems, "pgvigil.databases.include", config.databases().include());
-        config.databases().exclude().ifPresent(list -> patterns(problems, "pgvigil.databases.exclude", list));
+
+        access(problems, "pgvigil.api", config.api());
+        access(problems, "pgvigil.metrics", config.metrics());
 
         atLeast(problems, "pgvigil.statements.top", config.statements().top(), 1);
         atLeast(problems, "pgvigil.statements.text-max-length", config.statements().textMaxLength(), 64);
@@ -136,12 +137,22 @@ public final class ConfigCheck {
         return problems;
     }
 
-    private static void patterns(List<String> problems, String key, List<String> patterns) {
-        for (String pattern : patterns) {
-            if (pattern.isBlank()) {
-                problems.add(key + " has an empty pattern: list database names or patterns such as app_*, separated by commas");
-            }
+    private static void access(List<String> problems, String prefix, PgvigilConfig.Access access) {
+        if (access.token().isPresent() && access.tokenFile().isPresent()) {
+            problems.add(prefix + ".token and " + prefix + ".token-file are both set: set only one");
         }
+        // The token's value is never repeated in a message.
+        access.token().filter(t -> t.strip().length() < 16)
+                .ifPresent(t -> problems.add(prefix + ".token is shorter than 16 characters: use a random token"));
+        access.tokenFile().ifPresent(file -> {
+            try {
+                if (Files.readString(Path.of(file)).strip().isEmpty()) {
+                    problems.add(prefix + ".token-file='" + file + "' is empty");
+                }
+            } catch (IOException | RuntimeException e) {
+                problems.add(prefix + ".token-file='" + file + "' cannot be read: " + e.getClass().getSimpleName());
+            }
+        });
     }
 
     private static void atLeast(List<String> problems, String key, Duration value, Duration min) {

@@ -28,6 +28,23 @@ public interface PgvigilConfig {
     /** Limits on the findings that are published. */
     Findings findings();
 
+    /** Who may read the REST API ({@code /api/*}), which can show query text. */
+    Access api();
+
+    /** Who may read {@code /metrics}. Health endpoints are never protected. */
+    Access metrics();
+
+    interface Access {
+        /**
+         * A bearer token required in {@code Authorization: Bearer <token>}; unset, no token is
+         * required. Prefer {@link #tokenFile()}.
+         */
+        Optional<String> token();
+
+        /** File holding the token (a mounted Secret); re-read when it changes. Trailing newlines are ignored. */
+        Optional<String> tokenFile();
+    }
+
     /** The pg_stat_statements collector. */
     Statements statements();
 

@@ -50,6 +50,10 @@ public class DatabaseVisitor {
              ORDER BY datname
             """;
 
+    /** A database discovery found and the configuration includes. */
+    private record Discovered(String datname, boolean canConnect, boolean current) {
+    }
+
     private final TargetConnector connector;
     private final boolean enabled;
     private final long intervalNanos;
@@ -96,14 +100,13 @@ public class DatabaseVisitor {
         List<Visit> visits = new ArrayList<>();
         Connection connection = main.connection();
         Set<String> present = new LinkedHashSet<>();
-        List<String[]> databases = new ArrayList<>();
+        List<Discovered> databases = new ArrayList<>();
         try (PreparedStatement st = connection.prepareStatement(DISCOVER_SQL); ResultSet rs = st.executeQuery()) {
             while (rs.next()) {
                 String datname = rs.getString("datname");
                 if (included(datname)) {
                     present.add(datname);
-                    databases.add(new String[] {datname, Boolean.toString(rs.getBoolean("can_connect")),
-                            Boolean.toString(rs.getBoolean("is_current"))});
+                    databases.add(new Discovered(datname, rs.getBoolean("can_connect"), rs.getBoolean("is_current")));
                 }
             }
         }
@@ -111,8 +114,8 @@ public class DatabaseVisitor {
         history.retain(present);
         lastProblem.keySet().retainAll(present);
         collectors.keySet().retainAll(present);
-        for (String[] db : databases) {
-            visits.add(visit(db[0], Boolean.parseBoolean(db[1]), Boolean.parseBoolean(db[2]), main, server));
+        for (Discovered db : databases) {
+            visits.add(visit(db.datname(), db.canConnect(), db.current(), main, server));
         }
         latest = history.relations(visits);
         return latest;

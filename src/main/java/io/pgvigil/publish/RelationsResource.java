@@ -8,14 +8,12 @@ import java.util.List;
 import java.util.Map;
 
 import jakarta.inject.Inject;
-import jakarta.ws.rs.BadRequestException;
 import jakarta.ws.rs.DefaultValue;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
-import jakarta.ws.rs.core.Response;
 
 import io.pgvigil.check.RelationSubjects;
 import io.pgvigil.collect.RelationsCollector.Index;
@@ -72,7 +70,7 @@ public class RelationsResource {
     public List<IndexView> indexes(@QueryParam("database") String database,
             @QueryParam("findings") @DefaultValue("false") String onlyFindings,
             @QueryParam("limit") @DefaultValue("1000") String limit) {
-        int n = limit(limit);
+        int n = BadParameter.limit("limit", limit, MAX_LIMIT);
         boolean only = flag("findings", onlyFindings);
         PollState state = latest.get();
         Map<String, List<Ref>> refs = RelationFindings.bySubject(state, RelationFindings.INDEX_CHECKS);
@@ -99,7 +97,7 @@ public class RelationsResource {
     public List<TableView> tables(@QueryParam("database") String database,
             @QueryParam("findings") @DefaultValue("false") String onlyFindings,
             @QueryParam("limit") @DefaultValue("1000") String limit) {
-        int n = limit(limit);
+        int n = BadParameter.limit("limit", limit, MAX_LIMIT);
         boolean only = flag("findings", onlyFindings);
         PollState state = latest.get();
         Map<String, List<Ref>> refs = RelationFindings.bySubject(state, RelationFindings.TABLE_CHECKS);
@@ -138,28 +136,10 @@ public class RelationsResource {
         return epochSeconds == null ? null : Instant.ofEpochMilli((long) (epochSeconds * 1000));
     }
 
-    private static int limit(String limit) {
-        int n;
-        try {
-            n = Integer.parseInt(limit);
-        } catch (NumberFormatException e) {
-            n = -1;
-        }
-        if (n < 1 || n > MAX_LIMIT) {
-            throw badRequest("limit='" + limit + "' must be a whole number from 1 to " + MAX_LIMIT);
-        }
-        return n;
-    }
-
     private static boolean flag(String name, String value) {
         if (!value.equals("true") && !value.equals("false")) {
-            throw badRequest(name + "='" + value + "' must be true or false");
+            throw BadParameter.of(name + "='" + value + "' must be true or false");
         }
         return value.equals("true");
-    }
-
-    static BadRequestException badRequest(String message) {
-        return new BadRequestException(Response.status(400).type(MediaType.APPLICATION_JSON)
-                .entity(Map.of("error", message)).build());
     }
 }

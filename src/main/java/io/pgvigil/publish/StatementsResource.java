@@ -6,14 +6,12 @@ import java.util.Map;
 import java.util.function.ToDoubleFunction;
 
 import jakarta.inject.Inject;
-import jakarta.ws.rs.BadRequestException;
 import jakarta.ws.rs.DefaultValue;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
-import jakarta.ws.rs.core.Response;
 
 import io.pgvigil.collect.StatStatementsCollector.Statement;
 import io.pgvigil.collect.StatStatementsCollector.Statements;
@@ -57,17 +55,9 @@ public class StatementsResource {
             @QueryParam("limit") @DefaultValue("20") String limit) {
         ToDoubleFunction<StatementView> key = ORDERS.get(order);
         if (key == null) {
-            throw badRequest("order='" + order + "' is not one of total_time, mean_time, calls, rows, temp");
+            throw BadParameter.of("order='" + order + "' is not one of total_time, mean_time, calls, rows, temp");
         }
-        int n;
-        try {
-            n = Integer.parseInt(limit);
-        } catch (NumberFormatException e) {
-            n = -1;
-        }
-        if (n < 1 || n > MAX_LIMIT) {
-            throw badRequest("limit='" + limit + "' must be a whole number from 1 to " + MAX_LIMIT);
-        }
+        int n = BadParameter.limit("limit", limit, MAX_LIMIT);
         PollState state = latest.get();
         Statements statements = state.snapshot() == null ? null : state.snapshot().get(Statements.class).orElse(null);
         if (statements == null) {
@@ -84,10 +74,5 @@ public class StatementsResource {
                 s.text(), d.calls(), d.execSeconds(), d.meanSeconds(), d.rows(),
                 (double) d.rows() / d.calls(), blocks == 0 ? null : (double) d.sharedBlksHit() / blocks,
                 d.tempBlksWritten() * statements.blockSize());
-    }
-
-    private static BadRequestException badRequest(String message) {
-        return new BadRequestException(Response.status(400).type(MediaType.APPLICATION_JSON)
-                .entity(Map.of("error", message)).build());
     }
 }
