@@ -145,6 +145,11 @@ public class StatStatementsCollector implements Collector<StatStatementsCollecto
     private boolean cacheTooSmallLogged;
     private final Map<Long, String> textCache;
     private long textFetches;
+    /** Collections so far, and the one at which reading texts last failed (0: it did not). */
+    private long collections;
+    private long textsFailed;
+    /** After a failed text read, collections to wait before trying again. */
+    static final int TEXT_RETRY_COLLECTIONS = 20;
 
     @Inject
     public StatStatementsCollector(PgvigilConfig config) {
@@ -178,6 +183,7 @@ public class StatStatementsCollector implements Collector<StatStatementsCollecto
 
     @Override
     public synchronized Statements collect(Connection connection, ServerInfo server) throws SQLException {
+        collections++;
         Extension ext = server.extensions().get(EXTENSION);
         String schema = ext.quotedSchema();
         String columns = ext.atLeast(1, 11) ? COLUMNS_1_11 : ext.atLeast(1, 9) ? COLUMNS_1_9 : COLUMNS_1_8;
@@ -252,8 +258,16 @@ public class StatStatementsCollector implements Collector<StatStatementsCollecto
         if (missing.isEmpty()) {
             return;
         }
+        if (textsFailed > 0 && collections < textsFailed + TEXT_RETRY_COLLECTIONS) {
+            return;
+        }
         textFetches++;
             Map<Long, String> fetched = new HashMap<>();
+            // pg_stat_statements(true) converts every entry's text to this database's encoding, and
+            // one text that does not convert (bytes that are not UTF-8, from a SQL_ASCII database)
+            // fails the whole call. The numbers are still good: keep them, go without texts, try
+            // again later.
+            java.sql.Savepoint beforeTexts = connection.setSavepoint();
             try (PreparedStatement st = connection.prepareStatement(TEXT_SQL.formatted(schema))) {
                 st.setInt(1, textMaxLength);
                 Array ids = connection.createArrayOf("int8", missing.toArray());
@@ -263,6 +277,19 @@ public class StatStatementsCollector implements Collector<StatStatementsCollecto
                         fetched.put(rs.getLong("queryid"), SqlText.redact(rs.getString("query"), textMaxLength));
                     }
                 }
+            } catch (SQLException e) {
+                connection.rollback(beforeTexts);
+                if (textsFailed == 0) {
+                    LOG.warnf("pg_stat_statements' query texts cannot be read (%s [SQLState %s]); statements are"
+                            + " collected without their texts, and reading them is tried again every %d polls",
+                            e.getMessage().replace('\n', ' '), e.getSQLState(), TEXT_RETRY_COLLECTIONS);
+                }
+                textsFailed = collections;
+                return;
+            }
+            if (textsFailed > 0) {
+                LOG.info("pg_stat_statements' query texts can be read again");
+                textsFailed = 0;
             }
             for (Long id : missing) {
                 // A text pg_stat_statements no longer has is remembered, so it is not asked for again.

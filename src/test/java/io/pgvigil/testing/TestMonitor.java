@@ -92,6 +92,11 @@ public final class TestMonitor implements AutoCloseable {
         return registry.scrape(io.prometheus.client.exporter.common.TextFormat.CONTENT_TYPE_OPENMETRICS_100);
     }
 
+    /** The exposition in the classic text format (0.0.4), the one promtool's {@code check metrics} parses. */
+    public String scrapeClassic() {
+        return registry.scrape(io.prometheus.client.exporter.common.TextFormat.CONTENT_TYPE_004);
+    }
+
     public Optional<Finding> finding(String check, String subject) {
         return last.findings().stream().filter(f -> f.check().equals(check) && f.subject().equals(subject)).findFirst();
     }
