@@ -108,7 +108,7 @@ public class DuplicateIndexCheck extends RelationCheck {
                         + " it saves %s and a write on every insert and non-HOT update: DROP INDEX CONCURRENTLY %s",
                 index.name(), String.join(", ", index.columns()), qualified(index.schema(), index.table()),
                 db.datname(), keeper.name(), String.join(", ", keeper.columns()),
-                index.predicate() == null ? "" : " with the same predicate", mib(index.sizeBytes()),
+                index.predicate() == null ? "" : " with the same predicate", size(index.sizeBytes()),
                 qualified(index.schema(), index.name()));
     }
 }

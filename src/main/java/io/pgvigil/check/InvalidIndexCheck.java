@@ -41,7 +41,7 @@ public class InvalidIndexCheck extends RelationCheck {
                     "index %s on %s in database %s is invalid (a CREATE INDEX CONCURRENTLY or REINDEX CONCURRENTLY that"
                             + " failed): queries cannot use it but writes may still maintain it (%s); drop it with"
                             + " DROP INDEX CONCURRENTLY %s, fix the cause (often duplicate keys) and create it again",
-                    index.name(), qualified(index.schema(), index.table()), db.datname(), mib(index.sizeBytes()),
+                    index.name(), qualified(index.schema(), index.table()), db.datname(), size(index.sizeBytes()),
                     qualified(index.schema(), index.name()));
             evaluations.add(Evaluation.measured(subject(db, index), index.sizeBytes(), Severity.WARNING, 0, message));
         }

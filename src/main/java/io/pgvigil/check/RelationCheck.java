@@ -62,7 +62,7 @@ abstract class RelationCheck extends ThresholdCheck {
     abstract List<Evaluation> judge(DatabaseState db);
 
     /** Bytes for people: "48 kB", "12.5 MiB", "3.2 GiB". */
-    static String mib(long bytes) {
+    static String size(long bytes) {
         if (bytes < 1048576) {
             return Math.round(bytes / 1024.0) + " kB";
         }

@@ -55,7 +55,7 @@ public class SeqScanHeavyCheck extends RelationCheck {
                             + " serves (or wraps an indexed column in a function). Find it in /api/v1/statements,"
                             + " confirm with EXPLAIN (ANALYZE, BUFFERS) that it shows Seq Scan on %s, and add an index"
                             + " on its filter columns (composite or partial if the filter is)",
-                    name, db.datname(), table.liveRows(), mib(table.sizeBytes()), d.seqScans(), d.rowsPerSeqScan(),
+                    name, db.datname(), table.liveRows(), size(table.sizeBytes()), d.seqScans(), d.rowsPerSeqScan(),
                     d.seqShare() * 100, d.seqScans() + d.idxScans(), w.seconds(), table.name());
             evaluations.add(Evaluation.measured(subject(db, table), d.seqShare(), Severity.WARNING, warning(), message));
         }

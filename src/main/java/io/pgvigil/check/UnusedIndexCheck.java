@@ -66,7 +66,7 @@ public class UnusedIndexCheck extends RelationCheck {
                     index.name(), qualified(index.schema(), index.table()), db.datname(), human(idle),
                     index.lastScanSeconds() != null ? "last scan " + since
                             : "no scan since pgvigil began watching it or its counters were reset, " + since,
-                    mib(index.sizeBytes()), writes, qualified(index.schema(), index.name()));
+                    size(index.sizeBytes()), writes, qualified(index.schema(), index.name()));
             evaluations.add(Evaluation.measured(subject(db, index), idle.toMillis() / 1000.0, Severity.INFO,
                     warning(), message));
         }

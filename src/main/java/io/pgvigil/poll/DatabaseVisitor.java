@@ -77,10 +77,6 @@ public class DatabaseVisitor {
         this.exclude = config.databases().exclude().orElse(List.of()).stream().map(DatabaseVisitor::glob).toList();
     }
 
-    public boolean enabled() {
-        return enabled;
-    }
-
     /**
      * Visits every database when a round is due and returns the latest state (the previous round's
      * between rounds). {@code main} is the poll's session, between transactions.

@@ -3,7 +3,6 @@ package io.pgvigil.bench;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.Map;
 
@@ -101,16 +100,7 @@ public final class RelationsBench {
                 StatementsBench.print("whole visit: connect, session settings, collect, close", visit);
                 StatementsBench.print("bare JDBC: pg_index + 3 views (SELECT *), summed", bare);
                 StatementsBench.print("bare JDBC: pg_stat_user_indexes JOIN pg_statio_user_indexes", bareJoin);
-                System.out.printf("%nserver-side (pg_stat_statements of role pgvigil), ms per call:%n");
-                try (Connection admin = pg.connect("postgres"); Statement st = admin.createStatement();
-                        ResultSet rs = st.executeQuery("""
-                                SELECT calls, round(mean_exec_time::numeric, 2), left(regexp_replace(query, '\\s+', ' ', 'g'), 70)
-                                  FROM pg_stat_statements WHERE userid = %d AND calls >= %d ORDER BY mean_exec_time DESC
-                                """.formatted(server.userOid(), rounds))) {
-                    while (rs.next()) {
-                        System.out.printf("  %5d calls %8s ms  %s%n", rs.getLong(1), rs.getString(2), rs.getString(3));
-                    }
-                }
+                StatementsBench.printServerSide(pg, server.userOid(), rounds, 70);
             }
         }
     }

@@ -84,16 +84,7 @@ public final class StatementsBench {
                 print("collector, CPU of the JVM thread", cpu);
                 print("bare JDBC: numeric columns of pg_stat_statements(false)", bareNumeric);
                 print("bare JDBC: SELECT * FROM pg_stat_statements (view)", bareView);
-                System.out.printf("%nserver-side (pg_stat_statements of role pgvigil), ms per call:%n");
-                try (Connection admin = pg.connect("postgres"); Statement st = admin.createStatement();
-                        ResultSet rs = st.executeQuery("""
-                                SELECT calls, round(mean_exec_time::numeric, 2), left(regexp_replace(query, '\\s+', ' ', 'g'), 80)
-                                  FROM pg_stat_statements WHERE userid = %d AND calls >= %d ORDER BY mean_exec_time DESC
-                                """.formatted(server.userOid(), rounds))) {
-                    while (rs.next()) {
-                        System.out.printf("  %5d calls %8s ms  %s%n", rs.getLong(1), rs.getString(2), rs.getString(3));
-                    }
-                }
+                printServerSide(pg, server.userOid(), rounds, 80);
             }
         }
     }
@@ -128,6 +119,20 @@ public final class StatementsBench {
         }
         c.commit();
         return (System.nanoTime() - start) / 1e6;
+    }
+
+    /** pg_stat_statements' own accounting of pgvigil's statements that ran at least {@code minCalls} times. */
+    static void printServerSide(PgServer pg, long userOid, int minCalls, int textWidth) throws Exception {
+        System.out.printf("%nserver-side (pg_stat_statements of role pgvigil), ms per call:%n");
+        try (Connection admin = pg.connect("postgres"); Statement st = admin.createStatement();
+                ResultSet rs = st.executeQuery("""
+                        SELECT calls, round(mean_exec_time::numeric, 2), left(regexp_replace(query, '\\s+', ' ', 'g'), %d)
+                          FROM pg_stat_statements WHERE userid = %d AND calls >= %d ORDER BY mean_exec_time DESC
+                        """.formatted(textWidth, userOid, minCalls))) {
+            while (rs.next()) {
+                System.out.printf("  %5d calls %8s ms  %s%n", rs.getLong(1), rs.getString(2), rs.getString(3));
+            }
+        }
     }
 
     static void print(String name, double[] ms) {
