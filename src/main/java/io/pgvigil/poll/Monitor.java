@@ -81,7 +81,24 @@ public class Monitor {
         try {
             Map<Class<?>, Object> results = new HashMap<>();
             statuses = new ArrayList<>();
-            ServerInfo server = collect(results, statuses);
+            ServerInfo server;
+            boolean reused = session != null;
+            try {
+                server = collect(results, statuses);
+            } catch (SQLException | RuntimeException e) {
+                if (!reused || !session.isClosed()) {
+                    throw e;
+                }
+                // The session held since the last poll was ended by the server (pg_terminate_backend,
+                // idle_session_timeout, a crash restart, a failover): say so once and reconnect now,
+                // so that a server which answers is not reported down for a whole interval.
+                LOG.infof("session to %s was ended by the server (%s); reconnecting", connector.displayUrl(),
+                        describe(e));
+                closeSession();
+                results.clear();
+                statuses.clear();
+                server = collect(results, statuses);
+            }
             results.put(Relations.class, visitor.visitIfDue(session, server, at));
             snapshot = new Snapshot(at, server, results);
             if (lastProblem.remove("target") != null) {

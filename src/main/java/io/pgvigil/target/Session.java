@@ -23,6 +23,18 @@ public final class Session implements AutoCloseable {
         return ServerInfo.read(connection);
     }
 
+    /**
+     * Whether the server has ended this session (asked only after a failure: on a live session it
+     * costs a round trip).
+     */
+    public boolean isClosed() {
+        try {
+            return connection.isClosed() || !connection.isValid(2);
+        } catch (SQLException e) {
+            return true;
+        }
+    }
+
     @Override
     public synchronized void close() {
         if (release == null) {

@@ -185,6 +185,68 @@ public final class PgServer implements AutoCloseable {
         }
     }
 
+    /**
+     * {@code pg_ctl stop -m immediate}: the postmaster sends SIGQUIT to every process and exits without
+     * a checkpoint, as after a crash; {@link #startServer()} then runs crash recovery, and every
+     * statistic (pg_stat_*, pg_stat_statements) starts from zero.
+     */
+    public synchronized void stopImmediately() {
+        if (server == null) {
+            return;
+        }
+        String pgCtl = binary("pg_ctl").toString();
+        // As root, zonky runs every PostgreSQL program in a user namespace (pg_ctl refuses root); so do we.
+        List<String> command = new java.util.ArrayList<>("root".equals(System.getProperty("user.name"))
+                ? List.of("unshare", "-U") : List.of());
+        command.addAll(List.of(pgCtl, "stop", "-D", dataDirectory.toString(), "-m", "immediate", "-w"));
+        run(command);
+        // zonky's close() then tries a fast stop, which fails on a stopped server (it logs "Could not stop
+        // postmaster"); it is still needed to release its lock file before the next start.
+        stop();
+    }
+
+    /**
+     * Kills one backend with SIGKILL. The postmaster then ends every other session and reinitialises
+     * shared memory (an in-place crash restart: same postmaster, statistics lost) and accepts
+     * connections again once crash recovery is done.
+     */
+    public void killBackend(int pid) {
+        ProcessHandle backend = ProcessHandle.of(pid).orElseThrow(() -> new IllegalStateException("no process " + pid));
+        if (!backend.destroyForcibly()) {
+            throw new IllegalStateException("could not kill backend " + pid);
+        }
+    }
+
+    /** A PostgreSQL program next to the running postmaster's binary (found through /proc, Linux only). */
+    private Path binary(String name) {
+        try {
+            String pid = Files.readAllLines(dataDirectory.resolve("postmaster.pid")).get(0).trim();
+            return Files.readSymbolicLink(Path.of("/proc", pid, "exe")).resolveSibling(name);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot find " + name + " of " + this, e);
+        }
+    }
+
+    private static void run(List<String> command) {
+        try {
+            Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+            String output = new String(process.getInputStream().readAllBytes());
+            if (process.waitFor() != 0) {
+                throw new IllegalStateException(String.join(" ", command) + " failed: " + output);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Data directory (for server-side files such as TLS keys written by a test). */
+    public Path dataDirectory() {
+        return dataDirectory;
+    }
+
     /** Password auth for everyone but the postgres superuser, which the harness itself uses. */
     private static void writeHba(java.io.File dataDir) {
         try {
