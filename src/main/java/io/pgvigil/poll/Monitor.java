@@ -219,11 +219,14 @@ public class Monitor {
     static String describe(Throwable e) {
         StringBuilder sb = new StringBuilder();
         for (Throwable t = e; t != null && sb.length() < 500; t = t.getCause()) {
+            String message = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage().replace('\n', ' ');
+            if (sb.indexOf(message) >= 0) {
+                continue; // a cause whose message its wrapper already repeats (TLS errors wrap three deep)
+            }
             if (sb.length() > 0) {
                 sb.append(" <- ");
             }
-            String message = t.getMessage();
-            sb.append(message == null ? t.getClass().getSimpleName() : message.replace('\n', ' '));
+            sb.append(message);
             if (t instanceof SQLException sql && sql.getSQLState() != null) {
                 sb.append(" [SQLState ").append(sql.getSQLState()).append(']');
             }

@@ -116,10 +116,23 @@ public final class PackagedApp implements AutoCloseable {
         return get("/metrics", PROMETHEUS_ACCEPT).body().replace(",} ", "} ");
     }
 
+    /** GET a path with {@code Authorization: Bearer token}. */
+    public HttpResponse<String> getWithToken(String path, String token) {
+        return send(path, "*/*", token);
+    }
+
     private HttpResponse<String> get(String path, String accept) {
+        return send(path, accept, null);
+    }
+
+    private HttpResponse<String> send(String path, String accept, String token) {
         try {
-            HttpRequest request = HttpRequest.newBuilder(URI.create("http://localhost:" + port() + path))
-                    .header("Accept", accept).timeout(Duration.ofSeconds(10)).build();
+            HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create("http://localhost:" + port() + path))
+                    .header("Accept", accept).timeout(Duration.ofSeconds(10));
+            if (token != null) {
+                builder.header("Authorization", "Bearer " + token);
+            }
+            HttpRequest request = builder.build();
             return HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofString());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
