@@ -91,6 +91,7 @@ public final class ConfigCheck {
         }
         atLeast(problems, "pgvigil.checks.query-regression.min-calls", regression.minCalls(), 1);
         atLeast(problems, "pgvigil.checks.query-regression.baseline-windows", regression.baselineWindows(), 1);
+        atLeast(problems, "pgvigil.checks.query-regression.min-mean", regression.minMean(), Duration.ZERO);
 
         byteThresholds(problems, "temp-spill", checks.tempSpill().warning().asLongValue(),
                 checks.tempSpill().critical().asLongValue());
@@ -135,6 +136,35 @@ public final class ConfigCheck {
         atLeast(problems, "pgvigil.statements.text-cache-size", config.statements().textCacheSize(), 100);
         atLeast(problems, "pgvigil.findings.max", config.findings().max(), 1);
         return problems;
+    }
+
+    /** What a boolean key may say; SmallRye reads any other word as false, so a typo would switch a check off. */
+    private static final java.util.Set<String> BOOLEAN_WORDS = java.util.Set.of("true", "false", "yes", "no", "on",
+            "off", "1", "0", "y", "n");
+
+    /**
+     * Rules on raw values that the mapping cannot see: every {@code pgvigil.*.enabled} must be a boolean
+     * word ({@code enabled=flase} must not silently mean false).
+     */
+    public static List<String> rawProblems(org.eclipse.microprofile.config.Config config) {
+        List<String> problems = new ArrayList<>();
+        for (String name : booleanKeys()) {
+            // getConfigValue resolves every source, the PGVIGIL_..._ENABLED environment form included.
+            String raw = config.getConfigValue(name).getValue();
+            if (raw != null && !BOOLEAN_WORDS.contains(raw.strip().toLowerCase(java.util.Locale.ROOT))) {
+                problems.add(name + "='" + raw + "' is not true or false");
+            }
+        }
+        return problems;
+    }
+
+    /** pgvigil.indexes.enabled and pgvigil.checks.&lt;check&gt;.enabled, one per method of {@link PgvigilConfig.Checks}. */
+    static List<String> booleanKeys() {
+        List<String> keys = new ArrayList<>(List.of("pgvigil.indexes.enabled"));
+        java.util.Arrays.stream(PgvigilConfig.Checks.class.getDeclaredMethods()).map(java.lang.reflect.Method::getName)
+                .sorted().forEach(m -> keys.add("pgvigil.checks." + m.replaceAll("([A-Z])", "-$1")
+                        .toLowerCase(java.util.Locale.ROOT) + ".enabled"));
+        return keys;
     }
 
     private static void access(List<String> problems, String prefix, PgvigilConfig.Access access) {

@@ -15,7 +15,8 @@ import io.quarkus.runtime.StartupEvent;
 public class ConfigGate {
 
     void onStart(@Observes @Priority(1) StartupEvent event, PgvigilConfig config, Instance<EmbeddedTarget> embedded) {
-        List<String> problems = ConfigCheck.problems(config, !embedded.isResolvable());
+        List<String> problems = new java.util.ArrayList<>(ConfigCheck.problems(config, !embedded.isResolvable()));
+        problems.addAll(ConfigCheck.rawProblems(org.eclipse.microprofile.config.ConfigProvider.getConfig()));
         if (!problems.isEmpty()) {
             throw new InvalidConfigException(problems);
         }

@@ -62,6 +62,8 @@ class ConfigCheckTest {
             "pgvigil.checks.seq-scan-heavy.min-rows-per-scan | 0 | pgvigil.checks.seq-scan-heavy.min-rows-per-scan=0 must be at least 1",
             "pgvigil.indexes.interval | 5s | pgvigil.indexes.interval=PT5S is shorter than pgvigil.interval=PT15S",
             "pgvigil.api.token | short | pgvigil.api.token is shorter than 16 characters",
+            "pgvigil.metrics.token | 0123456789 | pgvigil.metrics.token is shorter than 16 characters",
+            "pgvigil.api.token-file | /nonexistent/api-token | pgvigil.api.token-file='/nonexistent/api-token' cannot be read",
             "pgvigil.metrics.token-file | /nonexistent/token | pgvigil.metrics.token-file='/nonexistent/token' cannot be read",
             "pgvigil.checks.slow-query.warning | 0s | pgvigil.checks.slow-query.warning=PT0S must be at least PT0.001S",
             "pgvigil.checks.slow-query.warning | 2s | pgvigil.checks.slow-query.warning=PT2S is above pgvigil.checks.slow-query.critical=PT1S",

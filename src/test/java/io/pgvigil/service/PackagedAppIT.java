@@ -28,6 +28,7 @@ class PackagedAppIT {
             "pgvigil.target.password-file | /nonexistent/secret | pgvigil.target.password-file='/nonexistent/secret' cannot be read",
             "pgvigil.interval | often | pgvigil.interval",
             "pgvigil.no-such-key | 1 | pgvigil.no-such-key",
+            "pgvigil.checks.slow-query.enabled | flase | pgvigil.checks.slow-query.enabled='flase' is not true or false",
     })
     void invalidConfigurationStopsStartUpNamingTheKey(String key, String value, String message) throws Exception {
         Map<String, String> props = new java.util.HashMap<>(Map.of("pgvigil.target.url", "jdbc:postgresql://localhost:1/postgres"));

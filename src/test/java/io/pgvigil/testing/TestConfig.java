@@ -17,14 +17,18 @@ public final class TestConfig {
     }
 
     public static PgvigilConfig of(Map<String, String> properties) {
-        SmallRyeConfig config = new SmallRyeConfigBuilder()
+        return raw(properties).getConfigMapping(PgvigilConfig.class);
+    }
+
+    /** The configuration itself, for rules on raw values ({@code ConfigCheck.rawProblems}). */
+    public static SmallRyeConfig raw(Map<String, String> properties) {
+        return new SmallRyeConfigBuilder()
                 .withMapping(PgvigilConfig.class)
                 .withConverter(Duration.class, 200, new DurationConverter())
                 .withConverter(io.quarkus.runtime.configuration.MemorySize.class, 200,
                         new io.quarkus.runtime.configuration.MemorySizeConverter())
                 .withSources(new PropertiesConfigSource(properties, "test", 400))
                 .build();
-        return config.getConfigMapping(PgvigilConfig.class);
     }
 
     /** Configuration that makes pgvigil watch {@code server} as the pg_monitor role, plus overrides. */
