@@ -130,6 +130,33 @@ class FaultMatrixTest {
 
     @ParameterizedTest(name = "PostgreSQL {0}")
     @MethodSource("io.pgvigil.testing.PgServer#majorsStream")
+    void hostileObjectsOnTheRolesSearchPathAreNeverUsed(int major) throws Exception {
+        PgServer pg = PgServer.shared(major);
+        // Someone able to create objects puts look-alikes first on pgvigil's search_path (CVE-2018-1058 style).
+        pg.execute("DROP SCHEMA IF EXISTS hostile CASCADE", "CREATE SCHEMA hostile",
+                "CREATE VIEW hostile.pg_stat_activity AS SELECT a.* FROM pg_catalog.pg_stat_activity a,"
+                        + " generate_series(1, 50)",
+                "CREATE FUNCTION hostile.pg_backend_pid() RETURNS int LANGUAGE sql AS 'SELECT 0'",
+                "CREATE FUNCTION hostile.pg_is_in_recovery() RETURNS boolean LANGUAGE sql AS 'SELECT true'",
+                "GRANT USAGE ON SCHEMA hostile TO " + PgServer.MONITOR_ROLE,
+                "GRANT SELECT ON hostile.pg_stat_activity TO " + PgServer.MONITOR_ROLE,
+                "ALTER ROLE " + PgServer.MONITOR_ROLE + " SET search_path = hostile, pg_catalog");
+        try (TestMonitor m = TestMonitor.watching(pg); Connection admin = pg.connect("postgres")) {
+            PollState state = m.poll();
+            assertThat(state.up()).as(String.valueOf(state.error())).isTrue();
+            assertThat(state.snapshot().server().backendPid()).isPositive();
+            assertThat(state.snapshot().server().inRecovery()).isFalse();
+            long clients = pg.queryLong(admin, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'");
+            var activity = state.snapshot().get(io.pgvigil.collect.StatActivityCollector.Activity.class).orElseThrow();
+            assertThat((long) activity.clientBackends()).as("read from pg_catalog.pg_stat_activity, not the look-alike")
+                    .isBetween(clients - 2, clients + 2);
+        } finally {
+            pg.execute("ALTER ROLE " + PgServer.MONITOR_ROLE + " RESET search_path", "DROP SCHEMA hostile CASCADE");
+        }
+    }
+
+    @ParameterizedTest(name = "PostgreSQL {0}")
+    @MethodSource("io.pgvigil.testing.PgServer#majorsStream")
     void serverAtMaxConnectionsKeepsTheSessionAndReportsSaturation(int major) throws Exception {
         // 16+: two slots for roles with pg_use_reserved_connections, which pgvigil has (as in deploy/k8s).
         Map<String, String> config = major >= 16 ? Map.of("reserved_connections", "2") : Map.of();
