@@ -220,7 +220,7 @@ public class Monitor {
         StringBuilder sb = new StringBuilder();
         for (Throwable t = e; t != null && sb.length() < 500; t = t.getCause()) {
             String message = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage().replace('\n', ' ');
-            if (sb.indexOf(message) >= 0) {
+            if (t.getMessage() != null && sb.indexOf(message) >= 0) {
                 continue; // a cause whose message its wrapper already repeats (TLS errors wrap three deep)
             }
             if (sb.length() > 0) {

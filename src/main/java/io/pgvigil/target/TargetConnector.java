@@ -33,12 +33,16 @@ public class TargetConnector {
     /** A session that a hung pgvigil leaves open in a transaction is ended by the server after this. */
     static final Duration IDLE_IN_TRANSACTION_TIMEOUT = Duration.ofSeconds(60);
 
+    /**
+     * Runs under the role's own search_path, before the pin holds: every name is schema-qualified, or
+     * a look-alike {@code set_config} earlier on that path would undo the whole pin.
+     */
     private static final String SESSION_SETTINGS = """
-            SELECT set_config('default_transaction_read_only', 'on', false),
-                   set_config('statement_timeout', ?, false),
-                   set_config('lock_timeout', ?, false),
-                   set_config('idle_in_transaction_session_timeout', ?, false),
-                   set_config('search_path', 'pg_catalog, pg_temp', false)
+            SELECT pg_catalog.set_config('default_transaction_read_only', 'on', false),
+                   pg_catalog.set_config('statement_timeout', ?, false),
+                   pg_catalog.set_config('lock_timeout', ?, false),
+                   pg_catalog.set_config('idle_in_transaction_session_timeout', ?, false),
+                   pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false)
             """;
 
     private static final Driver DRIVER = new Driver();

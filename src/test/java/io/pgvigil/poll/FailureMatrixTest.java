@@ -153,8 +153,7 @@ class FailureMatrixTest {
             for (int i = 0; i < 5; i++) {
                 m.poll();
             }
-            assertThat(pg.queryLong(admin, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgvigil'"))
-                    .isEqualTo(1);
+            assertThat(pg.monitorSessions(admin)).isEqualTo(1);
             assertThatThrownBy(m.connector::open).isInstanceOf(SQLException.class)
                     .hasMessageContaining("pgvigil.target.max-connections");
         }
@@ -216,8 +215,7 @@ class FailureMatrixTest {
             m.poll();
             assertThat(m.last().up()).isTrue();
             try (Connection admin = pg.connect("postgres")) {
-                assertThat(pg.queryLong(admin, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgvigil'"))
-                        .isEqualTo(1);
+                assertThat(pg.monitorSessions(admin)).isEqualTo(1);
             }
         }
     }

@@ -100,7 +100,7 @@ class FaultMatrixTest {
             assertTruthful(m.poll());
             assertThat(m.scrape()).contains("pg_up 1.0\n");
             try (Connection admin = pg.connect("postgres")) {
-                PgServer.await("one pgvigil session", () -> pgvigilSessions(pg, admin) == 1);
+                PgServer.await("one pgvigil session", () -> pg.monitorSessions(admin) == 1);
             }
         }
     }
@@ -138,6 +138,8 @@ class FaultMatrixTest {
                         + " generate_series(1, 50)",
                 "CREATE FUNCTION hostile.pg_backend_pid() RETURNS int LANGUAGE sql AS 'SELECT 0'",
                 "CREATE FUNCTION hostile.pg_is_in_recovery() RETURNS boolean LANGUAGE sql AS 'SELECT true'",
+                // A look-alike of the very function that pins the session, called before the pin holds.
+                "CREATE FUNCTION hostile.set_config(text, text, boolean) RETURNS text LANGUAGE sql AS 'SELECT $2'",
                 "GRANT USAGE ON SCHEMA hostile TO " + PgServer.MONITOR_ROLE,
                 "GRANT SELECT ON hostile.pg_stat_activity TO " + PgServer.MONITOR_ROLE,
                 "ALTER ROLE " + PgServer.MONITOR_ROLE + " SET search_path = hostile, pg_catalog");
@@ -199,7 +201,7 @@ class FaultMatrixTest {
             // until a client leaves.
             pg.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pgvigil'");
             try (Connection admin = pg.connect("postgres")) {
-                PgServer.await("pgvigil's session ended", () -> pgvigilSessions(pg, admin) == 0);
+                PgServer.await("pgvigil's session ended", () -> pg.monitorSessions(admin) == 0);
             }
             clients.add(java.sql.DriverManager.getConnection(pg.jdbcUrl("app"), "app", "app-password-1"));
             // The poll finds its session ended and reconnects in the same poll.
@@ -315,14 +317,6 @@ class FaultMatrixTest {
                 return false;
             }
         });
-    }
-
-    private static long pgvigilSessions(PgServer pg, Connection admin) {
-        try {
-            return pg.queryLong(admin, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgvigil'");
-        } catch (SQLException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     private static double value(String scrape, String series) {

@@ -55,14 +55,7 @@ class LockPileUpMatrixTest {
                 assertThat(state.durationSeconds()).isLessThan(0.5);
             }
             // The visit session is closed; its backend leaves pg_stat_activity a moment later.
-            PgServer.await("only pgvigil's main session remains", () -> {
-                try {
-                    return pg.queryLong(admin,
-                            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgvigil'") == 1;
-                } catch (java.sql.SQLException e) {
-                    throw new IllegalStateException(e);
-                }
-            });
+            PgServer.await("only pgvigil's main session remains", () -> pg.monitorSessions(admin) == 1);
             holder.rollback();
         } finally {
             pg.execute("DROP DATABASE IF EXISTS locked WITH (FORCE)");
@@ -92,8 +85,7 @@ class LockPileUpMatrixTest {
                         .allSatisfy(c -> assertThat(c.success()).as(c.collector()).isTrue());
                 // One lock wait of 500 ms, then the poll goes on.
                 assertThat(state.durationSeconds()).isBetween(0.45, 1.5);
-                assertThat(pg.queryLong(admin,
-                        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgvigil'")).isEqualTo(1);
+                assertThat(pg.monitorSessions(admin)).isEqualTo(1);
             }
             holder.rollback();
             PollState after = m.poll();

@@ -79,14 +79,7 @@ class SoakTest {
             assertThat(threadsAfter).isLessThanOrEqualTo(threadsBefore + 2);
             assertThat(descriptorsAfter).isLessThanOrEqualTo(descriptorsBefore + 2);
             try (Connection admin = pg.connect("postgres")) {
-                PgServer.await("pgvigil back to its one session", () -> {
-                    try {
-                        return pg.queryLong(admin, "SELECT count(*) FROM pg_stat_activity"
-                                + " WHERE usename = '" + PgServer.MONITOR_ROLE + "'") == 1;
-                    } catch (SQLException e) {
-                        throw new IllegalStateException(e);
-                    }
-                });
+                PgServer.await("pgvigil back to its one session", () -> pg.monitorSessions(admin) == 1);
             }
         } finally {
             running.set(false);

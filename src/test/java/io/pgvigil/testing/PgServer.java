@@ -371,6 +371,15 @@ public final class PgServer implements AutoCloseable {
         }
     }
 
+    /** pgvigil's sessions (poll and database visit, application_name pgvigil) on this server now. */
+    public long monitorSessions(Connection admin) {
+        try {
+            return queryLong(admin, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgvigil'");
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** Waits (up to 20 s) until {@code condition} holds; statistics reach the views asynchronously. */
     public static void await(String what, BooleanSupplier condition) {
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
