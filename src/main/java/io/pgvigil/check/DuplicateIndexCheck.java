@@ -1,5 +1,6 @@
 package io.pgvigil.check;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
@@ -29,9 +30,12 @@ import io.pgvigil.window.Relations.DatabaseState;
 public class DuplicateIndexCheck extends RelationCheck {
 
     public static final String ID = "duplicate_index";
+    public static final CheckSpec SPEC = CheckSpec.of(ID, Unit.BYTES, SubjectKind.INDEX,
+            "an index another one on the same table makes redundant (value: its size)",
+            "Index {{ $labels.subject }} is redundant", DuplicateIndexCheck::new).only(Severity.INFO).alertAfter(Duration.ofMinutes(30));
 
     public DuplicateIndexCheck(PgvigilConfig config) {
-        super(ID, config.checks().duplicateIndex().enabled(), 0, 0);
+        super(SPEC, config.checks().duplicateIndex(), 0, 0);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.pgvigil.check;
 
+import java.time.Duration;
 import java.util.List;
 
 import jakarta.inject.Singleton;
@@ -18,11 +19,14 @@ import io.pgvigil.window.Relations.DatabaseState;
 public class IndexHitRateCheck extends RelationCheck {
 
     public static final String ID = "index_hit_rate";
+    public static final CheckSpec SPEC = CheckSpec.of(ID, Unit.RATIO, SubjectKind.DATABASE,
+            "index blocks found in shared buffers / index block accesses between two visits (≥ min-block-accesses)",
+            "Index reads in database {{ $labels.subject }} miss shared buffers", IndexHitRateCheck::new).whereLowerIsWorse().alertAfter(Duration.ofMinutes(5));
 
     private final long minAccesses;
 
     public IndexHitRateCheck(PgvigilConfig config) {
-        super(ID, config.checks().indexHitRate().enabled(), config.checks().indexHitRate().warning(),
+        super(SPEC, config.checks().indexHitRate(), config.checks().indexHitRate().warning(),
                 config.checks().indexHitRate().critical());
         this.minAccesses = config.checks().indexHitRate().minBlockAccesses();
     }

@@ -1,5 +1,6 @@
 package io.pgvigil.check;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -20,9 +21,12 @@ import io.pgvigil.window.Relations.DatabaseState;
 public class InvalidIndexCheck extends RelationCheck {
 
     public static final String ID = "invalid_index";
+    public static final CheckSpec SPEC = CheckSpec.of(ID, Unit.BYTES, SubjectKind.INDEX,
+            "`indisvalid = false`, not being built (value: its size)",
+            "Index {{ $labels.subject }} is invalid", InvalidIndexCheck::new).only(Severity.WARNING).alertAfter(Duration.ofMinutes(5));
 
     public InvalidIndexCheck(PgvigilConfig config) {
-        super(ID, config.checks().invalidIndex().enabled(), 0, 0);
+        super(SPEC, config.checks().invalidIndex(), 0, 0);
     }
 
     @Override

@@ -20,11 +20,14 @@ import io.pgvigil.window.Window;
 public class LongTransactionCheck extends ThresholdCheck {
 
     public static final String ID = "long_transaction";
+    public static final CheckSpec SPEC = CheckSpec.of(ID, Unit.SECONDS, SubjectKind.SERVER,
+            "age of the oldest open transaction",
+            "A transaction has been open for long", LongTransactionCheck::new);
 
     private final PgvigilConfig.LongTransaction config;
 
     public LongTransactionCheck(PgvigilConfig config) {
-        super(ID, config.checks().longTransaction().enabled(), seconds(config.checks().longTransaction().warning()),
+        super(SPEC, config.checks().longTransaction(), seconds(config.checks().longTransaction().warning()),
                 seconds(config.checks().longTransaction().critical()));
         this.config = config.checks().longTransaction();
     }

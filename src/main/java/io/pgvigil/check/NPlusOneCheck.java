@@ -2,10 +2,14 @@ package io.pgvigil.check;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 import jakarta.inject.Singleton;
 
@@ -25,13 +29,18 @@ import io.pgvigil.window.Window;
  * <p>Matching is per database: parents are sorted by rows, and each child looks up the parents
  * whose rows fall in [calls / ratio-max, calls / ratio-min] by binary search and keeps the one whose
  * ratio is closest to 1: O(n log n) for n statements, no all-pairs loop. Utility statements (BEGIN,
- * SET, ...) are never children. Warning when seen, critical after {@code critical-windows}
- * consecutive windows with the same pair. Subject: the child's queryid. Limits: docs/checks.md.
+ * SET, ...) are never children. The value is the number of consecutive intervals the pair has been
+ * seen (an interval in which the child did not run does not break the run): warning from 1, critical
+ * from {@code critical-windows}. A child that ran without the pattern is reported at 0, so that its
+ * finding counts clean intervals. Subject: the child's queryid. Limits: docs/checks.md.
  */
 @Singleton
 public class NPlusOneCheck extends ThresholdCheck {
 
     public static final String ID = "n_plus_one";
+    public static final CheckSpec SPEC = CheckSpec.of(ID, Unit.INTERVALS, SubjectKind.STATEMENT,
+            "consecutive intervals in which the statement (the child) ran once per row of another, with ≥ min-calls calls",
+            "Statement {{ $labels.subject }} runs once per row of another (N+1)", NPlusOneCheck::new).heldAtMost(StatementChecks.MAX_HELD_INTERVALS);
 
     /** One statement's activity in one database in the interval. */
     private record Stmt(long queryid, long dbid, String datname, long calls, long rows, String text) {
@@ -44,8 +53,7 @@ public class NPlusOneCheck extends ThresholdCheck {
     private Map<Pair, Integer> streaks = new HashMap<>();
 
     public NPlusOneCheck(PgvigilConfig config) {
-        super(ID, config.checks().nPlusOne().enabled(), config.checks().nPlusOne().minCalls(),
-                config.checks().nPlusOne().criticalWindows());
+        super(SPEC, config.checks().nPlusOne(), 1, config.checks().nPlusOne().criticalWindows());
         this.config = config.checks().nPlusOne();
     }
 
@@ -59,29 +67,49 @@ public class NPlusOneCheck extends ThresholdCheck {
         for (Stmt s : perDatabase(window)) {
             byDatabase.computeIfAbsent(s.dbid(), k -> new ArrayList<>()).add(s);
         }
+        Set<Long> ran = new HashSet<>();
+        window.statements().forEach(d -> ran.add(d.statement().queryid()));
         Map<Pair, Integer> nextStreaks = new HashMap<>();
-        List<Evaluation> evaluations = new ArrayList<>();
+        // A pair whose child did not run keeps its streak (not running is not a JOIN) while
+        // pg_stat_statements still has the child: memory stays bounded.
+        Set<Long> present = new HashSet<>();
+        statements.get().entries().forEach(s -> present.add(s.queryid()));
+        streaks.forEach((pair, streak) -> {
+            if (!ran.contains(pair.child()) && present.contains(pair.child())) {
+                nextStreaks.put(pair, streak);
+            }
+        });
+        Map<String, Evaluation> found = new LinkedHashMap<>();
+        Set<String> clean = new TreeSet<>();
         for (List<Stmt> stmts : byDatabase.values()) {
             List<Stmt> parents = stmts.stream()
                     .filter(p -> p.rows() >= 2 * p.calls() && p.rows() * config.ratioMax() >= config.minCalls())
                     .sorted(java.util.Comparator.comparingLong(Stmt::rows)).toList();
             long[] parentRows = parents.stream().mapToLong(Stmt::rows).toArray();
             for (Stmt child : stmts) {
-                if (child.calls() < config.minCalls() || !SqlText.isDataStatement(child.text())) {
+                if (!SqlText.isDataStatement(child.text())) {
                     continue;
                 }
-                Stmt parent = bestParent(child, parents, parentRows);
+                Stmt parent = child.calls() < config.minCalls() ? null : bestParent(child, parents, parentRows);
+                String subject = Long.toString(child.queryid());
                 if (parent == null) {
+                    clean.add(subject);
                     continue;
                 }
                 Pair pair = new Pair(child.dbid(), child.queryid(), parent.queryid());
                 int streak = streaks.getOrDefault(pair, 0) + 1;
                 nextStreaks.put(pair, streak);
-                evaluations.add(evaluation(child, parent, streak, window));
+                Evaluation e = evaluation(child, parent, streak, window);
+                found.merge(subject, e, (a, b) -> a.value() >= b.value() ? a : b);
             }
         }
         streaks = nextStreaks;
-        return Optional.of(evaluations);
+        List<Evaluation> evaluations = new ArrayList<>(found.values());
+        // Ran without the pattern (in any database): measured, at 0 intervals, so that an open finding
+        // counts a clean interval instead of being held.
+        clean.removeAll(found.keySet());
+        clean.forEach(subject -> evaluations.add(Evaluation.measured(subject, 0, null, 1, "no N+1 pattern in the last interval")));
+        return Optional.of(StatementChecks.holdIdle(evaluations, ran, statements.get()));
     }
 
     /** The parent whose rows the child's calls track most closely, or null. */
@@ -128,9 +156,7 @@ public class NPlusOneCheck extends ThresholdCheck {
                 child.datname(), child.queryid(), child.calls(), window.seconds(), parent.queryid(), parent.rows(),
                 parent.calls(), saved, streak > 1 ? "; seen in " + streak + " consecutive intervals" : "",
                 shortText(child.text()), shortText(parent.text()));
-        Severity severity = streak >= config.criticalWindows() ? Severity.CRITICAL : Severity.WARNING;
-        double threshold = severity == Severity.CRITICAL ? config.criticalWindows() : config.minCalls();
-        return Evaluation.measured(Long.toString(child.queryid()), child.calls(), severity, threshold, message);
+        return Evaluation.above(Long.toString(child.queryid()), streak, 1, config.criticalWindows(), message);
     }
 
     private static String shortText(String text) {

@@ -20,11 +20,14 @@ import io.pgvigil.window.Window;
 public class PoolSaturationCheck extends ThresholdCheck {
 
     public static final String ID = "pool_saturation";
+    public static final CheckSpec SPEC = CheckSpec.of(ID, Unit.RATIO, SubjectKind.SERVER,
+            "client backends / usable slots",
+            "Connection slots nearly exhausted", PoolSaturationCheck::new);
 
     private final PgvigilConfig.PoolSaturation config;
 
     public PoolSaturationCheck(PgvigilConfig config) {
-        super(ID, config.checks().poolSaturation().enabled(), config.checks().poolSaturation().warning(),
+        super(SPEC, config.checks().poolSaturation(), config.checks().poolSaturation().warning(),
                 config.checks().poolSaturation().critical());
         this.config = config.checks().poolSaturation();
     }

@@ -32,6 +32,9 @@ import io.pgvigil.window.Window;
 public class QueryRegressionCheck extends ThresholdCheck {
 
     public static final String ID = "query_regression";
+    public static final CheckSpec SPEC = CheckSpec.of(ID, Unit.FACTOR, SubjectKind.STATEMENT,
+            "interval mean / the statement's own baseline",
+            "Statement {{ $labels.subject }} is much slower than its baseline", QueryRegressionCheck::new).heldAtMost(StatementChecks.MAX_HELD_INTERVALS);
     static final double ALPHA = 0.3;
 
     private record Baseline(double meanSeconds, int windows) {
@@ -39,10 +42,9 @@ public class QueryRegressionCheck extends ThresholdCheck {
 
     private final PgvigilConfig.QueryRegression config;
     private final Map<Long, Baseline> baselines = new HashMap<>();
-    private final StatementHolds holds = new StatementHolds();
 
     public QueryRegressionCheck(PgvigilConfig config) {
-        super(ID, config.checks().queryRegression().enabled(), config.checks().queryRegression().warning(),
+        super(SPEC, config.checks().queryRegression(), config.checks().queryRegression().warning(),
                 config.checks().queryRegression().critical());
         this.config = config.checks().queryRegression();
     }
@@ -79,7 +81,7 @@ public class QueryRegressionCheck extends ThresholdCheck {
             }
         }
         forgetGone(statements.get());
-        return Optional.of(holds.apply(evaluations, totals.keySet(), statements.get()));
+        return Optional.of(StatementChecks.holdIdle(evaluations, totals.keySet(), statements.get()));
     }
 
     /** Baselines of statements that pg_stat_statements no longer has are dropped: memory stays bounded. */

@@ -19,8 +19,8 @@ import io.pgvigil.window.Window;
  */
 abstract class RelationCheck extends ThresholdCheck {
 
-    RelationCheck(String id, boolean enabled, double warning, double critical) {
-        super(id, enabled, warning, critical);
+    RelationCheck(CheckSpec spec, io.pgvigil.config.PgvigilConfig.CheckConfig config, double warning, double critical) {
+        super(spec, config, warning, critical);
     }
 
     static String subject(DatabaseState db, Index index) {

@@ -33,6 +33,9 @@ import io.pgvigil.window.Window;
 public class ReplicationLagCheck extends ThresholdCheck {
 
     public static final String ID = "replication_lag";
+    public static final CheckSpec SPEC = CheckSpec.of(ID, Unit.SECONDS, SubjectKind.SELF_OR_STANDBY,
+            "seconds behind, idle-primary-safe; optional bytes",
+            "Standby {{ $labels.subject }} is lagging", ReplicationLagCheck::new);
     public static final String SELF = "self";
 
     private final PgvigilConfig.ReplicationLag config;
@@ -42,7 +45,7 @@ public class ReplicationLagCheck extends ThresholdCheck {
     private Instant replayStuckSince;
 
     public ReplicationLagCheck(PgvigilConfig config) {
-        super(ID, config.checks().replicationLag().enabled(), seconds(config.checks().replicationLag().warning()),
+        super(SPEC, config.checks().replicationLag(), seconds(config.checks().replicationLag().warning()),
                 seconds(config.checks().replicationLag().critical()));
         this.config = config.checks().replicationLag();
     }

@@ -20,11 +20,14 @@ import io.pgvigil.window.Window;
 public class ReplicationSlotCheck extends ThresholdCheck {
 
     public static final String ID = "replication_slot";
+    public static final CheckSpec SPEC = CheckSpec.of(ID, Unit.BYTES, SubjectKind.SLOT,
+            "WAL retained by an inactive slot",
+            "Inactive replication slot {{ $labels.subject }} retains WAL", ReplicationSlotCheck::new);
 
     private final PgvigilConfig.ReplicationSlot config;
 
     public ReplicationSlotCheck(PgvigilConfig config) {
-        super(ID, config.checks().replicationSlot().enabled(), config.checks().replicationSlot().warning().asLongValue(),
+        super(SPEC, config.checks().replicationSlot(), config.checks().replicationSlot().warning().asLongValue(),
                 config.checks().replicationSlot().critical().asLongValue());
         this.config = config.checks().replicationSlot();
     }

@@ -20,11 +20,14 @@ import io.pgvigil.window.Window.DatabaseDelta;
 public class RollbackRateCheck extends ThresholdCheck {
 
     public static final String ID = "rollback_rate";
+    public static final CheckSpec SPEC = CheckSpec.of(ID, Unit.RATIO, SubjectKind.DATABASE,
+            "rollbacks / transactions in the interval (≥ min-transactions)",
+            "Many transactions rolled back in database {{ $labels.subject }}", RollbackRateCheck::new);
 
     private final PgvigilConfig.RollbackRate config;
 
     public RollbackRateCheck(PgvigilConfig config) {
-        super(ID, config.checks().rollbackRate().enabled(), config.checks().rollbackRate().warning(),
+        super(SPEC, config.checks().rollbackRate(), config.checks().rollbackRate().warning(),
                 config.checks().rollbackRate().critical());
         this.config = config.checks().rollbackRate();
     }

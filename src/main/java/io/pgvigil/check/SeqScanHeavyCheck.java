@@ -1,5 +1,6 @@
 package io.pgvigil.check;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -16,17 +17,21 @@ import io.pgvigil.window.Relations.DatabaseState;
  * {@code seq_scan_heavy}: a table of at least {@code min-rows} live rows or {@code min-size} whose
  * scans between the last two visits were mostly sequential — at least {@code min-scans} of them,
  * reading at least {@code min-rows-per-scan} rows each on average. The value is the sequential share
- * of the table's scans; warning only. Subject: {@code database.schema.table}.
+ * of the table's scans; warning only. Tables below the threshold are reported too (their finding, if
+ * one is open, clears by the clearing rule). Subject: {@code database.schema.table}.
  */
 @Singleton
 public class SeqScanHeavyCheck extends RelationCheck {
 
     public static final String ID = "seq_scan_heavy";
+    public static final CheckSpec SPEC = CheckSpec.of(ID, Unit.RATIO, SubjectKind.TABLE,
+            "share of a large table's scans between two visits that were sequential, reading many rows each",
+            "Table {{ $labels.subject }} is read by sequential scans (missing index?)", SeqScanHeavyCheck::new).only(Severity.WARNING).alertAfter(Duration.ofMinutes(5));
 
     private final PgvigilConfig.SeqScanHeavy config;
 
     public SeqScanHeavyCheck(PgvigilConfig config) {
-        super(ID, config.checks().seqScanHeavy().enabled(), config.checks().seqScanHeavy().warning(), 1);
+        super(SPEC, config.checks().seqScanHeavy(), config.checks().seqScanHeavy().warning(), 1);
         this.config = config.checks().seqScanHeavy();
     }
 
@@ -45,7 +50,7 @@ public class SeqScanHeavyCheck extends RelationCheck {
         for (Table table : db.current().tables()) {
             TableDelta d = w.tables().get(table.relid());
             if (d == null || !large(table) || d.seqScans() < config.minScans()
-                    || d.rowsPerSeqScan() < config.minRowsPerScan() || d.seqShare() < warning()) {
+                    || d.rowsPerSeqScan() < config.minRowsPerScan()) {
                 continue;
             }
             String name = qualified(table.schema(), table.name());
@@ -57,7 +62,9 @@ public class SeqScanHeavyCheck extends RelationCheck {
                             + " on its filter columns (composite or partial if the filter is)",
                     name, db.datname(), table.liveRows(), size(table.sizeBytes()), d.seqScans(), d.rowsPerSeqScan(),
                     d.seqShare() * 100, d.seqScans() + d.idxScans(), w.seconds(), table.name());
-            evaluations.add(Evaluation.measured(subject(db, table), d.seqShare(), Severity.WARNING, warning(), message));
+            // Below the threshold too: an open finding clears only with the clearing margin (hysteresis).
+            evaluations.add(Evaluation.measured(subject(db, table), d.seqShare(),
+                    d.seqShare() >= warning() ? Severity.WARNING : null, warning(), message));
         }
         return evaluations;
     }

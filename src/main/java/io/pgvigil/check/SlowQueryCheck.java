@@ -23,12 +23,14 @@ import io.pgvigil.window.Window;
 public class SlowQueryCheck extends ThresholdCheck {
 
     public static final String ID = "slow_query";
+    public static final CheckSpec SPEC = CheckSpec.of(ID, Unit.SECONDS, SubjectKind.STATEMENT,
+            "mean execution time over the statement's calls in the interval",
+            "Statement {{ $labels.subject }} is slow", SlowQueryCheck::new).heldAtMost(StatementChecks.MAX_HELD_INTERVALS);
 
     private final PgvigilConfig.SlowQuery config;
-    private final StatementHolds holds = new StatementHolds();
 
     public SlowQueryCheck(PgvigilConfig config) {
-        super(ID, config.checks().slowQuery().enabled(), seconds(config.checks().slowQuery().warning()),
+        super(SPEC, config.checks().slowQuery(), seconds(config.checks().slowQuery().warning()),
                 seconds(config.checks().slowQuery().critical()));
         this.config = config.checks().slowQuery();
     }
@@ -51,7 +53,7 @@ public class SlowQueryCheck extends ThresholdCheck {
             evaluations.add(Evaluation.above(Long.toString(t.queryid()), t.meanSeconds(), seconds(config.warning()),
                     seconds(config.critical()), message));
         }
-        return Optional.of(holds.apply(evaluations, totals.keySet(), statements.get()));
+        return Optional.of(StatementChecks.holdIdle(evaluations, totals.keySet(), statements.get()));
     }
 
 }

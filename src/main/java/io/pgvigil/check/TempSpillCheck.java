@@ -21,12 +21,14 @@ import io.pgvigil.window.Window;
 public class TempSpillCheck extends ThresholdCheck {
 
     public static final String ID = "temp_spill";
+    public static final CheckSpec SPEC = CheckSpec.of(ID, Unit.BYTES, SubjectKind.STATEMENT,
+            "temporary-file bytes written in the interval",
+            "Statement {{ $labels.subject }} spills to temporary files", TempSpillCheck::new).heldAtMost(StatementChecks.MAX_HELD_INTERVALS);
 
     private final PgvigilConfig.TempSpill config;
-    private final StatementHolds holds = new StatementHolds();
 
     public TempSpillCheck(PgvigilConfig config) {
-        super(ID, config.checks().tempSpill().enabled(), config.checks().tempSpill().warning().asLongValue(),
+        super(SPEC, config.checks().tempSpill(), config.checks().tempSpill().warning().asLongValue(),
                 config.checks().tempSpill().critical().asLongValue());
         this.config = config.checks().tempSpill();
     }
@@ -52,6 +54,6 @@ public class TempSpillCheck extends ThresholdCheck {
             evaluations.add(Evaluation.above(Long.toString(t.queryid()), bytes, config.warning().asLongValue(),
                     config.critical().asLongValue(), message));
         }
-        return Optional.of(holds.apply(evaluations, totals.keySet(), statements.get()));
+        return Optional.of(StatementChecks.holdIdle(evaluations, totals.keySet(), statements.get()));
     }
 }

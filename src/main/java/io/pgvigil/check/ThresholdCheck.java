@@ -3,33 +3,42 @@ package io.pgvigil.check;
 import java.time.Duration;
 import java.util.Map;
 
+import io.pgvigil.config.PgvigilConfig;
+
 /**
- * What every check has: its id, whether it is enabled, and its warning and critical thresholds.
- * Checks are {@code @Singleton} beans: they need no client proxy (which would want a no-args
- * constructor here).
+ * What every check has: its spec, whether it is enabled, its clearing rule, and its warning and
+ * critical thresholds. Checks are {@code @Singleton} beans: they need no client proxy (which would
+ * want a no-args constructor here).
  */
 abstract class ThresholdCheck implements Check {
 
-    private final String id;
+    private final CheckSpec spec;
     private final boolean enabled;
+    private final Clearing clearing;
     private final double warning;
     private final double critical;
 
-    ThresholdCheck(String id, boolean enabled, double warning, double critical) {
-        this.id = id;
-        this.enabled = enabled;
+    ThresholdCheck(CheckSpec spec, PgvigilConfig.CheckConfig config, double warning, double critical) {
+        this.spec = spec;
+        this.enabled = config.enabled();
+        this.clearing = new Clearing(config.clearMargin(), config.clearAfter());
         this.warning = warning;
         this.critical = critical;
     }
 
     @Override
-    public String id() {
-        return id;
+    public CheckSpec spec() {
+        return spec;
     }
 
     @Override
     public boolean enabled() {
         return enabled;
+    }
+
+    @Override
+    public Clearing clearing() {
+        return clearing;
     }
 
     @Override

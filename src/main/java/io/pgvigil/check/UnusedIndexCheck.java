@@ -25,11 +25,14 @@ import io.pgvigil.window.Relations.DatabaseState;
 public class UnusedIndexCheck extends RelationCheck {
 
     public static final String ID = "unused_index";
+    public static final CheckSpec SPEC = CheckSpec.of(ID, Unit.SECONDS, SubjectKind.INDEX,
+            "time since the index was last scanned (never unique, primary key, exclusion or constraint indexes)",
+            "Index {{ $labels.subject }} is never used", UnusedIndexCheck::new).only(Severity.INFO).alertAfter(Duration.ofMinutes(30));
 
     private final Duration window;
 
     public UnusedIndexCheck(PgvigilConfig config) {
-        super(ID, config.checks().unusedIndex().enabled(), seconds(config.checks().unusedIndex().window()), 0);
+        super(SPEC, config.checks().unusedIndex(), seconds(config.checks().unusedIndex().window()), 0);
         this.window = config.checks().unusedIndex().window();
     }
 

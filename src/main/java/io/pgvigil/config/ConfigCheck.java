@@ -122,6 +122,8 @@ public final class ConfigCheck {
         atLeast(problems, "pgvigil.checks.seq-scan-heavy.min-scans", seq.minScans(), 1);
         atLeast(problems, "pgvigil.checks.seq-scan-heavy.min-rows-per-scan", seq.minRowsPerScan(), 1);
 
+        clearing(problems, checks);
+
         atLeast(problems, "pgvigil.indexes.interval", config.indexes().interval(), Duration.ofSeconds(1));
         if (config.indexes().interval().compareTo(config.interval()) < 0) {
             problems.add("pgvigil.indexes.interval=" + config.indexes().interval() + " is shorter than pgvigil.interval="
@@ -165,6 +167,27 @@ public final class ConfigCheck {
                 .sorted().forEach(m -> keys.add("pgvigil.checks." + m.replaceAll("([A-Z])", "-$1")
                         .toLowerCase(java.util.Locale.ROOT) + ".enabled"));
         return keys;
+    }
+
+    /** {@code clear-margin} and {@code clear-after} of every check, found by walking {@link PgvigilConfig.Checks}. */
+    private static void clearing(List<String> problems, PgvigilConfig.Checks checks) {
+        for (java.lang.reflect.Method m : PgvigilConfig.Checks.class.getDeclaredMethods()) {
+            if (m.getParameterCount() != 0 || !PgvigilConfig.CheckConfig.class.isAssignableFrom(m.getReturnType())) {
+                continue;
+            }
+            PgvigilConfig.CheckConfig check;
+            try {
+                check = (PgvigilConfig.CheckConfig) m.invoke(checks);
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException(e);
+            }
+            String prefix = "pgvigil.checks." + m.getName().replaceAll("([A-Z])", "-$1").toLowerCase(java.util.Locale.ROOT);
+            if (!(check.clearMargin() >= 0 && check.clearMargin() < 1)) {
+                problems.add(prefix + ".clear-margin=" + check.clearMargin()
+                        + " must be from 0 to below 1 (a share of the threshold)");
+            }
+            atLeast(problems, prefix + ".clear-after", check.clearAfter(), 1);
+        }
     }
 
     private static void access(List<String> problems, String prefix, PgvigilConfig.Access access) {

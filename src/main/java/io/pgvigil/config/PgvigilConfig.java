@@ -170,17 +170,35 @@ public interface PgvigilConfig {
         SeqScanHeavy seqScanHeavy();
     }
 
-    interface Toggle {
-        /** Whether the check runs. */
-        @WithDefault("true")
-        boolean enabled();
+    /** A check with nothing to set but what every check has. */
+    interface Toggle extends CheckConfig {
     }
 
-    interface IndexHitRate {
+    /**
+     * What every check's configuration has. A finding opens as soon as a value crosses a threshold;
+     * it clears (or steps down from critical to warning) only when the value is back inside the
+     * threshold by {@code clear-margin}, or after {@code clear-after} consecutive intervals back
+     * inside it at all, so that a value hovering at a threshold does not open and clear every poll.
+     */
+    interface CheckConfig {
         /** Whether the check runs. */
         @WithDefault("true")
         boolean enabled();
 
+        /**
+         * Share of the threshold (0-1) a value must be back inside by for its finding to clear at once:
+         * 0.1 clears a 0.10 rollback-rate warning at 0.09. For thresholds where lower is worse and the
+         * value is a ratio (index_hit_rate), the share of the distance to 1: 0.99 clears at 0.991.
+         */
+        @WithDefault("0.1")
+        double clearMargin();
+
+        /** Consecutive intervals back inside the threshold (by any margin) after which a finding clears anyway. */
+        @WithDefault("3")
+        int clearAfter();
+    }
+
+    interface IndexHitRate extends CheckConfig {
         /** Hit ratio (0-1) below which a warning opens. */
         @WithDefault("0.99")
         double warning();
@@ -194,21 +212,13 @@ public interface PgvigilConfig {
         long minBlockAccesses();
     }
 
-    interface UnusedIndex {
-        /** Whether the check runs. */
-        @WithDefault("true")
-        boolean enabled();
-
+    interface UnusedIndex extends CheckConfig {
         /** How long an index must go without a scan to be reported. */
         @WithDefault("7d")
         Duration window();
     }
 
-    interface SeqScanHeavy {
-        /** Whether the check runs. */
-        @WithDefault("true")
-        boolean enabled();
-
+    interface SeqScanHeavy extends CheckConfig {
         /** Share (0-1) of a table's scans in the interval that are sequential at which a warning opens. */
         @WithDefault("0.5")
         double warning();
@@ -230,11 +240,7 @@ public interface PgvigilConfig {
         long minRowsPerScan();
     }
 
-    interface ReplicationLag {
-        /** Whether the check runs. */
-        @WithDefault("true")
-        boolean enabled();
-
+    interface ReplicationLag extends CheckConfig {
         /** Replay delay at which a warning opens. */
         @WithDefault("5s")
         Duration warning();
@@ -250,11 +256,7 @@ public interface PgvigilConfig {
         Optional<io.quarkus.runtime.configuration.MemorySize> criticalBytes();
     }
 
-    interface ReplicationSlot {
-        /** Whether the check runs. */
-        @WithDefault("true")
-        boolean enabled();
-
+    interface ReplicationSlot extends CheckConfig {
         /** WAL retained by an inactive slot at which a warning opens. */
         @WithDefault("1G")
         io.quarkus.runtime.configuration.MemorySize warning();
@@ -264,11 +266,7 @@ public interface PgvigilConfig {
         io.quarkus.runtime.configuration.MemorySize critical();
     }
 
-    interface SlowQuery {
-        /** Whether the check runs. */
-        @WithDefault("true")
-        boolean enabled();
-
+    interface SlowQuery extends CheckConfig {
         /** Mean execution time at which a warning opens. */
         @WithDefault("100ms")
         Duration warning();
@@ -282,11 +280,7 @@ public interface PgvigilConfig {
         long minCalls();
     }
 
-    interface NPlusOne {
-        /** Whether the check runs. */
-        @WithDefault("true")
-        boolean enabled();
-
+    interface NPlusOne extends CheckConfig {
         /** Fewest child calls in an interval for the pattern to count. */
         @WithDefault("100")
         long minCalls();
@@ -304,11 +298,7 @@ public interface PgvigilConfig {
         int criticalWindows();
     }
 
-    interface QueryRegression {
-        /** Whether the check runs. */
-        @WithDefault("true")
-        boolean enabled();
-
+    interface QueryRegression extends CheckConfig {
         /** Interval mean over baseline at which a warning opens. */
         @WithDefault("3")
         double warning();
@@ -330,11 +320,7 @@ public interface PgvigilConfig {
         int baselineWindows();
     }
 
-    interface TempSpill {
-        /** Whether the check runs. */
-        @WithDefault("true")
-        boolean enabled();
-
+    interface TempSpill extends CheckConfig {
         /** Temporary bytes written by one statement in an interval at which a warning opens. */
         @WithDefault("10M")
         io.quarkus.runtime.configuration.MemorySize warning();
@@ -344,11 +330,7 @@ public interface PgvigilConfig {
         io.quarkus.runtime.configuration.MemorySize critical();
     }
 
-    interface PoolSaturation {
-        /** Whether the check runs. */
-        @WithDefault("true")
-        boolean enabled();
-
+    interface PoolSaturation extends CheckConfig {
         /** Ratio (0-1) at which a warning opens. */
         @WithDefault("0.80")
         double warning();
@@ -358,11 +340,7 @@ public interface PgvigilConfig {
         double critical();
     }
 
-    interface RollbackRate {
-        /** Whether the check runs. */
-        @WithDefault("true")
-        boolean enabled();
-
+    interface RollbackRate extends CheckConfig {
         /** Ratio (0-1) at which a warning opens. */
         @WithDefault("0.10")
         double warning();
@@ -376,11 +354,7 @@ public interface PgvigilConfig {
         long minTransactions();
     }
 
-    interface LongTransaction {
-        /** Whether the check runs. */
-        @WithDefault("true")
-        boolean enabled();
-
+    interface LongTransaction extends CheckConfig {
         /** Transaction age at which a warning opens. */
         @WithDefault("60s")
         Duration warning();

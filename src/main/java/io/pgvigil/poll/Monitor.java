@@ -132,7 +132,7 @@ public class Monitor {
             thresholds.put(check.id(), byLabel);
             Optional<List<Evaluation>> result = evaluate(check, snapshot, window);
             if (result.isPresent()) {
-                tracker.apply(check.id(), result.get(), at);
+                tracker.apply(check, result.get(), at);
                 evaluations.put(check.id(), result.get());
             } else {
                 tracker.suspend(check.id(), snapshot.up() ? "its inputs were not collected in this poll"
@@ -142,7 +142,7 @@ public class Monitor {
         List<Finding> open = tracker.open();
         List<Finding> published = open.size() > maxFindings ? open.subList(0, maxFindings) : open;
         double seconds = (System.nanoTime() - start) / 1e9;
-        return new PollState(snapshot, window, statuses, evaluations, published, open.size() - published.size(),
+        return new PollState(snapshot, window, statuses, evaluations, published, open,
                 thresholds, seconds, error, lastSuccessAt, polls, failedPolls);
     }
 

@@ -15,12 +15,12 @@ import io.pgvigil.window.Window;
  *
  * @param evaluations       each evaluated check's verdicts, by check id (suspended checks are absent)
  * @param findings          open findings, capped at {@code pgvigil.findings.max}, most severe first
- * @param suppressed        open findings left out by the cap
+ * @param open              every open finding, uncapped, in the same order
  * @param thresholds        each enabled check's thresholds, by check id then severity label
  * @param lastSuccessAt     when a poll last reached the target, null if never
  */
 public record PollState(Snapshot snapshot, Window window, List<CollectorStatus> collectors,
-        Map<String, List<Evaluation>> evaluations, List<Finding> findings, int suppressed,
+        Map<String, List<Evaluation>> evaluations, List<Finding> findings, List<Finding> open,
         Map<String, Map<String, Double>> thresholds, double durationSeconds, String error, Instant lastSuccessAt,
         long polls, long failedPolls) {
 
@@ -28,12 +28,18 @@ public record PollState(Snapshot snapshot, Window window, List<CollectorStatus> 
         collectors = List.copyOf(collectors);
         evaluations = Map.copyOf(evaluations);
         findings = List.copyOf(findings);
+        open = List.copyOf(open);
         thresholds = Map.copyOf(thresholds);
     }
 
     /** Before the first poll has finished. */
-    public static final PollState INITIAL = new PollState(null, Window.EMPTY, List.of(), Map.of(), List.of(), 0,
+    public static final PollState INITIAL = new PollState(null, Window.EMPTY, List.of(), Map.of(), List.of(), List.of(),
             Map.of(), 0, null, null, 0, 0);
+
+    /** Open findings left out of {@link #findings()} by {@code pgvigil.findings.max}. */
+    public int suppressed() {
+        return open.size() - findings.size();
+    }
 
     public boolean up() {
         return snapshot != null && snapshot.up();

@@ -12,6 +12,7 @@ import jakarta.inject.Inject;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
+import io.pgvigil.check.Catalog;
 import io.pgvigil.check.Evaluation;
 import io.pgvigil.check.Finding;
 import io.pgvigil.collect.ReplicationSlotsCollector.Slots;
@@ -470,10 +471,15 @@ public class MetricsPublisher {
         for (Finding f : state.findings()) {
             breach.put(Tags.of("check", f.check(), "severity", f.severity().label(), "subject", f.subject()), 1.0);
         }
+        // Every judged subject of a check with few subjects; only subjects with an open finding of a
+        // check on statements, indexes or tables (bounded series).
+        java.util.Set<String> open = new java.util.HashSet<>();
+        state.open().forEach(f -> open.add(f.check() + "\n" + f.subject()));
         Map<Tags, Double> values = new HashMap<>();
         state.evaluations().forEach((check, evaluations) -> {
+            boolean every = Catalog.check(check).map(spec -> spec.subject().bounded()).orElse(false);
             for (Evaluation e : evaluations) {
-                if (e.value() != null) {
+                if (e.value() != null && (every || open.contains(check + "\n" + e.subject()))) {
                     values.put(Tags.of("check", check, "subject", e.subject()), e.value());
                 }
             }

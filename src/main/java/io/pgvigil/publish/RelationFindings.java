@@ -6,25 +6,27 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-import io.pgvigil.check.DuplicateIndexCheck;
+import io.pgvigil.check.Catalog;
+import io.pgvigil.check.CheckSpec;
 import io.pgvigil.check.Evaluation;
 import io.pgvigil.check.Finding;
-import io.pgvigil.check.InvalidIndexCheck;
-import io.pgvigil.check.SeqScanHeavyCheck;
-import io.pgvigil.check.UnusedIndexCheck;
+import io.pgvigil.check.SubjectKind;
 import io.pgvigil.poll.PollState;
 
 /** Which index and table findings are open in a poll's state, by subject ({@code database.schema.name}). */
 final class RelationFindings {
 
-    static final List<String> INDEX_CHECKS = List.of(UnusedIndexCheck.ID, DuplicateIndexCheck.ID, InvalidIndexCheck.ID);
-    static final List<String> TABLE_CHECKS = List.of(SeqScanHeavyCheck.ID);
+    static final List<String> INDEX_CHECKS = ids(SubjectKind.INDEX);
+    static final List<String> TABLE_CHECKS = ids(SubjectKind.TABLE);
+
+    private static List<String> ids(SubjectKind kind) {
+        return Catalog.CHECKS.stream().filter(s -> s.subject() == kind).map(CheckSpec::id).toList();
+    }
 
     /**
      * A finding one index or table is part of.
      *
-     * @param severity null when its latest visit failed and the finding is held but left out of the
-     *                 published list by {@code pgvigil.findings.max}
+     * @param severity the open finding's severity
      */
     record Ref(String check, String severity, String message) {
     }
@@ -33,12 +35,12 @@ final class RelationFindings {
     }
 
     /**
-     * Open findings of {@code checks} by subject, from every evaluation (not only the published,
-     * capped findings list).
+     * Open findings of {@code checks} by subject, from every evaluation and every open finding (not
+     * only the published, capped findings list).
      */
     static Map<String, List<Ref>> bySubject(PollState state, List<String> checks) {
         Map<String, Finding> published = new HashMap<>();
-        state.findings().forEach(f -> published.put(f.check() + "\n" + f.subject(), f));
+        state.open().forEach(f -> published.put(f.check() + "\n" + f.subject(), f));
         Map<String, List<Ref>> refs = new HashMap<>();
         Set<String> wanted = Set.copyOf(checks);
         state.evaluations().forEach((check, evaluations) -> {
@@ -49,9 +51,12 @@ final class RelationFindings {
                 Ref ref = null;
                 if (e.severity() != null) {
                     ref = new Ref(check, e.severity().label(), e.message());
-                } else if (e.hold()) {
+                } else {
+                    // Held (its database's visit failed) or kept open by the clearing margin.
                     Finding f = published.get(check + "\n" + e.subject());
-                    ref = f == null ? new Ref(check, null, null) : new Ref(check, f.severity().label(), f.message());
+                    if (f != null) {
+                        ref = new Ref(check, f.severity().label(), f.message());
+                    }
                 }
                 if (ref != null) {
                     refs.computeIfAbsent(e.subject(), k -> new ArrayList<>(1)).add(ref);

@@ -51,7 +51,8 @@ class ConfigKeysTest {
     }
 
     private static void walk(String prefix, Class<?> mapping, Map<String, Type> keys) {
-        for (Method m : mapping.getDeclaredMethods()) {
+        // getMethods: the keys every check inherits (clear-margin, clear-after) count too.
+        for (Method m : mapping.getMethods()) {
             if (m.isDefault() || m.isSynthetic() || java.lang.reflect.Modifier.isStatic(m.getModifiers())) {
                 continue;
             }

@@ -30,8 +30,8 @@ import io.pgvigil.window.Window;
  */
 class FaultMatrixTest {
 
-    private static final List<String> STATEMENT_CHECKS = List.of("slow_query", "n_plus_one", "query_regression",
-            "temp_spill");
+    private static final List<String> STATEMENT_CHECKS = io.pgvigil.check.Catalog.CHECKS.stream()
+            .filter(s -> s.subject() == io.pgvigil.check.SubjectKind.STATEMENT).map(s -> s.id()).toList();
 
     @ParameterizedTest(name = "PostgreSQL {0}")
     @MethodSource("io.pgvigil.testing.PgServer#majorsStream")

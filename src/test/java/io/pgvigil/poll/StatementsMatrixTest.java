@@ -76,7 +76,7 @@ class StatementsMatrixTest {
                 m.poll();
                 Finding f = only(m, "n_plus_one");
                 assertThat(f.severity()).isEqualTo(window < 3 ? Severity.WARNING : Severity.CRITICAL);
-                assertThat(f.value()).isEqualTo(100.0);
+                assertThat(f.value()).as("consecutive intervals with the pattern").isEqualTo((double) window);
                 assertThat(f.subject()).isEqualTo(Long.toString(queryid(m, "SELECT id, title FROM posts WHERE user_id = $1")));
                 assertThat(f.message()).contains("N+1 in database shop", "ran 100 times",
                         "once per row of statement " + queryid(m, "SELECT id FROM users ORDER BY id LIMIT $1"),
@@ -84,8 +84,26 @@ class StatementsMatrixTest {
                         "Child: SELECT id, title FROM posts WHERE user_id = $1",
                         "Parent: SELECT id FROM users ORDER BY id LIMIT $1");
             }
-            assertThat(m.scrape()).contains("pgvigil_breach{check=\"n_plus_one\",severity=\"critical\",subject=\""
-                    + queryid(m, "SELECT id, title FROM posts WHERE user_id = $1") + "\"} 1.0\n");
+            String child = Long.toString(queryid(m, "SELECT id, title FROM posts WHERE user_id = $1"));
+            assertThat(m.scrape()).contains(
+                    "pgvigil_breach{check=\"n_plus_one\",severity=\"critical\",subject=\"" + child + "\"} 1.0\n",
+                    "pgvigil_check_value{check=\"n_plus_one\",subject=\"" + child + "\"} 3.0\n",
+                    "pgvigil_check_threshold{check=\"n_plus_one\",severity=\"critical\"} 3.0\n",
+                    "pgvigil_check_threshold{check=\"n_plus_one\",severity=\"warning\"} 1.0\n");
+            // An interval in which the child does not run is no evidence of a fix: the finding is held.
+            m.poll();
+            assertThat(only(m, "n_plus_one").severity()).isEqualTo(Severity.CRITICAL);
+            // The child runs without its parent's pattern: clean intervals, cleared after clear-after (3).
+            for (int clean = 1; clean <= 3; clean++) {
+                drain(c, "SELECT id, title FROM posts WHERE user_id = ?", 1);
+                m.poll();
+                if (clean < 3) {
+                    assertThat(only(m, "n_plus_one").severity()).as("clean interval %d", clean)
+                            .isEqualTo(Severity.CRITICAL);
+                } else {
+                    assertThat(m.last().findings()).filteredOn(f -> f.check().equals("n_plus_one")).isEmpty();
+                }
+            }
         }
     }
 

@@ -17,7 +17,9 @@ import java.util.TreeSet;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import io.pgvigil.check.Catalog;
 import io.pgvigil.testing.MetricsDoc;
+import io.pgvigil.testing.TestConfig;
 import io.pgvigil.testing.PgServer;
 import io.pgvigil.testing.PgTestResource;
 import io.quarkus.test.common.WithTestResource;
@@ -52,10 +54,15 @@ public class ServiceTest {
                 "pgvigil_collector_enabled{collector=\"pg_stat_database\"} 1.0\n",
                 "pgvigil_check_threshold{check=\"rollback_rate\",severity=\"critical\"} 0.25\n",
                 "pg_connections{datname=\"postgres\",state=\"active\"} 1.0\n");
-        // Prometheus negotiates OpenMetrics; a plain text/plain client gets the classic format.
-        given().get("/metrics").then().statusCode(200).contentType(containsString("application/openmetrics-text"));
-        given().accept("text/plain").get("/metrics").then().statusCode(200).contentType(containsString("text/plain"))
-                .body(containsString("\npg_up 1.0\n"));
+        // Prometheus names OpenMetrics in its Accept header and gets it; curl (*/*), a browser and a
+        // text/plain client get the classic format that promtool check metrics parses.
+        given().accept("application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
+                + "text/plain;version=0.0.4;q=0.5,*/*;q=0.1").get("/metrics").then().statusCode(200)
+                .contentType(containsString("application/openmetrics-text"));
+        for (String accept : List.of("*/*", "text/plain", "text/html,application/xhtml+xml,*/*;q=0.8")) {
+            given().accept(accept).get("/metrics").then().statusCode(200)
+                    .contentType(containsString("text/plain; version=0.0.4")).body(containsString("\npg_up 1.0\n"));
+        }
     }
 
     @Test
@@ -67,9 +74,8 @@ public class ServiceTest {
         assertThat(status.getString("target.role")).isEqualTo("primary");
         assertThat(status.getString("target.url")).isEqualTo(pg.jdbcUrl("postgres"));
         assertThat(status.getDouble("poll.intervalSeconds")).isEqualTo(1.0);
-        assertThat(status.getList("collectors.collector"))
-                .containsExactly("pg_replication_slots", "pg_settings", "pg_stat_activity", "pg_stat_database",
-                            "pg_stat_replication", "pg_stat_statements", "pg_stat_wal_receiver");
+        assertThat(status.getList("collectors.collector")).containsExactlyElementsOf(Catalog
+                .collectors(TestConfig.of(java.util.Map.of())).stream().map(c -> c.key()).sorted().toList());
         // On a primary the WAL receiver collector is off (and says why); every other one succeeds.
         assertThat(status.getList("collectors.findAll { it.enabled }.success", Boolean.class)).containsOnly(true);
         assertThat(status.getString("collectors.find { it.collector == 'pg_stat_wal_receiver' }.reason"))

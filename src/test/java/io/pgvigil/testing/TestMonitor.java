@@ -6,32 +6,12 @@ import java.util.Optional;
 
 import io.micrometer.prometheus.PrometheusConfig;
 import io.micrometer.prometheus.PrometheusMeterRegistry;
+import io.pgvigil.check.Catalog;
 import io.pgvigil.check.Check;
 import io.pgvigil.check.Evaluation;
 import io.pgvigil.check.Finding;
-import io.pgvigil.check.LongTransactionCheck;
-import io.pgvigil.check.PoolSaturationCheck;
-import io.pgvigil.check.RollbackRateCheck;
-import io.pgvigil.check.NPlusOneCheck;
-import io.pgvigil.check.QueryRegressionCheck;
-import io.pgvigil.check.SlowQueryCheck;
-import io.pgvigil.check.TempSpillCheck;
-import io.pgvigil.check.DuplicateIndexCheck;
-import io.pgvigil.check.IndexHitRateCheck;
-import io.pgvigil.check.InvalidIndexCheck;
-import io.pgvigil.check.SeqScanHeavyCheck;
-import io.pgvigil.check.UnusedIndexCheck;
 import io.pgvigil.poll.DatabaseVisitor;
-import io.pgvigil.collect.StatStatementsCollector;
-import io.pgvigil.collect.ReplicationSlotsCollector;
-import io.pgvigil.collect.StatReplicationCollector;
-import io.pgvigil.collect.WalReceiverCollector;
-import io.pgvigil.check.ReplicationLagCheck;
-import io.pgvigil.check.ReplicationSlotCheck;
 import io.pgvigil.collect.Collector;
-import io.pgvigil.collect.SettingsCollector;
-import io.pgvigil.collect.StatActivityCollector;
-import io.pgvigil.collect.StatDatabaseCollector;
 import io.pgvigil.config.PgvigilConfig;
 import io.pgvigil.poll.Monitor;
 import io.pgvigil.poll.PollState;
@@ -55,21 +35,15 @@ public final class TestMonitor implements AutoCloseable {
         this.config = config;
         this.connector = new TargetConnector(config);
         this.publisher = new MetricsPublisher(registry, config);
-        List<Collector<?>> collectors = new ArrayList<>(List.of(new StatActivityCollector(), new SettingsCollector(),
-                new StatDatabaseCollector(), new StatStatementsCollector(config), new ReplicationSlotsCollector(),
-                new StatReplicationCollector(), new WalReceiverCollector()));
+        List<Collector<?>> collectors = new ArrayList<>(Catalog.collectors(config));
         collectors.addAll(List.of(extraCollectors));
         List<Check> checks = checks(config);
         this.monitor = new Monitor(collectors, checks, connector, new DatabaseVisitor(connector, config), config);
     }
 
-    /** Every check of the service, as the CDI container has them (keep in step with src/main/.../check). */
+    /** Every check of the service, from the catalog (ServiceTest proves the CDI beans are the same). */
     public static List<Check> checks(PgvigilConfig config) {
-        return List.of(new PoolSaturationCheck(config), new RollbackRateCheck(config),
-                new LongTransactionCheck(config), new SlowQueryCheck(config), new NPlusOneCheck(config),
-                new QueryRegressionCheck(config), new TempSpillCheck(config), new ReplicationSlotCheck(config),
-                new ReplicationLagCheck(config), new IndexHitRateCheck(config), new UnusedIndexCheck(config),
-                new DuplicateIndexCheck(config), new InvalidIndexCheck(config), new SeqScanHeavyCheck(config));
+        return Catalog.checks(config);
     }
 
     public static TestMonitor watching(PgServer server, String... keyValues) {
