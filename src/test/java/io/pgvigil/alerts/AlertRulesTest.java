@@ -18,8 +18,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 
-import io.pgvigil.check.Catalog;
-import io.pgvigil.check.CheckSpec;
+import io.pgvigil.core.Catalog;
+import io.pgvigil.core.CheckSpec;
 import io.pgvigil.testing.Promtool;
 
 /**

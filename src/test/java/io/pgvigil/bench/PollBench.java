@@ -10,8 +10,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-import io.pgvigil.poll.CollectorStatus;
-import io.pgvigil.poll.PollState;
+import io.pgvigil.core.CollectorStatus;
+import io.pgvigil.core.PollState;
 import io.pgvigil.testing.PgServer;
 import io.pgvigil.testing.TestMonitor;
 

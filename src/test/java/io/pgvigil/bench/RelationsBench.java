@@ -6,8 +6,8 @@ import java.sql.Connection;
 import java.sql.Statement;
 import java.util.Map;
 
-import io.pgvigil.collect.RelationsCollector;
-import io.pgvigil.collect.RelationsCollector.DatabaseRelations;
+import io.pgvigil.relations.RelationsCollector;
+import io.pgvigil.relations.RelationsCollector.DatabaseRelations;
 import io.pgvigil.target.ServerInfo;
 import io.pgvigil.target.Session;
 import io.pgvigil.target.TargetConnector;

@@ -9,8 +9,8 @@ import java.sql.Statement;
 import java.util.Arrays;
 import java.util.Map;
 
-import io.pgvigil.collect.StatStatementsCollector;
-import io.pgvigil.collect.StatStatementsCollector.Statements;
+import io.pgvigil.statements.StatStatementsCollector;
+import io.pgvigil.statements.StatStatementsCollector.Statements;
 import io.pgvigil.target.ServerInfo;
 import io.pgvigil.target.Session;
 import io.pgvigil.target.TargetConnector;

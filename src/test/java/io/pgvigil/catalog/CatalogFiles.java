@@ -8,10 +8,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
-import io.pgvigil.check.Catalog;
-import io.pgvigil.check.Check;
-import io.pgvigil.check.CheckSpec;
-import io.pgvigil.check.Severity;
+import io.pgvigil.core.Catalog;
+import io.pgvigil.core.Check;
+import io.pgvigil.core.CheckSpec;
+import io.pgvigil.core.Severity;
 import io.pgvigil.config.PgvigilConfig;
 import io.pgvigil.testing.TestConfig;
 import io.smallrye.config.WithDefault;

@@ -13,9 +13,9 @@ import java.util.Set;
 
 import org.junit.jupiter.api.Test;
 
-import io.pgvigil.check.Catalog;
-import io.pgvigil.check.Check;
-import io.pgvigil.check.CheckSpec;
+import io.pgvigil.core.Catalog;
+import io.pgvigil.core.Check;
+import io.pgvigil.core.CheckSpec;
 
 /**
  * The files derived from the check catalog are the ones committed. Run with

@@ -7,7 +7,7 @@ import java.util.TreeSet;
 
 import org.junit.jupiter.api.Test;
 
-import io.pgvigil.check.Finding;
+import io.pgvigil.core.Finding;
 import io.pgvigil.testing.TestConfig;
 import io.pgvigil.testing.TestMonitor;
 

@@ -9,10 +9,10 @@ import jakarta.inject.Inject;
 
 import org.junit.jupiter.api.Test;
 
-import io.pgvigil.check.Catalog;
-import io.pgvigil.check.Check;
-import io.pgvigil.check.CheckSpec;
-import io.pgvigil.collect.Collector;
+import io.pgvigil.core.Catalog;
+import io.pgvigil.core.Check;
+import io.pgvigil.core.CheckSpec;
+import io.pgvigil.core.Collector;
 import io.pgvigil.testing.PgTestResource;
 import io.pgvigil.testing.TestConfig;
 import io.quarkus.arc.All;

@@ -17,7 +17,7 @@ import java.util.TreeSet;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import io.pgvigil.check.Catalog;
+import io.pgvigil.core.Catalog;
 import io.pgvigil.testing.MetricsDoc;
 import io.pgvigil.testing.TestConfig;
 import io.pgvigil.testing.PgServer;

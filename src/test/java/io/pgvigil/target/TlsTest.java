@@ -18,7 +18,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import io.pgvigil.poll.PollState;
+import io.pgvigil.core.PollState;
 import io.pgvigil.testing.PgServer;
 import io.pgvigil.testing.TestMonitor;
 

@@ -6,16 +6,16 @@ import java.util.Optional;
 
 import io.micrometer.prometheus.PrometheusConfig;
 import io.micrometer.prometheus.PrometheusMeterRegistry;
-import io.pgvigil.check.Catalog;
-import io.pgvigil.check.Check;
-import io.pgvigil.check.Evaluation;
-import io.pgvigil.check.Finding;
-import io.pgvigil.poll.DatabaseVisitor;
-import io.pgvigil.collect.Collector;
+import io.pgvigil.core.Catalog;
+import io.pgvigil.core.Check;
+import io.pgvigil.core.Evaluation;
+import io.pgvigil.core.Finding;
+import io.pgvigil.relations.DatabaseVisitor;
+import io.pgvigil.core.Collector;
 import io.pgvigil.config.PgvigilConfig;
-import io.pgvigil.poll.Monitor;
-import io.pgvigil.poll.PollState;
-import io.pgvigil.publish.MetricsPublisher;
+import io.pgvigil.core.Monitor;
+import io.pgvigil.core.PollState;
+import io.pgvigil.metrics.MetricsPublisher;
 import io.pgvigil.target.TargetConnector;
 
 /**

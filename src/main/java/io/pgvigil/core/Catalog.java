@@ -1,0 +1,61 @@
+package io.pgvigil.core;
+
+import java.util.List;
+import java.util.Optional;
+
+import io.pgvigil.core.Collector;
+import io.pgvigil.replication.ReplicationSlotsCollector;
+import io.pgvigil.activity.SettingsCollector;
+import io.pgvigil.activity.StatActivityCollector;
+import io.pgvigil.databases.StatDatabaseCollector;
+import io.pgvigil.replication.StatReplicationCollector;
+import io.pgvigil.statements.StatStatementsCollector;
+import io.pgvigil.replication.WalReceiverCollector;
+import io.pgvigil.config.PgvigilConfig;
+import io.pgvigil.activity.PoolSaturationCheck;
+import io.pgvigil.activity.LongTransactionCheck;
+import io.pgvigil.databases.RollbackRateCheck;
+import io.pgvigil.statements.SlowQueryCheck;
+import io.pgvigil.statements.NPlusOneCheck;
+import io.pgvigil.statements.QueryRegressionCheck;
+import io.pgvigil.statements.TempSpillCheck;
+import io.pgvigil.replication.ReplicationLagCheck;
+import io.pgvigil.replication.ReplicationSlotCheck;
+import io.pgvigil.relations.IndexHitRateCheck;
+import io.pgvigil.relations.UnusedIndexCheck;
+import io.pgvigil.relations.DuplicateIndexCheck;
+import io.pgvigil.relations.InvalidIndexCheck;
+import io.pgvigil.relations.SeqScanHeavyCheck;
+
+/**
+ * Every check pgvigil has, in the order docs list them, and every collector of the poll. A check declares itself in its own class
+ * ({@code SPEC}) and is added here once; the alert rules, their promtool cases and the docs tables are
+ * generated from this list ({@code CatalogFilesTest} says how), and tests build the checks from it.
+ * {@code CatalogBeansTest} proves that the CDI beans are exactly these.
+ */
+public final class Catalog {
+
+    public static final List<CheckSpec> CHECKS = List.of(PoolSaturationCheck.SPEC, RollbackRateCheck.SPEC,
+            LongTransactionCheck.SPEC, SlowQueryCheck.SPEC, NPlusOneCheck.SPEC, QueryRegressionCheck.SPEC,
+            TempSpillCheck.SPEC, ReplicationLagCheck.SPEC, ReplicationSlotCheck.SPEC, IndexHitRateCheck.SPEC,
+            UnusedIndexCheck.SPEC, DuplicateIndexCheck.SPEC, InvalidIndexCheck.SPEC, SeqScanHeavyCheck.SPEC);
+
+    private Catalog() {
+    }
+
+    public static Optional<CheckSpec> check(String id) {
+        return CHECKS.stream().filter(s -> s.id().equals(id)).findFirst();
+    }
+
+    /** Every collector of the poll, built as the CDI container builds its beans (database visits are not collectors). */
+    public static List<Collector<?>> collectors(PgvigilConfig config) {
+        return List.of(new StatActivityCollector(), new SettingsCollector(), new StatDatabaseCollector(),
+                new StatStatementsCollector(config), new ReplicationSlotsCollector(), new StatReplicationCollector(),
+                new WalReceiverCollector());
+    }
+
+    /** Every check, built from {@code config} as the CDI container builds its beans. */
+    public static List<Check> checks(PgvigilConfig config) {
+        return CHECKS.stream().map(s -> s.factory().apply(config)).toList();
+    }
+}

@@ -1,0 +1,47 @@
+package io.pgvigil.core;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import io.pgvigil.core.Snapshot;
+import io.pgvigil.core.Window;
+
+/**
+ * One kind of breach. A check judges the latest snapshot and window and never touches the database;
+ * a few keep bounded history between polls (baselines, streaks), see docs/architecture.md. Checks are
+ * CDI beans configured under {@code pgvigil.checks.<id-in-kebab-case>}, each declared once by its
+ * {@link CheckSpec} and listed in {@link Catalog}.
+ */
+public interface Check {
+
+    /** What the check declares about itself: id, unit, subject, severities, alert timing. */
+    CheckSpec spec();
+
+    /** The check id in snake_case: its {@code check} label and its name in findings. */
+    default String id() {
+        return spec().id();
+    }
+
+    boolean enabled();
+
+    /** Thresholds by severity, in the check's one unit, as exported in {@code pgvigil_check_threshold}. */
+    Map<Severity, Double> thresholds();
+
+    /** When an open finding may clear or step down (see {@code PgvigilConfig.CheckConfig}). */
+    Clearing clearing();
+
+    /**
+     * Verdicts for every subject the check can judge now. Empty when its inputs are missing (a
+     * collector that failed or is off): the check is then not evaluated and its findings are withdrawn.
+     * A subject with an open finding that is absent from the list is cleared.
+     */
+    Optional<List<Evaluation>> evaluate(Snapshot snapshot, Window window);
+
+    /**
+     * @param margin share of the threshold a value must be back inside by to clear at once
+     * @param after  consecutive intervals back inside the threshold that clear it anyway
+     */
+    record Clearing(double margin, int after) {
+    }
+}

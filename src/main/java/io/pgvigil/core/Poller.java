@@ -1,0 +1,29 @@
+package io.pgvigil.core;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import io.pgvigil.metrics.MetricsPublisher;
+import io.quarkus.scheduler.Scheduled;
+
+/** Runs a poll every {@code pgvigil.interval}; a poll still running when the next is due makes it skip. */
+@ApplicationScoped
+public class Poller {
+
+    @Inject
+    Monitor monitor;
+
+    @Inject
+    LatestState latest;
+
+    @Inject
+    MetricsPublisher publisher;
+
+    @Scheduled(identity = "pgvigil-poll", every = "${pgvigil.interval}",
+            concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+    void poll() {
+        PollState state = monitor.poll();
+        latest.set(state);
+        publisher.publish(state);
+    }
+}

@@ -1,0 +1,59 @@
+package io.pgvigil.core;
+
+import java.util.Locale;
+
+/**
+ * The one unit of a check's value and thresholds. It decides how docs print a default and how an
+ * alert renders {@code pgvigil_check_value} (a Prometheus template function).
+ */
+public enum Unit {
+    /** 0-1; alerts print a percentage. */
+    RATIO("ratio 0-1", "humanizePercentage"),
+    SECONDS("seconds", "humanizeDuration"),
+    BYTES("bytes", "humanize1024"),
+    /** A multiple of a baseline. */
+    FACTOR("times the baseline", "printf \"%.1f times its baseline\""),
+    /** Consecutive poll intervals. */
+    INTERVALS("consecutive intervals", "printf \"%.0f interval(s)\"");
+
+    private final String label;
+    private final String template;
+
+    Unit(String label, String template) {
+        this.label = label;
+        this.template = template;
+    }
+
+    /**
+     * Whether values move continuously, so that a clearing margin means something; a count of
+     * intervals clears only after consecutive clean intervals.
+     */
+    public boolean continuous() {
+        return this != INTERVALS;
+    }
+
+    /** How docs name the unit. */
+    public String label() {
+        return label;
+    }
+
+    /** The Prometheus template pipeline stage that renders a value in this unit. */
+    public String template() {
+        return template;
+    }
+
+    /** A value as docs print it: "0.80", "100 ms", "10 MiB", "3×", "3 intervals", "7 days". */
+    public String format(double value) {
+        return switch (this) {
+            case RATIO -> String.format(Locale.ROOT, "%.2f", value);
+            case SECONDS -> value % 86400 == 0 && value >= 86400 ? (long) (value / 86400) + " days"
+                    : value < 1 ? Math.round(value * 1000) + " ms"
+                    : value == Math.rint(value) ? (long) value + " s" : String.format(Locale.ROOT, "%.1f s", value);
+            case BYTES -> value >= 1L << 30 && value % (1L << 30) == 0 ? (long) (value / (1L << 30)) + " GiB"
+                    : value >= 1L << 20 && value % (1L << 20) == 0 ? (long) (value / (1L << 20)) + " MiB"
+                    : (long) value + " bytes";
+            case FACTOR -> (value == Math.rint(value) ? Long.toString((long) value) : Double.toString(value)) + "×";
+            case INTERVALS -> (long) value + (value == 1 ? " interval" : " intervals");
+        };
+    }
+}

@@ -1,0 +1,38 @@
+package io.pgvigil.relations;
+
+import java.util.Map;
+
+/**
+ * What one database's indexes and tables did between two visits. Relations whose counters went
+ * backwards (a reset) or that were not there at the earlier visit count for nothing here, so no
+ * delta is ever negative.
+ *
+ * @param seconds      time between the two visits
+ * @param idxBlksHit   index blocks found in shared buffers, summed over the database's indexes
+ * @param idxBlksRead  index blocks read from the kernel (page cache or disk)
+ * @param tables       per table (by relid)
+ */
+public record RelationWindow(double seconds, long idxBlksHit, long idxBlksRead, Map<Long, TableDelta> tables) {
+
+    public RelationWindow {
+        tables = Map.copyOf(tables);
+    }
+
+    public long idxBlockAccesses() {
+        return idxBlksHit + idxBlksRead;
+    }
+
+    /** Scans of one table in the interval. {@code idxScans} sums the scans of its indexes. */
+    public record TableDelta(long seqScans, long seqRowsRead, long idxScans) {
+
+        /** Sequential scans' share of all scans, 0 when there were none. */
+        public double seqShare() {
+            long all = seqScans + idxScans;
+            return all == 0 ? 0 : (double) seqScans / all;
+        }
+
+        public double rowsPerSeqScan() {
+            return seqScans == 0 ? 0 : (double) seqRowsRead / seqScans;
+        }
+    }
+}
