@@ -12,6 +12,15 @@ import io.pgvigil.replication.StatReplicationCollector;
 import io.pgvigil.statements.StatStatementsCollector;
 import io.pgvigil.replication.WalReceiverCollector;
 import io.pgvigil.config.PgvigilConfig;
+import io.pgvigil.activity.ActivityMetrics;
+import io.pgvigil.databases.DatabaseMetrics;
+import io.pgvigil.metrics.FindingMetrics;
+import io.pgvigil.metrics.MetricsGroup;
+import io.pgvigil.metrics.SelfMetrics;
+import io.pgvigil.metrics.TargetMetrics;
+import io.pgvigil.relations.RelationMetrics;
+import io.pgvigil.replication.ReplicationMetrics;
+import io.pgvigil.statements.StatementMetrics;
 import io.pgvigil.activity.PoolSaturationCheck;
 import io.pgvigil.activity.LongTransactionCheck;
 import io.pgvigil.databases.RollbackRateCheck;
@@ -28,7 +37,8 @@ import io.pgvigil.relations.InvalidIndexCheck;
 import io.pgvigil.relations.SeqScanHeavyCheck;
 
 /**
- * Every check pgvigil has, in the order docs list them, and every collector of the poll. A check declares itself in its own class
+ * Every check pgvigil has, in the order docs list them, every collector of the poll and every
+ * metrics group. A check declares itself in its own class
  * ({@code SPEC}) and is added here once; the alert rules, their promtool cases and the docs tables are
  * generated from this list ({@code CatalogFilesTest} says how), and tests build the checks from it.
  * {@code CatalogBeansTest} proves that the CDI beans are exactly these.
@@ -52,6 +62,12 @@ public final class Catalog {
         return List.of(new StatActivityCollector(), new SettingsCollector(), new StatDatabaseCollector(),
                 new StatStatementsCollector(config), new ReplicationSlotsCollector(), new StatReplicationCollector(),
                 new WalReceiverCollector());
+    }
+
+    /** Every metrics group, in the order docs/metrics.md lists their sections. */
+    public static List<MetricsGroup> metrics(PgvigilConfig config) {
+        return List.of(new TargetMetrics(), new ActivityMetrics(), new DatabaseMetrics(), new StatementMetrics(config),
+                new ReplicationMetrics(), new RelationMetrics(), new FindingMetrics(), new SelfMetrics(config));
     }
 
     /** Every check, built from {@code config} as the CDI container builds its beans. */

@@ -1,13 +1,16 @@
 package io.pgvigil.metrics;
 
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.Map;
+import java.util.Set;
 
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.Tags;
 
 /**
@@ -17,29 +20,32 @@ import io.micrometer.core.instrument.Tags;
  */
 final class SeriesFamily {
 
-    enum Type { GAUGE, COUNTER }
-
     private static final class Value {
         volatile double value;
     }
 
     private final MeterRegistry registry;
-    private final String name;
-    private final String help;
-    private final Type type;
+    private final MetricFamily family;
+    private final Set<String> labels;
     private final Map<Tags, Value> values = new HashMap<>();
     private final Map<Tags, Meter> meters = new HashMap<>();
 
-    SeriesFamily(MeterRegistry registry, String name, String help, Type type) {
+    SeriesFamily(MeterRegistry registry, MetricFamily family) {
         this.registry = registry;
-        this.name = name;
-        this.help = help;
-        this.type = type;
+        this.family = family;
+        this.labels = Set.copyOf(family.labels());
     }
 
-    /** Makes the family's series exactly {@code series}. */
+    /** Makes the family's series exactly {@code series}; every series must carry exactly the declared labels. */
     synchronized void set(Map<Tags, Double> series) {
         for (Map.Entry<Tags, Double> e : series.entrySet()) {
+            Set<String> keys = new HashSet<>();
+            for (Tag t : e.getKey()) {
+                keys.add(t.getKey());
+            }
+            if (!keys.equals(labels)) {
+                throw new IllegalArgumentException(family.name() + " declares labels " + family.labels() + ", got " + keys);
+            }
             values.computeIfAbsent(e.getKey(), this::register).value = e.getValue();
         }
         for (Iterator<Map.Entry<Tags, Value>> it = values.entrySet().iterator(); it.hasNext();) {
@@ -51,18 +57,13 @@ final class SeriesFamily {
         }
     }
 
-    /** A family without labels: one series, or none when {@code value} is null. */
-    void set(Double value) {
-        set(value == null ? Map.of() : Map.of(Tags.empty(), value));
-    }
-
     private Value register(Tags tags) {
         Value holder = new Value();
-        Meter meter = switch (type) {
-            case GAUGE -> Gauge.builder(name, holder, v -> v.value).description(help).tags(tags)
+        Meter meter = switch (family.type()) {
+            case GAUGE -> Gauge.builder(family.name(), holder, v -> v.value).description(family.help()).tags(tags)
                     .strongReference(true).register(registry);
-            case COUNTER -> FunctionCounter.builder(name, holder, v -> v.value).description(help).tags(tags)
-                    .register(registry);
+            case COUNTER -> FunctionCounter.builder(family.name(), holder, v -> v.value).description(family.help())
+                    .tags(tags).register(registry);
         };
         meters.put(tags, meter);
         return holder;

@@ -13,13 +13,15 @@ import io.pgvigil.core.Check;
 import io.pgvigil.core.CheckSpec;
 import io.pgvigil.core.Severity;
 import io.pgvigil.config.PgvigilConfig;
+import io.pgvigil.metrics.MetricFamily;
+import io.pgvigil.metrics.MetricsGroup;
 import io.pgvigil.testing.TestConfig;
 import io.smallrye.config.WithDefault;
 
 /**
  * Everything derived from the {@link Catalog}: the alert rules and their two Kubernetes copies, the
- * standard promtool cases of every check alert, and the generated parts of docs/checks.md and the
- * README. {@code CatalogFilesTest} compares them with the committed files and rewrites them when run
+ * standard promtool cases of every check alert, and the generated parts of docs/checks.md, the
+ * README and docs/metrics.md (from every metrics group's declared families). {@code CatalogFilesTest} compares them with the committed files and rewrites them when run
  * with {@code -Dpgtest.regenerate=true}.
  */
 public final class CatalogFiles {
@@ -30,6 +32,7 @@ public final class CatalogFiles {
     public static final Path CHECK_TESTS = Path.of("alerts/tests/pgvigil-checks.test.yml");
     public static final Path CHECKS_DOC = Path.of("docs/checks.md");
     public static final Path README = Path.of("README.md");
+    public static final Path METRICS_DOC = Path.of("docs/metrics.md");
     public static final String REGENERATE = "./mvnw test -Dtest=CatalogFilesTest -Dpgtest.regenerate=true";
     static final String RUNBOOK_BASE = "https://github.com/pgvigil/pgvigil/blob/main/docs/runbooks/";
     static final String INSTANCE = "db-0:9187";
@@ -102,6 +105,14 @@ public final class CatalogFiles {
         Map<Path, Map<String, String>> sections = new LinkedHashMap<>();
         sections.put(CHECKS_DOC, Map.of("checks", checksTable()));
         sections.put(README, Map.of("check-config", checkConfigTable()));
+        Map<String, String> metrics = new LinkedHashMap<>();
+        for (MetricsGroup group : Catalog.metrics(TestConfig.of(Map.of()))) {
+            for (MetricFamily family : group.families()) {
+                metrics.merge("metrics-" + family.section(), metricRow(family), String::concat);
+            }
+        }
+        metrics.replaceAll((section, rows) -> "| metric | type | labels | meaning |\n|---|---|---|---|\n" + rows);
+        sections.put(METRICS_DOC, metrics);
         return sections;
     }
 
@@ -330,6 +341,12 @@ public final class CatalogFiles {
             return a.getName().compareTo(b.getName());
         });
         return methods;
+    }
+
+    static String metricRow(MetricFamily family) {
+        String labels = family.labels().isEmpty() ? " " : " `" + String.join("`, `", family.labels()) + "` ";
+        return "| `" + family.exposedName() + "` | " + family.type().name().toLowerCase(Locale.ROOT) + " |" + labels
+                + "| " + family.doc() + " |\n";
     }
 
     // ---------------------------------------------------------------- helpers

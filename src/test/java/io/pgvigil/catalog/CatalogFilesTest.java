@@ -61,7 +61,7 @@ class CatalogFilesTest {
 
     /** The text between {@code <!-- BEGIN GENERATED name ... -->} and {@code <!-- END GENERATED name -->}. */
     static String replaceSection(Path file, String text, String name, String content) {
-        String begin = "<!-- BEGIN GENERATED " + name;
+        String begin = "<!-- BEGIN GENERATED " + name + " ";
         String end = "<!-- END GENERATED " + name + " -->";
         int b = text.indexOf(begin);
         int e = text.indexOf(end);

@@ -46,7 +46,7 @@ class CoreChecksMatrixTest {
             String metrics = m.scrape();
             assertThat(metrics).contains("pg_up 1.0\n", "pg_in_recovery 0.0\n",
                     "pg_settings_max_connections 20.0\n", "pg_settings_superuser_reserved_connections 3.0\n",
-                    "pg_connection_slots_usable 17.0\n",
+                    "pgvigil_connection_slots_usable 17.0\n",
                     "pgvigil_collector_success{collector=\"pg_stat_activity\"} 1.0\n",
                     "pgvigil_check_threshold{check=\"pool_saturation\",severity=\"warning\"} 0.8\n",
                     "pgvigil_check_threshold{check=\"long_transaction\",severity=\"critical\"} 300.0\n");
@@ -135,7 +135,7 @@ class CoreChecksMatrixTest {
             assertThat(metrics).contains(
                     "pgvigil_breach{check=\"rollback_rate\",severity=\"critical\",subject=\"storm\"} 1.0\n",
                     "pg_stat_database_xact_rollback_total{datname=\"storm\"} " + (double) (rollbacksBefore + 20) + "\n",
-                    "pg_stat_database_rollback_ratio{datname=\"storm\"} " + e.value() + "\n");
+                    "pgvigil_check_value{check=\"rollback_rate\",subject=\"storm\"} " + e.value() + "\n");
 
             // A mild interval: 25 commits, 5 rollbacks = 0.17, a warning.
             transactionsSeen(pg, admin, "storm", 25, 5);
@@ -192,8 +192,7 @@ class CoreChecksMatrixTest {
                 assertThat(d.xactRollback()).isNotNegative();
             });
             assertThat(m.finding("rollback_rate", "reset")).as("held through the reset, unchanged").contains(open);
-            assertThat(m.scrape()).doesNotContain("pg_stat_database_rollback_ratio{datname=\"reset\"")
-                    .doesNotContain("pgvigil_check_value{check=\"rollback_rate\",subject=\"reset\"");
+            assertThat(m.scrape()).doesNotContain("pgvigil_check_value{check=\"rollback_rate\",subject=\"reset\"");
 
             // The next interval measures again, from the reset counters.
             transactionsSeen(pg, admin, "reset", 10, 20);

@@ -76,8 +76,8 @@ class IndexesMatrixTest {
                     "pgvigil_database_visit_success{datname=\"vis_a\"} 1.0\n",
                     "pgvigil_database_visit_success{datname=\"vis_locked\"} 0.0\n",
                     "pgvigil_database_visit_success{datname=\"vis_full\"} 0.0\n",
-                    "pg_database_indexes{datname=\"vis_a\"} 2.0\n",
-                    "pg_database_tables{datname=\"vis_a\"} 1.0\n")
+                    "pgvigil_database_indexes{datname=\"vis_a\"} 2.0\n",
+                    "pgvigil_database_tables{datname=\"vis_a\"} 1.0\n")
                     .doesNotContain("pgvigil_database_visit_success{datname=\"vis_skip\"}");
         } finally {
             pg.execute("ALTER DATABASE vis_full CONNECTION LIMIT -1");
@@ -116,7 +116,7 @@ class IndexesMatrixTest {
             assertThat(f.message()).startsWith("table public.events in database seqheavy (")
                     .contains("10 sequential scans of 20000 rows each")
                     .contains("EXPLAIN (ANALYZE, BUFFERS)");
-            assertThat(m.scrape()).contains("pg_database_seq_scan_heavy_tables{datname=\"seqheavy\"} 1.0\n",
+            assertThat(m.scrape()).contains("pgvigil_table_findings{check=\"seq_scan_heavy\",datname=\"seqheavy\"} 1.0\n",
                     "pgvigil_breach{check=\"seq_scan_heavy\",severity=\"warning\",subject=\"seqheavy.public.events\"} 1.0\n");
 
             try (Connection c = pg.connect("seqheavy"); Statement st = c.createStatement()) {
@@ -128,7 +128,7 @@ class IndexesMatrixTest {
             PgServer.await("10 index scans reach the statistics", () -> idxScans(pg) >= indexed + 10);
             nextRound(m);
             assertThat(m.finding("seq_scan_heavy", subject)).isEmpty();
-            assertThat(m.scrape()).contains("pg_database_seq_scan_heavy_tables{datname=\"seqheavy\"} 0.0\n")
+            assertThat(m.scrape()).contains("pgvigil_table_findings{check=\"seq_scan_heavy\",datname=\"seqheavy\"} 0.0\n")
                     .doesNotContain("subject=\"seqheavy.public.events\"");
         } finally {
             pg.execute("DROP DATABASE IF EXISTS seqheavy WITH (FORCE)");
@@ -177,9 +177,9 @@ class IndexesMatrixTest {
             assertThat(unused.message()).contains("has not been scanned for").contains("row writes")
                     .contains("one of its 5 indexes");
             assertThat(m.scrape()).contains(
-                    "pg_database_index_findings{check=\"duplicate_index\",datname=\"idxcheck\"} 1.0\n",
-                    "pg_database_index_findings{check=\"invalid_index\",datname=\"idxcheck\"} 1.0\n",
-                    "pg_database_index_findings{check=\"unused_index\",datname=\"idxcheck\"} 2.0\n",
+                    "pgvigil_index_findings{check=\"duplicate_index\",datname=\"idxcheck\"} 1.0\n",
+                    "pgvigil_index_findings{check=\"invalid_index\",datname=\"idxcheck\"} 1.0\n",
+                    "pgvigil_index_findings{check=\"unused_index\",datname=\"idxcheck\"} 2.0\n",
                     "pgvigil_breach{check=\"invalid_index\",severity=\"warning\",subject=\"idxcheck.public.orders_code_uq\"} 1.0\n");
 
             // A scan of the wider index: it is used again, the unique index and primary key never count.
@@ -226,14 +226,21 @@ class IndexesMatrixTest {
                             + " LATERAL (SELECT v FROM items WHERE id = ((g::bigint * 104729) % 300000)::int + 1) x");
                 }
                 PgServer.await("the lookups reach the statistics", () -> indexScans(pg, "cold", "items_pkey") >= 5000);
+                double hitBefore = sample(m.scrape(), "pgvigil_index_blocks_hit_total{datname=\"cold\"}");
+                double readBefore = sample(m.scrape(), "pgvigil_index_blocks_read_total{datname=\"cold\"}");
                 nextRound(m);
                 Finding f = m.finding("index_hit_rate", "cold").orElseThrow();
                 assertThat(f.severity()).isEqualTo(Severity.CRITICAL);
                 assertThat(f.value()).isLessThan(0.95);
                 assertThat(f.threshold()).isEqualTo(0.95);
                 assertThat(f.message()).contains("of index block accesses in database cold were found in shared buffers");
-                assertThat(m.scrape()).contains("pg_database_index_hit_ratio{datname=\"cold\"} " + f.value() + "\n",
+                assertThat(m.scrape()).contains("pgvigil_check_value{check=\"index_hit_rate\",subject=\"cold\"} " + f.value() + "\n",
                         "pgvigil_breach{check=\"index_hit_rate\",severity=\"critical\",subject=\"cold\"} 1.0\n");
+                // The counters behind the ratio grew by exactly this window's blocks: PromQL gets the same ratio.
+                double hit = sample(m.scrape(), "pgvigil_index_blocks_hit_total{datname=\"cold\"}") - hitBefore;
+                double read = sample(m.scrape(), "pgvigil_index_blocks_read_total{datname=\"cold\"}") - readBefore;
+                assertThat(read).isPositive();
+                assertThat(hit / (hit + read)).isCloseTo(f.value(), org.assertj.core.data.Offset.offset(1e-12));
 
                 // The same lookups on a hot, small range: everything is in shared buffers.
                 long hotBefore = indexScans(pg, "cold", "items_pkey");
@@ -297,5 +304,15 @@ class IndexesMatrixTest {
         } catch (SQLException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /** The value of one sample line of an exposition ({@code name{labels}}), failing when it is absent. */
+    static double sample(String scrape, String series) {
+        for (String line : scrape.split("\n")) {
+            if (line.startsWith(series + " ")) {
+                return Double.parseDouble(line.substring(series.length() + 1).split(" ")[0]);
+            }
+        }
+        throw new AssertionError("no sample " + series + " in the scrape");
     }
 }

@@ -16,11 +16,11 @@ public final class MetricsDoc {
      * Families that exist only with a streaming standby attached, or on a standby; the service test
      * has neither, ReplicationMatrixTest checks them.
      */
-    public static final Set<String> NEED_A_STANDBY = Set.of("pg_replication_standby_lag_bytes",
-            "pg_replication_standby_lag_seconds", "pg_replication_standby_info", "pg_standby_replay_lag_bytes",
-            "pg_standby_received_wal_position_bytes", "pg_standby_replayed_wal_position_bytes",
-            "pg_standby_replay_lag_seconds", "pg_standby_wal_receiver_streaming", "pg_standby_last_message_age_seconds",
-            "pg_standby_wal_receiver_status");
+    public static final Set<String> NEED_A_STANDBY = io.pgvigil.core.Catalog.metrics(TestConfig.of(java.util.Map.of()))
+            .stream().flatMap(g -> g.families().stream())
+            .filter(f -> f.section().equals(io.pgvigil.replication.ReplicationMetrics.STANDBYS)
+                    || f.section().equals(io.pgvigil.replication.ReplicationMetrics.STANDBY))
+            .map(io.pgvigil.metrics.MetricFamily::exposedName).collect(java.util.stream.Collectors.toUnmodifiableSet());
 
     private MetricsDoc() {
     }

@@ -34,7 +34,7 @@ public final class TestMonitor implements AutoCloseable {
     public TestMonitor(PgvigilConfig config, Collector<?>... extraCollectors) {
         this.config = config;
         this.connector = new TargetConnector(config);
-        this.publisher = new MetricsPublisher(registry, config);
+        this.publisher = new MetricsPublisher(registry, Catalog.metrics(config));
         List<Collector<?>> collectors = new ArrayList<>(Catalog.collectors(config));
         collectors.addAll(List.of(extraCollectors));
         List<Check> checks = checks(config);
