@@ -10,7 +10,12 @@ import jakarta.enterprise.inject.Instance;
 import io.pgvigil.target.EmbeddedTarget;
 import io.quarkus.runtime.StartupEvent;
 
-/** Stops start-up, before the first poll, when the configuration breaks a {@link ConfigCheck} rule. */
+/**
+ * Stops start-up, before the first poll, when the configuration breaks a {@link ConfigCheck} rule.
+ * Values that break a constraint annotation of {@link PgvigilConfig} never get here: Quarkus refuses them
+ * earlier, while it maps the configuration ({@code Configuration validation failed:} followed by one line
+ * per key), so a configuration with both kinds of mistake is refused twice, annotations first.
+ */
 @ApplicationScoped
 public class ConfigGate {
 

@@ -3,19 +3,29 @@ package io.pgvigil.config;
 import java.time.Duration;
 import java.util.Optional;
 
+import jakarta.validation.constraints.DecimalMax;
+import jakarta.validation.constraints.DecimalMin;
+import jakarta.validation.constraints.Min;
+
+import org.hibernate.validator.constraints.time.DurationMin;
+
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import io.smallrye.config.WithName;
 
 /**
  * All of pgvigil's configuration, under the {@code pgvigil} prefix. Every key can also be set as an
  * environment variable ({@code pgvigil.target.url} is {@code PGVIGIL_TARGET_URL}). Durations take
- * Quarkus' format: {@code 15s}, {@code 5m}, {@code PT1M}. {@link ConfigCheck} rejects values that
- * make no sense and names the key.
+ * Quarkus' format: {@code 15s}, {@code 5m}, {@code PT1M}. The constraint annotations on single keys
+ * are checked by Quarkus when it reads the configuration (SmallRye Config's Bean Validation), before
+ * anything starts; {@link ConfigCheck} adds the rules that span keys or read files. Either way the
+ * message names the key, the value and what is allowed.
  */
 @ConfigMapping(prefix = "pgvigil")
 public interface PgvigilConfig {
 
     /** How often the target is polled. At least 1s. */
+    @DurationMin(seconds = 1, message = Allowed.AT_LEAST_1S)
     @WithDefault("15s")
     Duration interval();
 
@@ -39,7 +49,7 @@ public interface PgvigilConfig {
          * A bearer token required in {@code Authorization: Bearer <token>}; unset, no token is
          * required. Prefer {@link #tokenFile()}.
          */
-        Optional<String> token();
+        Optional<@TokenLength(min = 16) String> token();
 
         /** File holding the token (a mounted Secret); re-read when it changes. Trailing newlines are ignored. */
         Optional<String> tokenFile();
@@ -72,20 +82,24 @@ public interface PgvigilConfig {
         boolean enabled();
 
         /** How often each database is visited. Catalog scans are heavier than a poll, so slower. */
+        @DurationMin(seconds = 1, message = Allowed.AT_LEAST_1S)
         @WithDefault("60s")
         Duration interval();
     }
 
     interface Statements {
         /** Statements with their own series: the top N of the interval by total execution time. */
+        @Min(value = 1, message = Allowed.AT_LEAST)
         @WithDefault("50")
         int top();
 
         /** Query texts are cut to this many characters. */
+        @Min(value = 64, message = Allowed.AT_LEAST)
         @WithDefault("4096")
         int textMaxLength();
 
         /** Most query texts kept in memory (least recently used go first). */
+        @Min(value = 100, message = Allowed.AT_LEAST)
         @WithDefault("10000")
         int textCacheSize();
     }
@@ -110,63 +124,86 @@ public interface PgvigilConfig {
         Optional<String> passwordFile();
 
         /** Most connections pgvigil ever holds open to the target at once. */
+        @Min(value = 1, message = Allowed.AT_LEAST)
         @WithDefault("1")
         int maxConnections();
 
         /** {@code statement_timeout} of pgvigil's sessions: no monitoring query runs longer. */
+        @DurationMin(millis = 1, message = Allowed.AT_LEAST_1MS)
         @WithDefault("5s")
         Duration statementTimeout();
 
         /** {@code lock_timeout} of pgvigil's sessions: a monitoring query never queues behind a lock for longer. */
+        @DurationMin(millis = 1, message = Allowed.AT_LEAST_1MS)
         @WithDefault("1s")
         Duration lockTimeout();
 
         /** Time allowed to open a connection (TCP connect and login). Whole seconds, at least 1s. */
+        @DurationMin(seconds = 1, message = Allowed.AT_LEAST_1S)
         @WithDefault("5s")
         Duration connectTimeout();
     }
 
+    /**
+     * One group per check, named in kebab-case explicitly: SmallRye's Bean Validation names a group by
+     * its raw method name in refusal messages ({@code pgvigil.checks.rollbackRate.warning}) unless
+     * {@code @WithName} gives it (ConfigKeysTest fails on a group without one).
+     */
     interface Checks {
         /** {@code pool_saturation}: client backends over usable connection slots. */
+        @WithName("pool-saturation")
         PoolSaturation poolSaturation();
 
         /** {@code rollback_rate}: rolled-back share of a database's transactions in the interval. */
+        @WithName("rollback-rate")
         RollbackRate rollbackRate();
 
         /** {@code long_transaction}: age of the oldest open transaction. */
+        @WithName("long-transaction")
         LongTransaction longTransaction();
 
         /** {@code slow_query}: a statement's mean execution time in the interval. */
+        @WithName("slow-query")
         SlowQuery slowQuery();
 
         /** {@code n_plus_one}: a statement executed once per row of another. */
+        @WithName("n-plus-one")
         NPlusOne nPlusOne();
 
         /** {@code query_regression}: a statement's interval mean against its own baseline. */
+        @WithName("query-regression")
         QueryRegression queryRegression();
 
         /** {@code temp_spill}: temporary bytes a statement wrote in the interval. */
+        @WithName("temp-spill")
         TempSpill tempSpill();
 
         /** {@code replication_slot}: WAL retained by an inactive replication slot. */
+        @WithName("replication-slot")
         ReplicationSlot replicationSlot();
 
         /** {@code replication_lag}: how far a standby is behind. */
+        @WithName("replication-lag")
         ReplicationLag replicationLag();
 
         /** {@code index_hit_rate}: index blocks found in shared buffers, per database per visit interval. */
+        @WithName("index-hit-rate")
         IndexHitRate indexHitRate();
 
         /** {@code unused_index}: an index with no scans over the observation window. */
+        @WithName("unused-index")
         UnusedIndex unusedIndex();
 
         /** {@code duplicate_index}: an index made redundant by another on the same table. */
+        @WithName("duplicate-index")
         Toggle duplicateIndex();
 
         /** {@code invalid_index}: an index left invalid by a failed CREATE INDEX CONCURRENTLY. */
+        @WithName("invalid-index")
         Toggle invalidIndex();
 
         /** {@code seq_scan_heavy}: a large table read mostly by sequential scans. */
+        @WithName("seq-scan-heavy")
         SeqScanHeavy seqScanHeavy();
     }
 
@@ -190,182 +227,222 @@ public interface PgvigilConfig {
          * 0.1 clears a 0.10 rollback-rate warning at 0.09. For thresholds where lower is worse and the
          * value is a ratio (index_hit_rate), the share of the distance to 1: 0.99 clears at 0.991.
          */
+        @DecimalMin(value = "0", message = Allowed.CLEAR_MARGIN)
+        @DecimalMax(value = "1", inclusive = false, message = Allowed.CLEAR_MARGIN)
         @WithDefault("0.1")
         double clearMargin();
 
         /** Consecutive intervals back inside the threshold (by any margin) after which a finding clears anyway. */
+        @Min(value = 1, message = Allowed.AT_LEAST)
         @WithDefault("3")
         int clearAfter();
     }
 
     interface IndexHitRate extends CheckConfig {
         /** Hit ratio (0-1) below which a warning opens. */
+        @Ratio
         @WithDefault("0.99")
         double warning();
 
         /** Hit ratio (0-1) below which the finding becomes critical. */
+        @Ratio
         @WithDefault("0.95")
         double critical();
 
         /** Fewest index block accesses (hit + read) in an interval for a database to be judged. */
+        @Min(value = 1, message = Allowed.AT_LEAST)
         @WithDefault("1000")
         long minBlockAccesses();
     }
 
     interface UnusedIndex extends CheckConfig {
         /** How long an index must go without a scan to be reported. */
+        @DurationMin(seconds = 1, message = Allowed.AT_LEAST_1S)
         @WithDefault("7d")
         Duration window();
     }
 
     interface SeqScanHeavy extends CheckConfig {
         /** Share (0-1) of a table's scans in the interval that are sequential at which a warning opens. */
+        @Ratio
         @WithDefault("0.5")
         double warning();
 
         /** A table is judged when it has at least this many live rows ... */
+        @Min(value = 1, message = Allowed.AT_LEAST)
         @WithDefault("10000")
         long minRows();
 
         /** ... or is at least this large. */
+        @MinBytes(1)
         @WithDefault("10M")
         io.quarkus.runtime.configuration.MemorySize minSize();
 
         /** Fewest sequential scans in an interval for a table to be judged. */
+        @Min(value = 1, message = Allowed.AT_LEAST)
         @WithDefault("5")
         long minScans();
 
         /** Fewest rows a sequential scan must read on average to count as heavy. */
+        @Min(value = 1, message = Allowed.AT_LEAST)
         @WithDefault("1000")
         long minRowsPerScan();
     }
 
     interface ReplicationLag extends CheckConfig {
         /** Replay delay at which a warning opens. */
+        @DurationMin(millis = 1, message = Allowed.AT_LEAST_1MS)
         @WithDefault("5s")
         Duration warning();
 
         /** Replay delay at which the finding becomes critical. */
+        @DurationMin(millis = 1, message = Allowed.AT_LEAST_1MS)
         @WithDefault("30s")
         Duration critical();
 
         /** Optionally, WAL not yet replayed at which a warning opens (whichever of time and bytes is worse counts). */
-        Optional<io.quarkus.runtime.configuration.MemorySize> warningBytes();
+        Optional<io.quarkus.runtime.configuration.@MinBytes(1) MemorySize> warningBytes();
 
         /** Optionally, WAL not yet replayed at which the finding becomes critical. */
-        Optional<io.quarkus.runtime.configuration.MemorySize> criticalBytes();
+        Optional<io.quarkus.runtime.configuration.@MinBytes(1) MemorySize> criticalBytes();
     }
 
     interface ReplicationSlot extends CheckConfig {
         /** WAL retained by an inactive slot at which a warning opens. */
+        @MinBytes(1)
         @WithDefault("1G")
         io.quarkus.runtime.configuration.MemorySize warning();
 
         /** WAL retained by an inactive slot at which the finding becomes critical. */
+        @MinBytes(1)
         @WithDefault("10G")
         io.quarkus.runtime.configuration.MemorySize critical();
     }
 
     interface SlowQuery extends CheckConfig {
         /** Mean execution time at which a warning opens. */
+        @DurationMin(millis = 1, message = Allowed.AT_LEAST_1MS)
         @WithDefault("100ms")
         Duration warning();
 
         /** Mean execution time at which the finding becomes critical. */
+        @DurationMin(millis = 1, message = Allowed.AT_LEAST_1MS)
         @WithDefault("1s")
         Duration critical();
 
         /** Fewest calls in an interval for a statement to be judged. */
+        @Min(value = 1, message = Allowed.AT_LEAST)
         @WithDefault("1")
         long minCalls();
     }
 
     interface NPlusOne extends CheckConfig {
         /** Fewest child calls in an interval for the pattern to count. */
+        @Min(value = 2, message = Allowed.AT_LEAST)
         @WithDefault("100")
         long minCalls();
 
         /** Lowest child calls / parent rows ratio that counts as "once per row". */
+        @DecimalMin(value = "0", inclusive = false, message = Allowed.ABOVE_0_AT_MOST_1)
+        @DecimalMax(value = "1", message = Allowed.ABOVE_0_AT_MOST_1)
         @WithDefault("0.8")
         double ratioMin();
 
         /** Highest child calls / parent rows ratio that counts as "once per row". */
+        @DecimalMin(value = "1", message = Allowed.FROM_1_TO_BELOW_100)
+        @DecimalMax(value = "100", inclusive = false, message = Allowed.FROM_1_TO_BELOW_100)
         @WithDefault("1.25")
         double ratioMax();
 
         /** Consecutive windows with the pattern after which the finding is critical. */
+        @Min(value = 1, message = Allowed.AT_LEAST)
         @WithDefault("3")
         int criticalWindows();
     }
 
     interface QueryRegression extends CheckConfig {
         /** Interval mean over baseline at which a warning opens. */
+        @DecimalMin(value = "1", inclusive = false, message = Allowed.MULTIPLE_ABOVE_1)
         @WithDefault("3")
         double warning();
 
         /** Interval mean over baseline at which the finding becomes critical. */
+        @DecimalMin(value = "1", inclusive = false, message = Allowed.MULTIPLE_ABOVE_1)
         @WithDefault("10")
         double critical();
 
         /** Statements whose interval mean is below this are not judged. */
+        @DurationMin(message = Allowed.NOT_NEGATIVE)
         @WithDefault("10ms")
         Duration minMean();
 
         /** Fewest calls in an interval for it to be judged or to count towards the baseline. */
+        @Min(value = 1, message = Allowed.AT_LEAST)
         @WithDefault("5")
         long minCalls();
 
         /** Windows that must make up a baseline before a statement is judged. */
+        @Min(value = 1, message = Allowed.AT_LEAST)
         @WithDefault("3")
         int baselineWindows();
     }
 
     interface TempSpill extends CheckConfig {
         /** Temporary bytes written by one statement in an interval at which a warning opens. */
+        @MinBytes(1)
         @WithDefault("10M")
         io.quarkus.runtime.configuration.MemorySize warning();
 
         /** Temporary bytes at which the finding becomes critical. */
+        @MinBytes(1)
         @WithDefault("1G")
         io.quarkus.runtime.configuration.MemorySize critical();
     }
 
     interface PoolSaturation extends CheckConfig {
         /** Ratio (0-1) at which a warning opens. */
+        @Ratio
         @WithDefault("0.80")
         double warning();
 
         /** Ratio (0-1) at which the finding becomes critical. */
+        @Ratio
         @WithDefault("0.90")
         double critical();
     }
 
     interface RollbackRate extends CheckConfig {
         /** Ratio (0-1) at which a warning opens. */
+        @Ratio
         @WithDefault("0.10")
         double warning();
 
         /** Ratio (0-1) at which the finding becomes critical. */
+        @Ratio
         @WithDefault("0.25")
         double critical();
 
         /** Fewest transactions (commits + rollbacks) in an interval for a database to be judged. */
+        @Min(value = 1, message = Allowed.AT_LEAST)
         @WithDefault("20")
         long minTransactions();
     }
 
     interface LongTransaction extends CheckConfig {
         /** Transaction age at which a warning opens. */
+        @DurationMin(millis = 1, message = Allowed.AT_LEAST_1MS)
         @WithDefault("60s")
         Duration warning();
 
         /** Transaction age at which the finding becomes critical. */
+        @DurationMin(millis = 1, message = Allowed.AT_LEAST_1MS)
         @WithDefault("300s")
         Duration critical();
     }
 
     interface Findings {
         /** Most open findings published at once (most severe, then oldest, first); the rest are counted. */
+        @Min(value = 1, message = Allowed.AT_LEAST)
         @WithDefault("1000")
         int max();
     }

@@ -262,10 +262,8 @@ class K8sManifestsTest {
             if (!cm.getMetadata().getName().equals("pgvigil-config")) {
                 continue;
             }
-            PgvigilConfig config = new io.smallrye.config.SmallRyeConfigBuilder().withMapping(PgvigilConfig.class)
-                    .withConverter(java.time.Duration.class, 200, new io.quarkus.runtime.configuration.DurationConverter())
-                    .withConverter(io.quarkus.runtime.configuration.MemorySize.class, 200,
-                            new io.quarkus.runtime.configuration.MemorySizeConverter())
+            // The same mapping and validator as the service: an annotated limit the ConfigMap breaks fails here.
+            PgvigilConfig config = io.pgvigil.testing.TestConfig.builder()
                     .withSources(new io.smallrye.config.EnvConfigSource(cm.getData(), 300)).build()
                     .getConfigMapping(PgvigilConfig.class);
             assertThat(config.target().url()).as("PGVIGIL_TARGET_URL is read").isPresent();
