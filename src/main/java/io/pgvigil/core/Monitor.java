@@ -3,6 +3,7 @@ package io.pgvigil.core;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Savepoint;
+import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -55,6 +56,8 @@ public class Monitor {
     /** Last problem logged per collector (or per check, or "target"), so each is logged once. */
     private final Map<String, String> lastProblem = new HashMap<>();
 
+    /** The time of each poll: the system clock, or in tests a clock they move forward instead of sleeping. */
+    private final Clock clock;
     private Session session;
     private Snapshot lastUp;
     private Instant lastSuccessAt;
@@ -63,18 +66,19 @@ public class Monitor {
 
     @Inject
     public Monitor(@All List<Collector<?>> collectors, @All List<Check> checks, TargetConnector connector,
-            DatabaseVisitor visitor, PgvigilConfig config) {
+            DatabaseVisitor visitor, PgvigilConfig config, Clock clock) {
         this.collectors = collectors.stream().sorted(Comparator.comparing(Collector::key)).toList();
         this.checks = checks.stream().sorted(Comparator.comparing(Check::id)).toList();
         this.connector = connector;
         this.visitor = visitor;
         this.maxFindings = config.findings().max();
+        this.clock = clock;
     }
 
     /** Runs one poll and returns everything it produced. */
     public synchronized PollState poll() {
         long start = System.nanoTime();
-        Instant at = Instant.now();
+        Instant at = clock.instant();
         polls++;
         Snapshot snapshot;
         List<CollectorStatus> statuses;

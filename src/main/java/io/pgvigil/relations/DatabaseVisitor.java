@@ -57,7 +57,7 @@ public class DatabaseVisitor {
 
     private final TargetConnector connector;
     private final boolean enabled;
-    private final long intervalNanos;
+    private final java.time.Duration interval;
     private final List<Pattern> include;
     private final List<Pattern> exclude;
     private final RelationHistory history = new RelationHistory();
@@ -66,14 +66,18 @@ public class DatabaseVisitor {
     /** Last problem logged per database, so each is logged once. */
     private final Map<String, String> lastProblem = new HashMap<>();
     private Relations latest = Relations.NONE;
-    private long nextDue = Long.MIN_VALUE;
+    /** When the next round is due, on the poll's clock (tests advance it instead of sleeping). */
+    private Instant nextDue;
     private boolean due = true;
+    /** The round's start: its poll time and the monotonic tick it began at, for each visit's own time. */
+    private Instant roundAt;
+    private long roundTick;
 
     @Inject
     public DatabaseVisitor(TargetConnector connector, PgvigilConfig config) {
         this.connector = connector;
         this.enabled = config.indexes().enabled();
-        this.intervalNanos = config.indexes().interval().toNanos();
+        this.interval = config.indexes().interval();
         this.include = config.databases().include().stream().map(DatabaseVisitor::glob).toList();
         this.exclude = config.databases().exclude().orElse(List.of()).stream().map(DatabaseVisitor::glob).toList();
     }
@@ -88,12 +92,13 @@ public class DatabaseVisitor {
         if (!enabled) {
             return Relations.NONE;
         }
-        long tick = System.nanoTime();
-        if (!due && tick - nextDue < 0) {
+        if (!due && now.isBefore(nextDue)) {
             return latest;
         }
         due = false;
-        nextDue = tick + intervalNanos;
+        nextDue = now.plus(interval);
+        roundAt = now;
+        roundTick = System.nanoTime();
         List<Visit> visits = new ArrayList<>();
         Connection connection = main.connection();
         Set<String> present = new LinkedHashSet<>();
@@ -120,7 +125,8 @@ public class DatabaseVisitor {
 
     private Visit visit(String datname, boolean canConnect, boolean current, Session main, ServerInfo server)
             throws SQLException {
-        Instant at = Instant.now();
+        // The poll's time plus what the round has taken so far: the databases of a round are read one after another.
+        Instant at = roundAt.plusNanos(System.nanoTime() - roundTick);
         if (!canConnect) {
             return failed(datname, at, null, "pgvigil's role has no CONNECT privilege on database " + datname
                     + " (GRANT CONNECT ON DATABASE ... TO it, or exclude it with pgvigil.databases.exclude)");

@@ -29,6 +29,7 @@ public final class RelationHistory {
         DatabaseState previous = states.get(datname);
         RelationWindow window = previous == null ? null : between(previous, at, current);
         Map<Long, Instant> idleSince = new HashMap<>();
+        Map<Long, Instant> scanSeenAt = new HashMap<>();
         Map<Long, Index> before = new HashMap<>();
         if (previous != null) {
             previous.current().indexes().forEach(i -> before.put(i.indexrelid(), i));
@@ -37,15 +38,21 @@ public final class RelationHistory {
             Index prev = before.get(index.indexrelid());
             boolean unchanged = prev != null && prev.scans() == index.scans();
             idleSince.put(index.indexrelid(), unchanged ? previous.idleSince().getOrDefault(index.indexrelid(), at) : at);
+            if (prev != null && !unchanged) {
+                scanSeenAt.put(index.indexrelid(), at);
+            } else if (prev != null && previous.scanSeenAt().containsKey(index.indexrelid())) {
+                scanSeenAt.put(index.indexrelid(), previous.scanSeenAt().get(index.indexrelid()));
+            }
         }
-        states.put(datname, new DatabaseState(datname, at, true, current, window, idleSince));
+        states.put(datname, new DatabaseState(datname, at, true, current, window, idleSince, scanSeenAt));
     }
 
     /** The latest visit of {@code datname} failed: its last numbers stay, marked stale. */
     public void failed(String datname) {
         DatabaseState s = states.get(datname);
         if (s != null && s.fresh()) {
-            states.put(datname, new DatabaseState(s.datname(), s.at(), false, s.current(), s.window(), s.idleSince()));
+            states.put(datname, new DatabaseState(s.datname(), s.at(), false, s.current(), s.window(), s.idleSince(),
+                    s.scanSeenAt()));
         }
     }
 

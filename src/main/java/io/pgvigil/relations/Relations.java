@@ -33,19 +33,25 @@ public record Relations(Map<String, DatabaseState> databases, List<Visit> visits
      * @param window    what changed since the visit before, null when there is no earlier visit
      * @param idleSince per index (by indexrelid): since when pgvigil has seen no scan of it — from the
      *                  first visit that saw it, its last scan, or the last reset of its counters
+     * @param scanSeenAt per index: the visit at which pgvigil last saw its scan count move or reset
+     *                  (absent while it has not)
      */
     public record DatabaseState(String datname, Instant at, boolean fresh, DatabaseRelations current,
-            RelationWindow window, Map<Long, Instant> idleSince) {
+            RelationWindow window, Map<Long, Instant> idleSince, Map<Long, Instant> scanSeenAt) {
 
         /**
-         * Since when the index has not been scanned: {@code last_idx_scan} where PostgreSQL 16+ knows
-         * it, else what pgvigil observed.
+         * Since when the index has not been scanned: {@code last_idx_scan} where PostgreSQL 16+
+         * records it, else what pgvigil observed. A scan pgvigil saw happen (its count moved between
+         * two visits) is never reported as older than the visit that saw it: the server's clock and
+         * pgvigil's may differ (a sidecar's is not the server's).
          */
         public Instant idleSince(Index index) {
-            if (index.lastScanSeconds() != null) {
-                return Instant.ofEpochMilli((long) (index.lastScanSeconds() * 1000));
+            if (index.lastScanSeconds() == null) {
+                return idleSince.getOrDefault(index.indexrelid(), at);
             }
-            return idleSince.getOrDefault(index.indexrelid(), at);
+            Instant last = Instant.ofEpochMilli((long) (index.lastScanSeconds() * 1000));
+            Instant seen = scanSeenAt.get(index.indexrelid());
+            return seen != null && seen.isAfter(last) ? seen : last;
         }
     }
 

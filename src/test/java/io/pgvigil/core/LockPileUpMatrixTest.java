@@ -41,8 +41,7 @@ class LockPileUpMatrixTest {
                 st.execute("LOCK TABLE busy IN ACCESS EXCLUSIVE MODE");
             }
             for (int round = 0; round < 3; round++) {
-                Thread.sleep(1100);
-                PollState state = m.poll();
+                PollState state = m.advance(java.time.Duration.ofMillis(1100)).poll();
                 assertThat(state.up()).isTrue();
                 assertThat(state.collectors()).filteredOn(CollectorStatus::enabled)
                         .allSatisfy(c -> assertThat(c.success()).as(c.collector() + ": " + c.error()).isTrue());

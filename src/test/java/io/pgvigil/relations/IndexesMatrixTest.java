@@ -166,8 +166,7 @@ class IndexesMatrixTest {
             assertThat(m.finding("duplicate_index", "idxcheck.public.orders_user_status")).isEmpty();
             assertThat(m.last().findings()).filteredOn(x -> x.check().equals("unused_index")).isEmpty();
 
-            Thread.sleep(3100);
-            m.poll();
+            m.advance(java.time.Duration.ofMillis(3100)).poll();
             assertThat(m.last().findings()).filteredOn(x -> x.check().equals("unused_index"))
                     .extracting(Finding::subject)
                     .containsExactlyInAnyOrder("idxcheck.public.orders_user", "idxcheck.public.orders_user_status");
@@ -268,10 +267,9 @@ class IndexesMatrixTest {
         return relations.visits().stream().filter(v -> v.datname().equals(datname)).findFirst().orElseThrow();
     }
 
-    /** Waits for the next visit round to be due, then polls. */
-    private static PollState nextRound(TestMonitor m) throws InterruptedException {
-        Thread.sleep(1100);
-        return m.poll();
+    /** Moves the monitor's clock past the visit interval (1 s here), then polls: the next round runs. */
+    private static PollState nextRound(TestMonitor m) {
+        return m.advance(java.time.Duration.ofMillis(1100)).poll();
     }
 
     private static void recentEvents(PgServer pg, int times) throws SQLException {

@@ -13,6 +13,7 @@ import io.pgvigil.core.Catalog;
 import io.pgvigil.core.Check;
 import io.pgvigil.core.CheckSpec;
 import io.pgvigil.core.Collector;
+import io.pgvigil.metrics.MetricsGroup;
 import io.pgvigil.testing.PgTestResource;
 import io.pgvigil.testing.TestConfig;
 import io.quarkus.arc.All;
@@ -43,6 +44,16 @@ class CatalogBeansTest {
         for (Check check : checks) {
             assertThat(check.spec()).as(check.id()).isSameAs(Catalog.check(check.id()).orElseThrow());
         }
+    }
+
+    @Inject
+    @All
+    List<MetricsGroup> metrics;
+
+    @Test
+    void everyMetricsGroupBeanIsInTheCatalogSoThatDocsListEveryFamily() {
+        assertThat(metrics).extracting(g -> g.getClass().getName()).containsExactlyInAnyOrderElementsOf(
+                Catalog.metrics(TestConfig.of(Map.of())).stream().map(g -> g.getClass().getName()).toList());
     }
 
     @Test

@@ -27,6 +27,8 @@ public final class TestMonitor implements AutoCloseable {
     public final PgvigilConfig config;
     public final TargetConnector connector;
     public final Monitor monitor;
+    /** The monitor's clock: {@link #advance} moves it forward instead of sleeping. */
+    public final TestClock clock = new TestClock();
     public final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final MetricsPublisher publisher;
     private PollState last;
@@ -38,7 +40,7 @@ public final class TestMonitor implements AutoCloseable {
         List<Collector<?>> collectors = new ArrayList<>(Catalog.collectors(config));
         collectors.addAll(List.of(extraCollectors));
         List<Check> checks = checks(config);
-        this.monitor = new Monitor(collectors, checks, connector, new DatabaseVisitor(connector, config), config);
+        this.monitor = new Monitor(collectors, checks, connector, new DatabaseVisitor(connector, config), config, clock);
     }
 
     /** Every check of the service, from the catalog (ServiceTest proves the CDI beans are the same). */
@@ -48,6 +50,12 @@ public final class TestMonitor implements AutoCloseable {
 
     public static TestMonitor watching(PgServer server, String... keyValues) {
         return new TestMonitor(TestConfig.forServer(server, keyValues));
+    }
+
+    /** Moves the monitor's clock forward (a visit round, an unused-index window) without waiting. */
+    public TestMonitor advance(java.time.Duration by) {
+        clock.advance(by);
+        return this;
     }
 
     /** One poll, published as the service would. */
