@@ -13,6 +13,8 @@ import jakarta.inject.Inject;
 
 import org.jboss.logging.Logger;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+
 import io.pgvigil.config.PgvigilConfig;
 import io.quarkus.vertx.http.runtime.filters.Filters;
 import io.vertx.ext.web.RoutingContext;
@@ -21,7 +23,9 @@ import io.vertx.ext.web.RoutingContext;
  * Optional bearer tokens: {@code pgvigil.api.token(-file)} guards {@code /api/*}, which can show
  * query text; {@code pgvigil.metrics.token(-file)} guards {@code /metrics}. Health endpoints are never
  * guarded (the kubelet has no token). A request without the right {@code Authorization: Bearer}
- * header gets 401 with no body and no detail. Tokens are compared in constant time
+ * header gets 401 with {@code WWW-Authenticate: Bearer} and the same {@link Problem} body whatever was
+ * wrong (no header, another scheme, a wrong token), so that the answer tells a prober nothing it did
+ * not send. Tokens are compared in constant time
  * ({@link MessageDigest#isEqual}); a token file is re-read when its modification time changes, so a
  * rotated Secret takes effect without a restart.
  */
@@ -80,17 +84,23 @@ public class AccessTokens {
         }
     }
 
+    /** The one 401 body, for every refusal. */
+    static final Problem UNAUTHORIZED = Problem.of(401,
+            "this endpoint requires a bearer token: Authorization: Bearer <token>");
+
     private final Guard api;
     private final Guard metrics;
     private final String metricsPath;
+    private final ObjectMapper json;
 
     @Inject
     public AccessTokens(PgvigilConfig config,
             @org.eclipse.microprofile.config.inject.ConfigProperty(name = "quarkus.micrometer.export.prometheus.path",
-                    defaultValue = "/q/metrics") String metricsPath) {
+                    defaultValue = "/q/metrics") String metricsPath, ObjectMapper json) {
         this.api = new Guard("pgvigil.api", config.api());
         this.metrics = new Guard("pgvigil.metrics", config.metrics());
         this.metricsPath = metricsPath;
+        this.json = json;
     }
 
     /**
@@ -117,7 +127,8 @@ public class AccessTokens {
         if (guard == null || !guard.enabled() || guard.admits(ctx.request().getHeader("Authorization"))) {
             ctx.next();
         } else {
-            ctx.response().setStatusCode(401).putHeader("WWW-Authenticate", "Bearer").end();
+            ctx.response().putHeader("WWW-Authenticate", "Bearer");
+            UNAUTHORIZED.send(ctx, json);
         }
     }
 }

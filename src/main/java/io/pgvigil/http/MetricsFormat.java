@@ -10,13 +10,14 @@ import io.vertx.ext.web.RoutingContext;
 /**
  * Serves the classic Prometheus text format (0.0.4) to every client that does not ask for OpenMetrics
  * by name. Quarkus answers {@code Accept: *}{@code /*} (curl, wget, a browser) with OpenMetrics,
- * whose HELP escaping {@code promtool check metrics} does not parse; Prometheus itself names
- * {@code application/openmetrics-text} in its Accept header and keeps getting it.
+ * whose HELP escaping {@code promtool check metrics} does not parse. A client that names
+ * {@code application/openmetrics-text} (Prometheus does) gets OpenMetrics.
  */
 @ApplicationScoped
 public class MetricsFormat {
 
     static final String CLASSIC = "text/plain; version=0.0.4; charset=utf-8";
+    static final String OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
     private final String metricsPath;
 
@@ -35,9 +36,10 @@ public class MetricsFormat {
     private void negotiate(RoutingContext ctx) {
         if (ctx.normalizedPath().equals(metricsPath)) {
             String accept = ctx.request().getHeader("Accept");
-            if (accept == null || !accept.contains("application/openmetrics-text")) {
-                ctx.request().headers().set("Accept", CLASSIC);
-            }
+            // Quarkus' endpoint matches the type string exactly: a plain "application/openmetrics-text"
+            // would get 406, and Prometheus' own list would get the classic format.
+            ctx.request().headers().set("Accept",
+                    accept != null && accept.contains("application/openmetrics-text") ? OPENMETRICS : CLASSIC);
         }
         ctx.next();
     }

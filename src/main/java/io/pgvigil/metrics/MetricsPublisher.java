@@ -5,6 +5,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
@@ -62,6 +63,17 @@ public class MetricsPublisher {
                 }
             }
         }
+    }
+
+    /**
+     * Removes every series this publisher registered. The injected registry may outlive the
+     * application (Micrometer's global composite does across a restart in the same JVM, as in
+     * tests): a meter left there would be handed back, bound to this instance's dead values, to the
+     * next publisher that registers the same series.
+     */
+    @PreDestroy
+    public synchronized void close() {
+        families.values().forEach(SeriesFamily::removeAll);
     }
 
     private void set(MetricFamily family, Map<Tags, Double> series) {

@@ -57,6 +57,13 @@ final class SeriesFamily {
         }
     }
 
+    /** Removes every series of the family from the registry. */
+    synchronized void removeAll() {
+        meters.values().forEach(registry::remove);
+        meters.clear();
+        values.clear();
+    }
+
     private Value register(Tags tags) {
         Value holder = new Value();
         Meter meter = switch (family.type()) {

@@ -6,6 +6,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 import jakarta.inject.Inject;
 import jakarta.ws.rs.DefaultValue;
@@ -15,22 +16,35 @@ import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
 
-import io.pgvigil.relations.RelationSubjects;
-import io.pgvigil.relations.RelationsCollector.Index;
-import io.pgvigil.relations.RelationsCollector.Table;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+
+import io.pgvigil.config.PgvigilConfig;
 import io.pgvigil.core.LatestState;
 import io.pgvigil.core.PollState;
+import io.pgvigil.http.BadParameter;
+import io.pgvigil.http.NoData;
+import io.pgvigil.http.OpenApiDocument;
 import io.pgvigil.relations.RelationFindings.Ref;
 import io.pgvigil.relations.RelationWindow.TableDelta;
-import io.pgvigil.relations.Relations;
 import io.pgvigil.relations.Relations.DatabaseState;
-import io.pgvigil.http.BadParameter;
+import io.pgvigil.relations.Relations.Visit;
+import io.pgvigil.relations.RelationsCollector.Index;
+import io.pgvigil.relations.RelationsCollector.Table;
 
 /**
  * {@code GET /api/v1/indexes} and {@code GET /api/v1/tables}: every index and table of the visited
- * databases as of their latest visit, each with the findings it is part of. Parameters:
- * {@code database} (one database), {@code findings=true} (only those with a finding), {@code limit}
- * (default 1000). Reads the latest state only; no request reaches the database.
+ * databases as of their latest visit, each with the findings it is part of, in the list envelope
+ * with each database's visit time. Parameters: {@code database} (one database), {@code findings=true}
+ * (only those with a finding), {@code limit} (default 1000). 503 while there is nothing visited to
+ * show: before the first poll, with the target down, with visits off or finding no database, or when
+ * every visit failed. Reads the latest state only; no request reaches the database.
  */
 @Path("/api/v1")
 @Produces(MediaType.APPLICATION_JSON)
@@ -38,45 +52,150 @@ public class RelationsResource {
 
     static final int MAX_LIMIT = 100_000;
 
+    /** The {@code collector} of this resource's 503 problems (the visits are not a statistics-view collector). */
+    static final String VISITS = "database-visits";
+
     @Inject
     LatestState latest;
 
-    /**
-     * One index.
-     *
-     * @param lastScan  last_idx_scan (PostgreSQL 16+), null when unknown
-     * @param idleSince since when no scan was seen (see the unused_index check)
-     */
-    public record IndexView(String database, String schema, String table, String name, String method,
-            List<String> columns, String expressions, String predicate, boolean unique, boolean primary,
-            boolean exclusion, boolean backsConstraint, boolean valid, long sizeBytes, long scans, long tuplesRead,
-            long tuplesFetched, long blocksHit, long blocksRead, Instant lastScan, Instant idleSince, Instant visitedAt,
-            List<Ref> findings) {
+    @Inject
+    PgvigilConfig config;
+
+    @Schema(name = "IndexList", description = "Indexes as of each database's latest visit")
+    @JsonPropertyOrder({ "items", "total", "truncated", "asOf", "databases" })
+    public record IndexList(
+            @Schema(required = true, description = "Indexes by database, schema, table and name") List<IndexView> items,
+            @Schema(required = true, description = "How many indexes matched database and findings, before limit")
+            int total,
+            @Schema(required = true, description = "true when limit left some out") boolean truncated,
+            @Schema(required = true, description = "The oldest visitedAt of the databases listed: every number here "
+                    + "is at least this fresh (ISO-8601, UTC)") Instant asOf,
+            @Schema(required = true, description = "The databases these items come from")
+            List<DatabaseView> databases) {
+    }
+
+    @Schema(name = "TableList", description = "Tables as of each database's latest visit")
+    @JsonPropertyOrder({ "items", "total", "truncated", "asOf", "databases" })
+    public record TableList(
+            @Schema(required = true, description = "Tables by database, schema and name") List<TableView> items,
+            @Schema(required = true, description = "How many tables matched database and findings, before limit")
+            int total,
+            @Schema(required = true, description = "true when limit left some out") boolean truncated,
+            @Schema(required = true, description = "The oldest visitedAt of the databases listed: every number here "
+                    + "is at least this fresh (ISO-8601, UTC)") Instant asOf,
+            @Schema(required = true, description = "The databases these items come from")
+            List<DatabaseView> databases) {
+    }
+
+    @Schema(name = "VisitedDatabase", description = "Where one database's numbers come from")
+    @JsonPropertyOrder({ "database", "visitedAt", "fresh", "error" })
+    public record DatabaseView(
+            @Schema(required = true) String database,
+            @Schema(required = true, description = "When the visit these numbers are from read them (ISO-8601, UTC)")
+            Instant visitedAt,
+            @Schema(required = true, description = "false when the latest visit failed and these numbers are from an "
+                    + "earlier one") boolean fresh,
+            @Schema(nullable = true, description = "Why the latest visit failed; null when fresh") String error) {
+    }
+
+    /** One index. */
+    @Schema(name = "Index", description = "One index, cumulative counters as of its database's latest visit")
+    @JsonPropertyOrder({ "database", "schema", "table", "name", "method", "columns", "expressions", "predicate",
+            "unique", "primary", "exclusion", "backsConstraint", "valid", "sizeBytes", "scans", "tuplesRead",
+            "tuplesFetched", "blocksHit", "blocksRead", "lastScanAt", "idleStartedAt", "visitedAt", "findings" })
+    public record IndexView(
+            @Schema(required = true) String database,
+            @Schema(required = true) String schema,
+            @Schema(required = true) String table,
+            @Schema(required = true) String name,
+            @Schema(required = true, description = "Access method", examples = "btree") String method,
+            @Schema(required = true, description = "Indexed columns, in order; empty for expression-only indexes")
+            List<String> columns,
+            @Schema(nullable = true, description = "Indexed expressions; null when none") String expressions,
+            @Schema(nullable = true, description = "WHERE clause of a partial index; null when none") String predicate,
+            @Schema(required = true) boolean unique,
+            @Schema(required = true) boolean primary,
+            @Schema(required = true) boolean exclusion,
+            @Schema(required = true, description = "true when it backs a constraint (unique, primary key, exclusion)")
+            boolean backsConstraint,
+            @Schema(required = true, description = "false for an index left invalid (failed CREATE INDEX CONCURRENTLY)")
+            boolean valid,
+            @Schema(required = true, description = "relpages × block size, in bytes") long sizeBytes,
+            @Schema(required = true, description = "Index scans (idx_scan)") long scans,
+            @Schema(required = true, description = "Index entries returned (idx_tup_read)") long tuplesRead,
+            @Schema(required = true, description = "Live rows fetched through it (idx_tup_fetch)") long tuplesFetched,
+            @Schema(required = true, description = "Index blocks found in shared buffers") long blocksHit,
+            @Schema(required = true, description = "Index blocks read from the OS") long blocksRead,
+            @Schema(nullable = true, description = "last_idx_scan (PostgreSQL 16+, ISO-8601, UTC); null when unknown")
+            Instant lastScanAt,
+            @Schema(required = true, description = "Since when no scan has been seen: lastScanAt where known, else the "
+                    + "first visit that saw the index or the last reset of its counters (ISO-8601, UTC)")
+            Instant idleStartedAt,
+            @Schema(required = true, description = "When these numbers were read (ISO-8601, UTC)") Instant visitedAt,
+            @Schema(required = true, description = "Open findings it is part of") List<Ref> findings) {
     }
 
     /**
      * One table. The {@code interval*} fields cover the time between its database's last two visits
      * and are null before the second visit.
-     *
-     * @param idxScans scans of all its indexes, summed
      */
-    public record TableView(String database, String schema, String name, long sizeBytes, long liveRows, long seqScans,
-            long seqRowsRead, long idxScans, long writes, Instant lastSeqScan, Double intervalSeconds,
-            Long intervalSeqScans, Long intervalSeqRowsRead, Long intervalIdxScans, Instant visitedAt,
-            List<Ref> findings) {
+    @Schema(name = "Table", description = "One table, cumulative counters as of its database's latest visit; the "
+            + "interval* fields cover the time between its database's last two visits and are null before the second")
+    @JsonPropertyOrder({ "database", "schema", "name", "sizeBytes", "liveRows", "seqScans", "seqRowsRead", "indexScans",
+            "writes", "lastSeqScanAt", "intervalSeconds", "intervalSeqScans", "intervalSeqRowsRead",
+            "intervalIndexScans", "visitedAt", "findings" })
+    public record TableView(
+            @Schema(required = true) String database,
+            @Schema(required = true) String schema,
+            @Schema(required = true) String name,
+            @Schema(required = true, description = "relpages × block size, in bytes") long sizeBytes,
+            @Schema(required = true, description = "n_live_tup") long liveRows,
+            @Schema(required = true, description = "Sequential scans (seq_scan)") long seqScans,
+            @Schema(required = true, description = "Rows read by sequential scans (seq_tup_read)") long seqRowsRead,
+            @Schema(required = true, description = "Scans of all its indexes, summed") long indexScans,
+            @Schema(required = true, description = "Rows inserted, updated and deleted") long writes,
+            @Schema(nullable = true, description = "last_seq_scan (PostgreSQL 16+, ISO-8601, UTC); null when unknown")
+            Instant lastSeqScanAt,
+            @Schema(nullable = true, description = "Time between the last two visits, in seconds; null before the "
+                    + "second visit") Double intervalSeconds,
+            @Schema(nullable = true, description = "Sequential scans between the last two visits; null before the "
+                    + "second") Long intervalSeqScans,
+            @Schema(nullable = true, description = "Rows read by those scans; null before the second visit")
+            Long intervalSeqRowsRead,
+            @Schema(nullable = true, description = "Index scans between the last two visits; null before the second")
+            Long intervalIndexScans,
+            @Schema(required = true, description = "When these numbers were read (ISO-8601, UTC)") Instant visitedAt,
+            @Schema(required = true, description = "Open findings it is part of") List<Ref> findings) {
     }
 
     @GET
     @Path("/indexes")
-    public List<IndexView> indexes(@QueryParam("database") String database,
-            @QueryParam("findings") @DefaultValue("false") String onlyFindings,
-            @QueryParam("limit") @DefaultValue("1000") String limit) {
+    @Tag(name = "relations")
+    @Operation(summary = "Every index of the visited databases",
+            description = "As of each database's latest visit (pgvigil.indexes.interval), with the findings each is "
+                    + "part of. 503 before the first visit, while the target is down, with visits off or when none "
+                    + "succeeded.")
+    @APIResponse(responseCode = "200", description = "The indexes")
+    @APIResponse(responseCode = "400", ref = OpenApiDocument.BAD_PARAMETER)
+    @APIResponse(responseCode = "401", ref = OpenApiDocument.UNAUTHORIZED)
+    @APIResponse(responseCode = "500", ref = OpenApiDocument.INTERNAL_ERROR)
+    @APIResponse(responseCode = "503", ref = OpenApiDocument.NO_DATA)
+    public IndexList indexes(
+            @Parameter(description = "Only this database (one pgvigil visits; 400 otherwise)") @QueryParam("database")
+            String database,
+            @Parameter(description = "true: only indexes that are part of an open finding", schema = @Schema(
+                    type = SchemaType.BOOLEAN, defaultValue = "false")) @QueryParam("findings")
+            @DefaultValue("false") String onlyFindings,
+            @Parameter(description = "Most indexes listed", schema = @Schema(type = SchemaType.INTEGER, minimum = "1",
+                    maximum = "" + MAX_LIMIT, defaultValue = "1000")) @QueryParam("limit") @DefaultValue("1000")
+            String limit) {
         int n = BadParameter.limit("limit", limit, MAX_LIMIT);
-        boolean only = flag("findings", onlyFindings);
+        boolean only = BadParameter.flag("findings", onlyFindings);
         PollState state = latest.get();
+        List<DatabaseState> databases = databases(state, database);
         Map<String, List<Ref>> refs = RelationFindings.bySubject(state, RelationFindings.INDEX_CHECKS);
         List<IndexView> views = new ArrayList<>();
-        for (DatabaseState db : databases(state, database)) {
+        for (DatabaseState db : databases) {
             for (Index i : db.current().indexes()) {
                 List<Ref> found = refs.getOrDefault(RelationSubjects.of(db.datname(), i.schema(), i.name()), List.of());
                 if (only && found.isEmpty()) {
@@ -90,20 +209,37 @@ public class RelationsResource {
         }
         views.sort(Comparator.comparing(IndexView::database).thenComparing(IndexView::schema)
                 .thenComparing(IndexView::table).thenComparing(IndexView::name));
-        return views.size() > n ? views.subList(0, n) : views;
+        return new IndexList(cut(views, n), views.size(), views.size() > n, oldest(databases),
+                databaseViews(state, databases));
     }
 
     @GET
     @Path("/tables")
-    public List<TableView> tables(@QueryParam("database") String database,
-            @QueryParam("findings") @DefaultValue("false") String onlyFindings,
-            @QueryParam("limit") @DefaultValue("1000") String limit) {
+    @Tag(name = "relations")
+    @Operation(summary = "Every table of the visited databases",
+            description = "As of each database's latest visit: size, live rows, scans (cumulative and between the last "
+                    + "two visits), writes and the findings each is part of. 503 as for /api/v1/indexes.")
+    @APIResponse(responseCode = "200", description = "The tables")
+    @APIResponse(responseCode = "400", ref = OpenApiDocument.BAD_PARAMETER)
+    @APIResponse(responseCode = "401", ref = OpenApiDocument.UNAUTHORIZED)
+    @APIResponse(responseCode = "500", ref = OpenApiDocument.INTERNAL_ERROR)
+    @APIResponse(responseCode = "503", ref = OpenApiDocument.NO_DATA)
+    public TableList tables(
+            @Parameter(description = "Only this database (one pgvigil visits; 400 otherwise)") @QueryParam("database")
+            String database,
+            @Parameter(description = "true: only tables that are part of an open finding", schema = @Schema(
+                    type = SchemaType.BOOLEAN, defaultValue = "false")) @QueryParam("findings")
+            @DefaultValue("false") String onlyFindings,
+            @Parameter(description = "Most tables listed", schema = @Schema(type = SchemaType.INTEGER, minimum = "1",
+                    maximum = "" + MAX_LIMIT, defaultValue = "1000")) @QueryParam("limit") @DefaultValue("1000")
+            String limit) {
         int n = BadParameter.limit("limit", limit, MAX_LIMIT);
-        boolean only = flag("findings", onlyFindings);
+        boolean only = BadParameter.flag("findings", onlyFindings);
         PollState state = latest.get();
+        List<DatabaseState> databases = databases(state, database);
         Map<String, List<Ref>> refs = RelationFindings.bySubject(state, RelationFindings.TABLE_CHECKS);
         List<TableView> views = new ArrayList<>();
-        for (DatabaseState db : databases(state, database)) {
+        for (DatabaseState db : databases) {
             Map<Long, Long> idxScans = new HashMap<>();
             db.current().indexes().forEach(i -> idxScans.merge(i.relid(), i.scans(), Long::sum));
             for (Table t : db.current().tables()) {
@@ -121,26 +257,67 @@ public class RelationsResource {
         }
         views.sort(Comparator.comparing(TableView::database).thenComparing(TableView::schema)
                 .thenComparing(TableView::name));
-        return views.size() > n ? views.subList(0, n) : views;
+        return new TableList(cut(views, n), views.size(), views.size() > n, oldest(databases),
+                databaseViews(state, databases));
     }
 
-    private static List<DatabaseState> databases(PollState state, String database) {
-        Relations relations = state.snapshot() == null ? null : state.snapshot().get(Relations.class).orElse(null);
-        if (relations == null) {
-            return List.of();
+    /**
+     * The databases to answer from, in name order, or the 503 (or, for a {@code database} pgvigil
+     * does not visit, the 400) that says why there are none.
+     */
+    private List<DatabaseState> databases(PollState state, String database) {
+        NoData.requireTarget(state, config.interval());
+        if (!config.indexes().enabled()) {
+            throw NoData.collectorOff(VISITS, "database visits are off (pgvigil.indexes.enabled=false)");
         }
-        return relations.databases().values().stream()
-                .filter(db -> database == null || db.datname().equals(database)).toList();
+        Relations relations = state.snapshot().get(Relations.class).orElse(Relations.NONE);
+        if (relations.visits().isEmpty()) {
+            throw NoData.collectorOff(VISITS, "no database is visited: none that accepts connections matches "
+                    + "pgvigil.databases.include and .exclude");
+        }
+        Map<String, Visit> visits = new HashMap<>();
+        relations.visits().forEach(v -> visits.put(v.datname(), v));
+        if (database != null) {
+            DatabaseState db = relations.databases().get(database);
+            if (db != null) {
+                return List.of(db);
+            }
+            Visit visit = visits.get(database);
+            if (visit == null) {
+                throw BadParameter.of("database", database, "database='" + database + "' is not a database pgvigil "
+                        + "visits (/api/v1/status lists them under databases)");
+            }
+            throw NoData.collectorFailed(VISITS, "database " + database + " has not been visited successfully yet",
+                    visit.error(), config.interval());
+        }
+        if (relations.databases().isEmpty()) {
+            StringBuilder errors = new StringBuilder();
+            relations.visits().forEach(v -> errors.append(errors.length() == 0 ? "" : "; ").append(v.datname())
+                    .append(": ").append(v.error()));
+            throw NoData.collectorFailed(VISITS, "no database has been visited successfully yet", errors.toString(),
+                    config.interval());
+        }
+        return relations.databases().values().stream().sorted(Comparator.comparing(DatabaseState::datname)).toList();
+    }
+
+    private static List<DatabaseView> databaseViews(PollState state, List<DatabaseState> databases) {
+        Map<String, Visit> visits = new HashMap<>();
+        state.snapshot().get(Relations.class).orElse(Relations.NONE).visits().forEach(v -> visits.put(v.datname(), v));
+        Function<DatabaseState, String> error = db -> db.fresh() || !visits.containsKey(db.datname()) ? null
+                : visits.get(db.datname()).error();
+        return databases.stream().map(db -> new DatabaseView(db.datname(), db.at(), db.fresh(), error.apply(db)))
+                .toList();
+    }
+
+    private static Instant oldest(List<DatabaseState> databases) {
+        return databases.stream().map(DatabaseState::at).min(Comparator.naturalOrder()).orElseThrow();
+    }
+
+    private static <T> List<T> cut(List<T> views, int n) {
+        return views.size() > n ? views.subList(0, n) : views;
     }
 
     private static Instant instant(Double epochSeconds) {
         return epochSeconds == null ? null : Instant.ofEpochMilli((long) (epochSeconds * 1000));
-    }
-
-    private static boolean flag(String name, String value) {
-        if (!value.equals("true") && !value.equals("false")) {
-            throw BadParameter.of(name + "='" + value + "' must be true or false");
-        }
-        return value.equals("true");
     }
 }

@@ -2,7 +2,6 @@ package io.pgvigil.service;
 
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.hamcrest.Matchers.emptyString;
 import static org.hamcrest.Matchers.equalTo;
 
 import java.io.IOException;
@@ -17,11 +16,13 @@ import org.junit.jupiter.api.Test;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
+import io.restassured.response.Response;
 
 /**
  * Bearer tokens over real HTTP: {@code pgvigil.api.token} guards /api/*, {@code pgvigil.metrics.token-file}
- * guards /metrics, health stays open; a missing or wrong token gets 401 without a body; a rotated
- * token file takes effect without a restart. (The target is unreachable: none of this needs it.)
+ * guards /metrics, health stays open; a missing or wrong token gets 401 with {@code WWW-Authenticate:
+ * Bearer} and one problem body that does not say what was wrong; a rotated token file takes effect
+ * without a restart. (The target is unreachable: none of this needs it.)
  */
 @QuarkusTest
 @TestProfile(AccessTokenTest.Tokens.class)
@@ -53,23 +54,38 @@ class AccessTokenTest {
         }
     }
 
+    /** The one body of every 401: the same whatever was wrong, so that it tells a prober nothing. */
+    static final String UNAUTHORIZED = "{\"type\":\"about:blank\",\"title\":\"Unauthorized\",\"status\":401,"
+            + "\"detail\":\"this endpoint requires a bearer token: Authorization: Bearer <token>\"}";
+
+    static void assertUnauthorized(Response r) {
+        assertThat(r.statusCode()).isEqualTo(401);
+        assertThat(r.header("WWW-Authenticate")).isEqualTo("Bearer");
+        assertThat(r.contentType()).isEqualTo("application/problem+json");
+        assertThat(r.asString()).isEqualTo(UNAUTHORIZED);
+    }
+
     @Test
     void theApiWantsItsToken() {
-        given().get("/api/v1/status").then().statusCode(401).header("WWW-Authenticate", "Bearer").body(emptyString());
-        given().header("Authorization", "Bearer wrong-token-0123456789abcdef").get("/api/v1/findings").then()
-                .statusCode(401).body(emptyString());
-        given().header("Authorization", API_TOKEN).get("/api/v1/findings").then().statusCode(401);
+        assertUnauthorized(given().get("/api/v1/status"));
+        assertUnauthorized(given().header("Authorization", "Bearer wrong-token-0123456789abcdef").get("/api/v1/findings"));
+        assertUnauthorized(given().header("Authorization", API_TOKEN).get("/api/v1/findings"));
+        assertUnauthorized(given().header("Authorization", "Basic " + API_TOKEN).get("/api/v1/findings"));
+        // Unknown paths under /api too: without the token nothing says which paths exist.
+        assertUnauthorized(given().get("/api/v1/nothing-here"));
         given().header("Authorization", "Bearer " + API_TOKEN).get("/api/v1/status").then().statusCode(200)
                 .body("target.up", equalTo(false));
         // The metrics token does not open the API, nor the API token the metrics.
-        given().header("Authorization", "Bearer metrics-token-0123456789abcdef").get("/api/v1/status").then()
-                .statusCode(401);
-        given().header("Authorization", "Bearer " + API_TOKEN).get("/metrics").then().statusCode(401);
+        assertUnauthorized(given().header("Authorization", "Bearer metrics-token-0123456789abcdef").get("/api/v1/status"));
+        assertUnauthorized(given().header("Authorization", "Bearer " + API_TOKEN).get("/metrics"));
+        // With the token, the API's own problems: here the target is down.
+        given().header("Authorization", "Bearer " + API_TOKEN).get("/api/v1/findings").then().statusCode(503)
+                .contentType("application/problem+json");
     }
 
     @Test
     void metricsWantTheirTokenFromTheFileAndFollowItsRotation() throws Exception {
-        given().get("/metrics").then().statusCode(401).body(emptyString());
+        assertUnauthorized(given().get("/metrics"));
         given().header("Authorization", "Bearer metrics-token-0123456789abcdef").get("/metrics").then()
                 .statusCode(200);
         Files.writeString(METRICS_TOKEN_FILE, "rotated-token-0123456789abcdef\n");

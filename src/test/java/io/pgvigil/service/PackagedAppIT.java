@@ -13,6 +13,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
 import io.pgvigil.testing.PackagedApp;
 import io.pgvigil.testing.PgServer;
 
@@ -21,8 +24,8 @@ class PackagedAppIT {
 
     @ParameterizedTest(name = "{0}={1}")
     @CsvSource(delimiter = '|', value = {
-            "pgvigil.interval | 500ms | pgvigil.interval=PT0.5S must be at least PT1S",
-            "pgvigil.checks.rollback-rate.warning | 2 | pgvigil.checks.rollback-rate.warning=2.0 is not a ratio between 0 and 1",
+            "pgvigil.interval | 500ms | pgvigil.interval is PT0.5S: must be at least 1s",
+            "pgvigil.checks.rollback-rate.warning | 2 | pgvigil.checks.rollback-rate.warning is 2.0: must be a ratio from 0 to 1",
             "pgvigil.checks.pool-saturation.warning | 0.95 | pgvigil.checks.pool-saturation.warning=0.95 is above pgvigil.checks.pool-saturation.critical=0.9",
             "pgvigil.target.url | mysql://db/x | pgvigil.target.url='mysql://db/x' is not a PostgreSQL JDBC URL",
             "pgvigil.target.password-file | /nonexistent/secret | pgvigil.target.password-file='/nonexistent/secret' cannot be read",
@@ -59,15 +62,41 @@ class PackagedAppIT {
             assertThat(app.get("/q/health/ready").statusCode()).as("readiness does not follow the database").isEqualTo(200);
             assertThat(app.get("/q/health/live").statusCode()).isEqualTo(200);
             assertThat(app.get("/api/v1/status").body()).contains("\"up\":false");
+            // Down since start: no data, not an empty list.
+            JsonNode neverUp = json(app.get("/api/v1/findings"), 503);
+            assertThat(neverUp.path("reason").asText()).isEqualTo("target-down");
+            assertThat(neverUp.path("lastSuccessAt").isMissingNode()).isTrue();
+            assertThat(neverUp.path("detail").asText()).contains("no poll has reached it since pgvigil started")
+                    .contains("refused");
 
             pg.startServer();
             app.awaitMetric("pg_up 1.0");
             pg.stop();
             app.awaitMetric("pg_up 0.0");
+            // Down after it was up: since when, from the status' own record of the last success.
+            JsonNode down = json(app.get("/api/v1/findings"), 503);
+            String lastSuccess = json(app.get("/api/v1/status"), 200).path("poll").path("lastSuccessAt").asText();
+            assertThat(down.path("reason").asText()).isEqualTo("target-down");
+            assertThat(down.path("lastSuccessAt").asText()).isEqualTo(lastSuccess);
+            assertThat(down.path("detail").asText()).contains("no poll has reached it since " + lastSuccess
+                    + " (the last poll that reached it)");
+            assertThat(json(app.get("/api/v1/indexes"), 503).path("reason").asText()).isEqualTo("target-down");
             pg.startServer();
             app.awaitMetric("pg_up 1.0");
-            assertThat(app.get("/api/v1/findings").body()).isEqualTo("[]");
+            JsonNode findings = json(app.get("/api/v1/findings"), 200);
+            assertThat(findings.path("items").isArray()).isTrue();
+            assertThat(findings.path("items").size()).isZero();
+            assertThat(findings.path("total").asInt()).isZero();
             assertThat(app.output()).contains("cannot be polled", "answers again").doesNotContain(PgServer.MONITOR_PASSWORD);
+        }
+    }
+
+    private static JsonNode json(java.net.http.HttpResponse<String> response, int status) {
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(status);
+        try {
+            return new ObjectMapper().readTree(response.body());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 

@@ -4,13 +4,13 @@ import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.everyItem;
-import static org.hamcrest.Matchers.hasSize;
 import static org.hamcrest.Matchers.not;
 import static org.hamcrest.Matchers.containsString;
 
 import java.sql.Connection;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -30,12 +30,17 @@ import io.restassured.path.json.JsonPath;
 import io.restassured.path.json.config.JsonPathConfig;
 
 /**
- * The running service over HTTP, watching a real PostgreSQL: /metrics, /api/v1/findings,
- * /api/v1/status and health. {@link PackagedServiceIT} runs the same tests against the packaged jar.
+ * The running service over HTTP, watching a real PostgreSQL: /metrics, every /api/v1 endpoint in its
+ * envelope with docs/api.md's names, their problems (400, 404, 503 with the pg_stat_statements
+ * collector failed or off), the OpenAPI document and health. {@link PackagedServiceIT} runs the same
+ * tests against the packaged jar.
  */
 @QuarkusTest
 @WithTestResource(PgTestResource.class)
 public class ServiceTest {
+
+    /** An instant as the API writes it: ISO-8601, UTC. */
+    static final String ISO_UTC = "\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(\\.\\d+)?Z";
 
     PgServer pg;
 
@@ -59,6 +64,8 @@ public class ServiceTest {
         given().accept("application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
                 + "text/plain;version=0.0.4;q=0.5,*/*;q=0.1").get("/metrics").then().statusCode(200)
                 .contentType(containsString("application/openmetrics-text"));
+        given().accept("application/openmetrics-text").get("/metrics").then().statusCode(200)
+                .contentType(containsString("application/openmetrics-text")).body(containsString("\npg_up 1.0\n"));
         for (String accept : List.of("*/*", "text/plain", "text/html,application/xhtml+xml,*/*;q=0.8")) {
             given().accept(accept).get("/metrics").then().statusCode(200)
                     .contentType(containsString("text/plain; version=0.0.4")).body(containsString("\npg_up 1.0\n"));
@@ -80,7 +87,21 @@ public class ServiceTest {
         assertThat(status.getList("collectors.findAll { it.enabled }.success", Boolean.class)).containsOnly(true);
         assertThat(status.getString("collectors.find { it.collector == 'pg_stat_wal_receiver' }.reason"))
                 .isEqualTo("the server is a primary; it has no WAL receiver");
-        assertThat(status.getString("poll.lastSuccessAt")).matches("\\d{4}-\\d\\d-\\d\\dT.*Z");
+        assertThat(status.getString("poll.lastSuccessAt")).matches(ISO_UTC);
+        assertThat(status.getString("poll.lastStartedAt")).matches(ISO_UTC);
+        assertThat(status.getDouble("poll.lastDurationSeconds")).isPositive();
+        assertThat(status.getMap("$")).containsOnlyKeys("target", "poll", "collectors", "databases", "findingsOpen",
+                "findingsSuppressed");
+        assertThat(status.getMap("target")).containsOnlyKeys("url", "up", "version", "versionNum", "role", "error");
+        assertThat(status.getMap("poll")).containsOnlyKeys("intervalSeconds", "lastStartedAt", "lastDurationSeconds",
+                "lastSuccessAt", "total", "failed");
+        assertThat(status.getMap("collectors[0]")).containsOnlyKeys("collector", "enabled", "reason", "success",
+                "durationSeconds", "error");
+        Map<String, Object> postgres = status.getMap("databases.find { it.database == 'postgres' }");
+        assertThat(postgres).containsOnlyKeys("database", "visitedAt", "success", "durationSeconds", "indexes",
+                "tables", "error");
+        assertThat(postgres.get("success")).isEqualTo(true);
+        assertThat((String) postgres.get("visitedAt")).matches(ISO_UTC);
     }
 
     @Test
@@ -96,14 +117,22 @@ public class ServiceTest {
             // A poll may land while the clients are still connecting: wait for the one that sees all 15.
             awaitMetrics("pgvigil_check_value{check=\"pool_saturation\",subject=\"server\"} " + (15.0 / 17));
             awaitMetrics("pgvigil_breach{check=\"pool_saturation\",severity=\"warning\",subject=\"server\"} 1.0");
-            JsonPath findings = given().get("/api/v1/findings").then().statusCode(200).extract().jsonPath();
-            assertThat(findings.getList("check")).containsExactly("pool_saturation");
-            assertThat(findings.getString("[0].severity")).isEqualTo("warning");
-            assertThat(findings.getString("[0].subject")).isEqualTo("server");
-            assertThat(findings.getDouble("[0].value")).isEqualTo(15.0 / 17);
-            assertThat(findings.getDouble("[0].threshold")).isEqualTo(0.8);
-            assertThat(findings.getString("[0].message")).startsWith("15 client connections use 88% of the 17 usable slots");
-            assertThat(findings.getString("[0].since")).matches("\\d{4}-\\d\\d-\\d\\dT.*Z");
+            JsonPath findings = given().get("/api/v1/findings").then().statusCode(200)
+                    .contentType("application/json").extract().jsonPath();
+            assertThat(findings.getMap("$")).containsOnlyKeys("items", "total", "truncated", "asOf", "notEvaluated");
+            assertThat(findings.getList("items.check")).containsExactly("pool_saturation");
+            assertThat(findings.getInt("total")).isEqualTo(1);
+            assertThat(findings.getBoolean("truncated")).isFalse();
+            assertThat(findings.getString("asOf")).matches(ISO_UTC);
+            assertThat(findings.getList("notEvaluated")).isEmpty();
+            assertThat(findings.getMap("items[0]")).containsOnlyKeys("check", "severity", "subject", "value",
+                    "threshold", "message", "since");
+            assertThat(findings.getString("items[0].severity")).isEqualTo("warning");
+            assertThat(findings.getString("items[0].subject")).isEqualTo("server");
+            assertThat(findings.getDouble("items[0].value")).isEqualTo(15.0 / 17);
+            assertThat(findings.getDouble("items[0].threshold")).isEqualTo(0.8);
+            assertThat(findings.getString("items[0].message")).startsWith("15 client connections use 88% of the 17 usable slots");
+            assertThat(findings.getString("items[0].since")).matches(ISO_UTC);
             assertThat(metrics()).contains("pg_connections{datname=\"burst\",state=\"idle\"} 14.0\n");
             everyExportedMetricIsDocumented();
         } finally {
@@ -112,7 +141,11 @@ public class ServiceTest {
             }
         }
         PgServer.await("the finding clears", () -> !metrics().contains("pgvigil_breach{"));
-        given().get("/api/v1/findings").then().statusCode(200).body("$", hasSize(0));
+        // Nothing wrong: 200 with an empty list, which is never what "no data" looks like (that is a 503).
+        JsonPath healthy = given().get("/api/v1/findings").then().statusCode(200).extract().jsonPath();
+        assertThat(healthy.getList("items")).isEmpty();
+        assertThat(healthy.getInt("total")).isZero();
+        assertThat(healthy.getBoolean("truncated")).isFalse();
     }
 
     /**
@@ -122,7 +155,7 @@ public class ServiceTest {
     void everyExportedMetricIsDocumented() {
         // Per-statement series exist only for statements that ran in the last interval, slot series
         // only while there is a slot.
-        // The index hit ratio needs index block accesses between two visits of a database.
+        // The index block counters need a visit of the database.
         pg.execute("SELECT pg_create_physical_replication_slot('documented', true)",
                 "CREATE TABLE documented_items (id int PRIMARY KEY)", "INSERT INTO documented_items VALUES (1)");
         try {
@@ -130,9 +163,9 @@ public class ServiceTest {
                 runSomeStatements();
                 pg.execute("SET enable_seqscan = off", "SELECT * FROM documented_items WHERE id = 1");
                 String metrics = metrics();
-                return metrics.contains("pg_stat_statements_mean_exec_seconds{")
+                return metrics.contains("pg_stat_statements_calls_total{")
                         && metrics.contains("pg_replication_slot_safe_wal_size_bytes{")
-                        && metrics.contains("pg_database_index_hit_ratio{");
+                        && metrics.contains("pgvigil_index_blocks_hit_total{");
             });
             compareWithDocs();
         } finally {
@@ -149,25 +182,86 @@ public class ServiceTest {
     @Test
     void statementsApiServesTheLastIntervalAndRejectsBadParameters() {
         awaitMetrics("pg_up 1.0");
+        // Enough distinct statements in one interval that limit=2 leaves some out.
         PgServer.await("statements in the API", () -> {
             runSomeStatements();
-            return given().get("/api/v1/statements?order=calls&limit=5").then().statusCode(200).extract()
-                    .jsonPath().getList("$").size() > 0;
+            pg.execute("SELECT count(*) FROM pg_namespace", "SELECT count(*) FROM pg_proc", "SELECT count(*) FROM pg_type");
+            var r = given().get("/api/v1/statements?order=calls&limit=2");
+            return r.statusCode() == 200 && r.jsonPath().getInt("total") > 2;
         });
-        JsonPath statements = given().get("/api/v1/statements?order=calls&limit=5").then().statusCode(200)
+        JsonPath statements = given().get("/api/v1/statements?order=calls&limit=2").then().statusCode(200)
                 .extract().jsonPath();
-        assertThat(statements.getList("$")).hasSizeLessThanOrEqualTo(5);
-        assertThat(statements.getList("calls", Double.class)).isSortedAccordingTo(java.util.Comparator.reverseOrder());
-        assertThat(statements.getMap("[0]")).containsKeys("queryid", "datname", "user", "toplevel", "query", "calls",
-                "totalTimeSeconds", "meanTimeSeconds", "rowsPerCall", "hitRatio", "tempBytes");
-        assertThat(statements.getList("user")).doesNotContain(PgServer.MONITOR_ROLE);
+        assertThat(statements.getMap("$")).containsOnlyKeys("items", "total", "truncated", "asOf", "intervalSeconds",
+                "held");
+        assertThat(statements.getList("items")).hasSize(2);
+        assertThat(statements.getBoolean("truncated")).isTrue();
+        assertThat(statements.getString("asOf")).matches(ISO_UTC);
+        assertThat(statements.getDouble("intervalSeconds")).isBetween(0.5, 10.0);
+        assertThat(statements.getInt("held")).isNotNegative();
+        assertThat(statements.getList("items.calls", Double.class)).isSortedAccordingTo(java.util.Comparator.reverseOrder());
+        assertThat(statements.getMap("items[0]")).containsOnlyKeys("queryId", "database", "user", "topLevel", "query",
+                "calls", "totalExecSeconds", "meanExecSeconds", "rows", "rowsPerCall", "hitRatio", "tempBytes");
+        int total = statements.getInt("total");
+        JsonPath all = given().get("/api/v1/statements?order=calls&limit=1000").then().statusCode(200).extract().jsonPath();
+        assertThat(all.getBoolean("truncated")).isFalse();
+        assertThat(all.getList("items")).hasSize(all.getInt("total"));
+        assertThat(all.getList("items.user")).doesNotContain(PgServer.MONITOR_ROLE);
+        assertThat(total).isPositive();
 
-        given().get("/api/v1/statements?order=drop table").then().statusCode(400)
-                .body("error", equalTo("order='drop table' is not one of total_time, mean_time, calls, rows, temp"));
-        given().get("/api/v1/statements?limit=-1").then().statusCode(400)
-                .body("error", equalTo("limit='-1' must be a whole number from 1 to 1000"));
-        given().get("/api/v1/statements?limit=ten").then().statusCode(400)
-                .body("error", containsString("limit='ten'"));
+        assertBadParameter("/api/v1/statements?order=drop table", "order", "drop table",
+                "order='drop table' is not one of total_time, mean_time, calls, rows, temp");
+        assertBadParameter("/api/v1/statements?limit=-1", "limit", "-1", "limit='-1' must be a whole number from 1 to 1000");
+        assertBadParameter("/api/v1/statements?limit=ten", "limit", "ten", "limit='ten' must be a whole number from 1 to 1000");
+    }
+
+    /** A 400 problem naming the parameter and its value. */
+    static void assertBadParameter(String path, String parameter, String value, String detail) {
+        var r = given().get(path);
+        assertThat(r.statusCode()).as(path).isEqualTo(400);
+        assertThat(r.contentType()).as(path).isEqualTo("application/problem+json");
+        assertThat(r.jsonPath().getMap("$")).as(path).isEqualTo(Map.of("type", "urn:pgvigil:problem:bad-parameter",
+                "title", "Bad parameter", "status", 400, "detail", detail, "parameter", parameter, "value", value));
+    }
+
+    @Test
+    void statementsAre503WhilePgStatStatementsFailsOrIsOffAndFindingsSayWhichChecksWentUnjudged() {
+        awaitMetrics("pg_up 1.0");
+        try {
+            // pg_monitor reads pg_stat_statements through PUBLIC's EXECUTE: without it the collector fails.
+            pg.execute("REVOKE EXECUTE ON FUNCTION pg_stat_statements(boolean) FROM PUBLIC");
+            JsonPath failed = awaitProblem("/api/v1/statements", "collector-failed");
+            assertThat(failed.getString("collector")).isEqualTo("pg_stat_statements");
+            assertThat(failed.getString("error")).contains("permission denied for function pg_stat_statements");
+            assertThat(failed.getString("detail")).isEqualTo("the pg_stat_statements collector failed in the latest "
+                    + "poll (pgvigil retries every 1s): " + failed.getString("error"));
+            // The other lists still answer; findings say which checks could not judge.
+            JsonPath findings = given().get("/api/v1/findings").then().statusCode(200).extract().jsonPath();
+            assertThat(findings.getList("notEvaluated")).containsExactly("n_plus_one", "query_regression",
+                    "slow_query", "temp_spill");
+            pg.execute("GRANT EXECUTE ON FUNCTION pg_stat_statements(boolean) TO PUBLIC",
+                    "DROP EXTENSION pg_stat_statements");
+            JsonPath off = awaitProblem("/api/v1/statements", "collector-off");
+            assertThat(off.getMap("$")).isEqualTo(Map.of("type", "urn:pgvigil:problem:no-data", "title", "No data",
+                    "status", 503, "reason", "collector-off", "collector", "pg_stat_statements",
+                    "detail", "the pg_stat_statements collector is off: extension pg_stat_statements is not installed "
+                            + "in the connected database"));
+        } finally {
+            pg.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements",
+                    "GRANT EXECUTE ON FUNCTION pg_stat_statements(boolean) TO PUBLIC");
+        }
+        PgServer.await("statements answer again", () -> given().get("/api/v1/statements").statusCode() == 200);
+        assertThat(given().get("/api/v1/findings").jsonPath().getList("notEvaluated")).isEmpty();
+    }
+
+    /** Waits for a 503 with {@code reason} at {@code path} and returns it. */
+    static JsonPath awaitProblem(String path, String reason) {
+        PgServer.await(path + " answers 503 " + reason, () -> {
+            var r = given().get(path);
+            return r.statusCode() == 503 && reason.equals(r.jsonPath().getString("reason"));
+        });
+        var r = given().get(path);
+        assertThat(r.contentType()).isEqualTo("application/problem+json");
+        return r.jsonPath();
     }
 
     /** A client's statements, so that the next interval has pg_stat_statements activity. */
@@ -192,37 +286,62 @@ public class ServiceTest {
                 st.execute("CREATE INDEX orders_user ON orders (user_id)");
                 st.execute("CREATE INDEX orders_user_status ON orders (user_id, status)");
             }
-            awaitMetrics("pg_database_index_findings{check=\"duplicate_index\",datname=\"api_idx\"} 1.0");
+            PgServer.await("a visit of api_idx with its duplicate_index finding", () -> {
+                var r = given().get("/api/v1/indexes?database=api_idx&findings=true");
+                return r.statusCode() == 200 && r.jsonPath().getList("items.name").equals(List.of("orders_user"));
+            });
             JsonPath indexes = given().get("/api/v1/indexes?database=api_idx").then().statusCode(200).extract().jsonPath();
-            assertThat(indexes.getList("name")).containsExactly("orders_pkey", "orders_user", "orders_user_status");
-            assertThat(indexes.getList("[1].columns")).containsExactly("user_id");
-            assertThat(indexes.getString("[1].findings[0].check")).isEqualTo("duplicate_index");
-            assertThat(indexes.getString("[1].findings[0].severity")).isEqualTo("info");
-            assertThat(indexes.getString("[1].findings[0].message")).contains("orders_user_status (user_id, status) covers");
-            assertThat(indexes.getList("[0].findings")).isEmpty();
-            assertThat(indexes.getBoolean("[0].primary")).isTrue();
+            assertThat(indexes.getMap("$")).containsOnlyKeys("items", "total", "truncated", "asOf", "databases");
+            assertThat(indexes.getList("items.name")).containsExactly("orders_pkey", "orders_user", "orders_user_status");
+            assertThat(indexes.getInt("total")).isEqualTo(3);
+            assertThat(indexes.getBoolean("truncated")).isFalse();
+            assertThat(indexes.getList("databases.database")).containsExactly("api_idx");
+            assertThat(indexes.getBoolean("databases[0].fresh")).isTrue();
+            assertThat(indexes.getString("databases[0].error")).isNull();
+            assertThat(indexes.getString("asOf")).matches(ISO_UTC).isEqualTo(indexes.getString("databases[0].visitedAt"))
+                    .isEqualTo(indexes.getString("items[0].visitedAt"));
+            assertThat(indexes.getMap("items[1]")).containsOnlyKeys("database", "schema", "table", "name", "method",
+                    "columns", "expressions", "predicate", "unique", "primary", "exclusion", "backsConstraint", "valid",
+                    "sizeBytes", "scans", "tuplesRead", "tuplesFetched", "blocksHit", "blocksRead", "lastScanAt",
+                    "idleStartedAt", "visitedAt", "findings");
+            assertThat(indexes.getString("items[1].database")).isEqualTo("api_idx");
+            assertThat(indexes.getList("items[1].columns")).containsExactly("user_id");
+            assertThat(indexes.getString("items[1].findings[0].check")).isEqualTo("duplicate_index");
+            assertThat(indexes.getString("items[1].findings[0].severity")).isEqualTo("info");
+            assertThat(indexes.getString("items[1].findings[0].message")).contains("orders_user_status (user_id, status) covers");
+            assertThat(indexes.getList("items[0].findings")).isEmpty();
+            assertThat(indexes.getBoolean("items[0].primary")).isTrue();
+            JsonPath cut = given().get("/api/v1/indexes?database=api_idx&limit=2").then().statusCode(200).extract().jsonPath();
+            assertThat(cut.getList("items.name")).containsExactly("orders_pkey", "orders_user");
+            assertThat(cut.getInt("total")).isEqualTo(3);
+            assertThat(cut.getBoolean("truncated")).isTrue();
             assertThat(given().get("/api/v1/indexes?findings=true").then().statusCode(200).extract().jsonPath()
-                    .getList("name")).containsExactly("orders_user");
+                    .getList("items.name")).containsExactly("orders_user");
             JsonPath tables = given().get("/api/v1/tables?database=api_idx").then().statusCode(200).extract().jsonPath();
-            assertThat(tables.getList("name")).containsExactly("orders");
-            assertThat(tables.getString("[0].schema")).isEqualTo("public");
-            assertThat(tables.getMap("[0]")).containsKeys("liveRows", "seqScans", "idxScans", "sizeBytes", "writes",
-                    "intervalSeconds", "visitedAt", "findings");
+            assertThat(tables.getMap("$")).containsOnlyKeys("items", "total", "truncated", "asOf", "databases");
+            assertThat(tables.getList("items.name")).containsExactly("orders");
+            assertThat(tables.getString("items[0].schema")).isEqualTo("public");
+            assertThat(tables.getMap("items[0]")).containsOnlyKeys("database", "schema", "name", "sizeBytes", "liveRows",
+                    "seqScans", "seqRowsRead", "indexScans", "writes", "lastSeqScanAt", "intervalSeconds",
+                    "intervalSeqScans", "intervalSeqRowsRead", "intervalIndexScans", "visitedAt", "findings");
             JsonPath status = given().get("/api/v1/status").then().statusCode(200).extract().jsonPath();
-            assertThat(status.getBoolean("databases.find { it.datname == 'api_idx' }.success")).isTrue();
-            assertThat(status.getInt("databases.find { it.datname == 'api_idx' }.indexes")).isEqualTo(3);
+            assertThat(status.getBoolean("databases.find { it.database == 'api_idx' }.success")).isTrue();
+            assertThat(status.getInt("databases.find { it.database == 'api_idx' }.indexes")).isEqualTo(3);
 
-            given().get("/api/v1/indexes?limit=0").then().statusCode(400)
-                    .body("error", equalTo("limit='0' must be a whole number from 1 to 100000"));
-            given().get("/api/v1/tables?findings=maybe").then().statusCode(400)
-                    .body("error", equalTo("findings='maybe' must be true or false"));
+            assertBadParameter("/api/v1/indexes?limit=0", "limit", "0", "limit='0' must be a whole number from 1 to 100000");
+            assertBadParameter("/api/v1/tables?findings=maybe", "findings", "maybe", "findings='maybe' must be true or false");
+            assertBadParameter("/api/v1/tables?database=no_such_db", "database", "no_such_db", "database='no_such_db' "
+                    + "is not a database pgvigil visits (/api/v1/status lists them under databases)");
         } finally {
             pg.execute("DROP DATABASE IF EXISTS api_idx WITH (FORCE)");
         }
         PgServer.await("the dropped database's findings and series go", () -> {
             String metrics = metrics();
-            return !metrics.contains("subject=\"api_idx.") && !metrics.contains("pg_database_indexes{datname=\"api_idx\"}");
+            return !metrics.contains("subject=\"api_idx.") && !metrics.contains("pgvigil_database_indexes{datname=\"api_idx\"}");
         });
+        // A dropped database is forgotten by the next visit round: asking for it is then a bad parameter.
+        PgServer.await("api_idx leaves the API", () -> given().get("/api/v1/indexes?database=api_idx").statusCode() == 400);
+        assertThat(given().get("/api/v1/status").jsonPath().getList("databases.database")).doesNotContain("api_idx");
     }
 
     @Test
@@ -234,11 +353,87 @@ public class ServiceTest {
 
     @Test
     void unknownPathIs404() {
-        given().get("/api/v1/nothing-here").then().statusCode(404);
+        var r = given().get("/api/v1/nothing-here");
+        assertThat(r.statusCode()).isEqualTo(404);
+        assertThat(r.contentType()).isEqualTo("application/problem+json");
+        assertThat(r.jsonPath().getString("detail")).isEqualTo("there is no endpoint at /api/v1/nothing-here "
+                + "(the API is described at /q/openapi and in docs/api.md)");
     }
 
+    /** Every endpoint of the resources, as "GET /api/v1/..." with its query parameters. */
+    static final Map<String, List<String>> ENDPOINTS = Map.of(
+            "/api/v1/findings", List.of(),
+            "/api/v1/status", List.of(),
+            "/api/v1/statements", List.of("order", "limit"),
+            "/api/v1/indexes", List.of("database", "findings", "limit"),
+            "/api/v1/tables", List.of("database", "findings", "limit"));
+
+    /** The lists, which answer 503 when there is no data. */
+    static final Set<String> LISTS = Set.of("/api/v1/findings", "/api/v1/statements", "/api/v1/indexes",
+            "/api/v1/tables");
+
+    @Test
+    void openApiDocumentDescribesEveryEndpointItsParametersAndProblems() throws Exception {
+        var r = given().get("/q/openapi");
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.contentType()).isEqualTo("application/json");
+        JsonPath doc = r.jsonPath();
+        assertThat(doc.getString("openapi")).startsWith("3.");
+        Map<String, Object> paths = doc.getMap("paths");
+        assertThat(paths.keySet()).as("every path of the API and nothing else").containsExactlyInAnyOrderElementsOf(
+                ENDPOINTS.keySet());
+        String apiDoc = java.nio.file.Files.readString(java.nio.file.Path.of("docs/api.md"));
+        for (var endpoint : ENDPOINTS.entrySet()) {
+            String path = endpoint.getKey();
+            String get = "paths.'" + path + "'.get";
+            assertThat(doc.getMap(get)).as(path).containsKeys("summary", "description", "tags", "responses");
+            List<String> parameters = doc.getList(get + ".parameters.name");
+            assertThat(parameters == null ? List.of() : parameters).as(path + " parameters")
+                    .containsExactlyInAnyOrderElementsOf(endpoint.getValue());
+            for (String parameter : endpoint.getValue()) {
+                assertThat(doc.getString(get + ".parameters.find { it.name == '" + parameter + "' }.description"))
+                        .as(path + " " + parameter).isNotBlank();
+            }
+            Set<String> codes = new TreeSet<>(doc.<String, Object>getMap(get + ".responses").keySet());
+            Set<String> expected = new TreeSet<>(Set.of("200", "401", "500"));
+            if (!endpoint.getValue().isEmpty()) {
+                expected.add("400");
+            }
+            if (LISTS.contains(path)) {
+                expected.add("503");
+            }
+            assertThat(codes).as(path + " responses").isEqualTo(expected);
+            String schema = doc.getString(get + ".responses.'200'.content.'application/json'.schema.$ref");
+            assertThat(schema).as(path + " answer").startsWith("#/components/schemas/");
+            for (String code : codes) {
+                if (code.equals("200")) {
+                    continue;
+                }
+                String ref = doc.getString(get + ".responses.'" + code + "'.$ref");
+                assertThat(ref).as(path + " " + code).startsWith("#/components/responses/");
+                String name = ref.substring(ref.lastIndexOf('/') + 1);
+                assertThat(doc.getString("components.responses." + name + ".content.'application/problem+json'.schema.$ref"))
+                        .as(path + " " + code).isEqualTo("#/components/schemas/Problem");
+            }
+            assertThat(apiDoc).as("docs/api.md documents " + path).contains("## GET " + path);
+        }
+        assertThat(doc.getMap("components.schemas.Problem.properties")).containsOnlyKeys("type", "title", "status",
+                "detail", "parameter", "value", "reason", "collector", "error", "lastSuccessAt");
+        assertThat(doc.getList("components.schemas.Problem.properties.reason.enum")).containsExactly("no-poll-yet",
+                "target-down", "no-interval-yet", "collector-off", "collector-failed");
+        assertThat(doc.getMap("components.schemas.Finding.properties")).containsOnlyKeys("check", "severity", "subject",
+                "value", "threshold", "message", "since");
+        assertThat(doc.getList("components.schemas.Finding.properties.severity.enum")).containsExactly("info", "warning",
+                "critical");
+    }
+
+    /**
+     * /metrics as curl gets it: the classic text format, whose label sets end in a comma
+     * ({@code {a="b",}}); the comma is dropped so that lines compare equal to the OpenMetrics ones
+     * the assertions are written in (as {@code PackagedApp.metrics()} does).
+     */
     static String metrics() {
-        return given().get("/metrics").then().statusCode(200).extract().asString();
+        return given().get("/metrics").then().statusCode(200).extract().asString().replace(",} ", "} ");
     }
 
     static void awaitMetrics(String line) {
