@@ -38,8 +38,11 @@ public class StatActivityCollector implements Collector<StatActivityCollector.Ac
                    application_name,
                    state,
                    wait_event_type = 'Lock' AS waiting_on_lock,
-                   greatest(0, extract(epoch FROM now() - xact_start))::float8 AS xact_age_seconds,
-                   greatest(0, extract(epoch FROM now() - state_change))::float8 AS state_age_seconds,
+                   -- greatest() ignores NULLs: without the CASE a backend with no transaction would be 0 s old.
+                   CASE WHEN xact_start IS NOT NULL
+                        THEN greatest(0, extract(epoch FROM now() - xact_start))::float8 END AS xact_age_seconds,
+                   CASE WHEN state_change IS NOT NULL
+                        THEN greatest(0, extract(epoch FROM now() - state_change))::float8 END AS state_age_seconds,
                    CASE WHEN row_number() OVER (ORDER BY pid = pg_backend_pid(), xact_start NULLS LAST) = 1
                         THEN left(query, 200) END AS query
               FROM pg_stat_activity

@@ -214,6 +214,8 @@ class CoreChecksMatrixTest {
             assertThat(m.finding("long_transaction", "server")).isEmpty();
             assertThat(m.evaluation("long_transaction", "server").orElseThrow().value())
                     .as("pgvigil's own transaction is never counted").isZero();
+            // An idle session has no transaction: it is not "a transaction open for 0 s" (greatest(0, NULL) is 0).
+            assertThat(m.evaluation("long_transaction", "server").orElseThrow().message()).isEqualTo("no open transaction");
 
             job.setAutoCommit(false);
             int pid;

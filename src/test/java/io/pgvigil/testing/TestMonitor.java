@@ -31,6 +31,8 @@ public final class TestMonitor implements AutoCloseable {
     public final TestClock clock = new TestClock();
     public final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final MetricsPublisher publisher;
+    /** Writes each poll to src/test/resources/recorded with -Dpgtest.record=true (see {@link Recordings}). */
+    private final Recordings.Recorder recorder = Recordings.recorder();
     private PollState last;
 
     public TestMonitor(PgvigilConfig config, Collector<?>... extraCollectors) {
@@ -62,6 +64,7 @@ public final class TestMonitor implements AutoCloseable {
     public PollState poll() {
         last = monitor.poll();
         publisher.publish(last);
+        recorder.record(last);
         return last;
     }
 

@@ -1,0 +1,264 @@
+package io.pgvigil.metrics;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+import org.junit.jupiter.api.Test;
+
+import io.pgvigil.activity.StatActivityCollector.Activity;
+import io.pgvigil.activity.StatActivityCollector.Backend;
+import io.pgvigil.core.CollectorStatus;
+import io.pgvigil.core.Evaluation;
+import io.pgvigil.core.PollState;
+import io.pgvigil.core.Snapshot;
+import io.pgvigil.databases.StatDatabaseCollector.DatabaseStats;
+import io.pgvigil.relations.RelationWindow;
+import io.pgvigil.relations.Relations;
+import io.pgvigil.replication.ReplicationSlotsCollector.Slots;
+import io.pgvigil.testing.Recordings;
+import io.pgvigil.testing.Recordings.Poll;
+import io.pgvigil.testing.Replay;
+
+/**
+ * The publisher with every feature's metrics group, fed recorded polls through the checks and the
+ * findings engine as the monitor feeds it ({@link Replay}), scraped from a real Prometheus registry:
+ * the exact sample lines of a family, the values derived from the recorded snapshot.
+ */
+class MetricsPublisherTest {
+
+    static final String N_PLUS_ONE = "StatementsMatrixTest.nPlusOneIsFlaggedNamingParentAndChildThenCriticalAfterThreeWindows";
+    static final String SLOT = "ReplicationSlotMatrixTest.inactiveSlotRetainingWalOpensReplicationSlotAndDroppingItClears";
+    static final String INDEXES = "IndexesMatrixTest.duplicateUnusedAndInvalidIndexes";
+    static final String HIT_RATE = "IndexesMatrixTest.randomLookupsOverAnIndexLargerThanSharedBuffersOpenIndexHitRate";
+    static final String POSTS = "SELECT id, title FROM posts WHERE user_id = $1";
+    static final String USERS = "SELECT id FROM users ORDER BY id LIMIT $1";
+
+    private final List<Poll> nPlusOne = Recordings.polls(N_PLUS_ONE, 18);
+    private final String child = Long.toString(nPlusOne.get(1).queryid(POSTS));
+    private final String parent = Long.toString(nPlusOne.get(1).queryid(USERS));
+
+    @Test
+    void aRecordedPollIsPublishedAsTheSeriesOfItsSnapshot() {
+        try (Replay replay = Replay.withConfig()) {
+            replay.poll(nPlusOne.get(0));
+            PollState state = replay.poll(nPlusOne.get(1));
+            Poll poll = nPlusOne.get(1);
+            String scrape = replay.scrape();
+
+            assertThat(samples(scrape, "pg_up")).containsExactly("pg_up 1.0");
+            assertThat(samples(scrape, "pg_server_version_num"))
+                    .containsExactly("pg_server_version_num " + (double) poll.snapshot().server().versionNum());
+            assertThat(samples(scrape, "pg_postmaster_start_time_seconds")).containsExactly(
+                    "pg_postmaster_start_time_seconds{process_name=\"postmaster\"} "
+                            + poll.snapshot().server().startTimeSeconds());
+            assertThat(samples(scrape, "pg_stat_database_xact_commit_total")).containsExactlyInAnyOrderElementsOf(
+                    poll.get(DatabaseStats.class).databases().stream().map(d -> "pg_stat_database_xact_commit_total{datname=\""
+                            + d.datname() + "\"} " + (double) d.xactCommit()).toList());
+            Map<String, Integer> connections = new TreeMap<>();
+            for (Backend b : poll.get(Activity.class).backends()) {
+                connections.merge("{datname=\"" + (b.datname() == null ? "" : b.datname()) + "\",state=\""
+                        + (b.state() == null ? "" : b.state()) + "\"} ", 1, Integer::sum);
+            }
+            assertThat(samples(scrape, "pg_connections")).containsExactlyInAnyOrderElementsOf(connections.entrySet()
+                    .stream().map(e -> "pg_connections" + e.getKey() + (double) e.getValue()).toList());
+            List<String> collectors = new ArrayList<>();
+            for (CollectorStatus c : poll.collectors()) {
+                if (c.enabled()) {
+                    collectors.add("pgvigil_collector_success{collector=\"" + c.collector() + "\"} 1.0");
+                }
+            }
+            assertThat(samples(scrape, "pgvigil_collector_success")).containsExactlyInAnyOrderElementsOf(collectors);
+            assertThat(samples(scrape, "pgvigil_poll_duration_seconds"))
+                    .containsExactly("pgvigil_poll_duration_seconds " + poll.durationSeconds());
+            assertThat(samples(scrape, "pgvigil_last_poll_timestamp_seconds")).containsExactly(
+                    "pgvigil_last_poll_timestamp_seconds " + poll.snapshot().at().toEpochMilli() / 1000.0);
+            assertThat(samples(scrape, "pgvigil_polls_total")).containsExactlyInAnyOrder(
+                    "pgvigil_polls_total{result=\"failure\"} 0.0", "pgvigil_polls_total{result=\"success\"} 2.0");
+
+            assertThat(samples(scrape, "pgvigil_breach")).containsExactly(
+                    "pgvigil_breach{check=\"n_plus_one\",severity=\"warning\",subject=\"" + child + "\"} 1.0");
+            // Checks of few subjects (server, database) publish every value they measured; statement
+            // checks only the values of subjects with an open finding: the child, not its parent, and
+            // not slow_query's mean of the child, measured without a finding.
+            assertThat(value(state, "slow_query", child)).isNotNull();
+            assertThat(value(state, "n_plus_one", parent)).isEqualTo(0.0);
+            // No database reached min-transactions (20) in this 0.1 s window: rollback_rate judged none.
+            assertThat(state.window().databases().values()).allSatisfy(d -> assertThat(d.transactions()).isLessThan(20));
+            assertThat(state.evaluations().get("rollback_rate")).allSatisfy(e -> assertThat(e.hold()).isTrue());
+            assertThat(samples(scrape, "pgvigil_check_value")).containsExactlyInAnyOrder(
+                    "pgvigil_check_value{check=\"long_transaction\",subject=\"server\"} "
+                            + value(state, "long_transaction", "server"),
+                    "pgvigil_check_value{check=\"n_plus_one\",subject=\"" + child + "\"} 1.0",
+                    "pgvigil_check_value{check=\"pool_saturation\",subject=\"server\"} "
+                            + value(state, "pool_saturation", "server"));
+            // duplicate_index and invalid_index have no threshold: what they find is the breach.
+            assertThat(samples(scrape, "pgvigil_check_threshold")).containsExactlyInAnyOrder(
+                    "pgvigil_check_threshold{check=\"index_hit_rate\",severity=\"critical\"} 0.95",
+                    "pgvigil_check_threshold{check=\"index_hit_rate\",severity=\"warning\"} 0.99",
+                    "pgvigil_check_threshold{check=\"long_transaction\",severity=\"critical\"} 300.0",
+                    "pgvigil_check_threshold{check=\"long_transaction\",severity=\"warning\"} 60.0",
+                    "pgvigil_check_threshold{check=\"n_plus_one\",severity=\"critical\"} 3.0",
+                    "pgvigil_check_threshold{check=\"n_plus_one\",severity=\"warning\"} 1.0",
+                    "pgvigil_check_threshold{check=\"pool_saturation\",severity=\"critical\"} 0.9",
+                    "pgvigil_check_threshold{check=\"pool_saturation\",severity=\"warning\"} 0.8",
+                    "pgvigil_check_threshold{check=\"query_regression\",severity=\"critical\"} 10.0",
+                    "pgvigil_check_threshold{check=\"query_regression\",severity=\"warning\"} 3.0",
+                    "pgvigil_check_threshold{check=\"replication_lag\",severity=\"critical\"} 30.0",
+                    "pgvigil_check_threshold{check=\"replication_lag\",severity=\"warning\"} 5.0",
+                    "pgvigil_check_threshold{check=\"replication_slot\",severity=\"critical\"} 1.073741824E10",
+                    "pgvigil_check_threshold{check=\"replication_slot\",severity=\"warning\"} 1.073741824E9",
+                    "pgvigil_check_threshold{check=\"rollback_rate\",severity=\"critical\"} 0.25",
+                    "pgvigil_check_threshold{check=\"rollback_rate\",severity=\"warning\"} 0.1",
+                    "pgvigil_check_threshold{check=\"seq_scan_heavy\",severity=\"warning\"} 0.5",
+                    "pgvigil_check_threshold{check=\"slow_query\",severity=\"critical\"} 1.0",
+                    "pgvigil_check_threshold{check=\"slow_query\",severity=\"warning\"} 0.1",
+                    "pgvigil_check_threshold{check=\"temp_spill\",severity=\"critical\"} 1.073741824E9",
+                    "pgvigil_check_threshold{check=\"temp_spill\",severity=\"warning\"} 1.048576E7",
+                    "pgvigil_check_threshold{check=\"unused_index\",severity=\"info\"} 604800.0");
+        }
+    }
+
+    /**
+     * The N+1 pair through its whole life: warning, critical, an interval without the child (held: the
+     * breach stays, with no value, since none was measured), clean intervals at 0 while it is still
+     * open, then cleared after clear-after (3) clean intervals: both its series are gone.
+     */
+    @Test
+    void aStatementCheckValueExistsOnlyWhileItsFindingIsOpen() {
+        List<String> breach = new ArrayList<>();
+        List<String> value = new ArrayList<>();
+        try (Replay replay = Replay.withConfig()) {
+            for (Poll poll : nPlusOne) {
+                replay.poll(poll);
+                String scrape = replay.scrape();
+                breach.add(String.join("|", samples(scrape, "pgvigil_breach")));
+                value.add(String.join("|", samples(scrape, "pgvigil_check_value{check=\"n_plus_one\"")));
+            }
+        }
+        String subject = ",subject=\"" + child + "\"} ";
+        assertThat(breach).containsExactly("",
+                "pgvigil_breach{check=\"n_plus_one\",severity=\"warning\"" + subject + "1.0",
+                "pgvigil_breach{check=\"n_plus_one\",severity=\"warning\"" + subject + "1.0",
+                "pgvigil_breach{check=\"n_plus_one\",severity=\"critical\"" + subject + "1.0",
+                "pgvigil_breach{check=\"n_plus_one\",severity=\"critical\"" + subject + "1.0",
+                "pgvigil_breach{check=\"n_plus_one\",severity=\"critical\"" + subject + "1.0",
+                "pgvigil_breach{check=\"n_plus_one\",severity=\"critical\"" + subject + "1.0",
+                "");
+        String series = "pgvigil_check_value{check=\"n_plus_one\"" + subject;
+        assertThat(value).containsExactly("", series + "1.0", series + "2.0", series + "3.0", "", series + "0.0",
+                series + "0.0", "");
+    }
+
+    @Test
+    void aPollThatCannotReachTheTargetRemovesEverySeriesOfTheServerAndWithdrawsItsFindings() {
+        try (Replay replay = Replay.withConfig()) {
+            replay.poll(nPlusOne.get(0));
+            replay.poll(nPlusOne.get(1));
+            assertThat(replay.scrape()).contains("pgvigil_breach{", "pg_stat_database_xact_commit_total{",
+                    "pg_stat_statements_entries ");
+            Poll last = nPlusOne.get(1);
+            List<CollectorStatus> unreachable = last.collectors().stream()
+                    .map(c -> new CollectorStatus(c.collector(), true, null, false, null, "target unreachable")).toList();
+            replay.poll(new Poll(Snapshot.down(last.snapshot().at().plus(Duration.ofSeconds(15))), unreachable, 0.5,
+                    "Connection refused"));
+            String scrape = replay.scrape();
+            assertThat(samples(scrape, "pg_up")).containsExactly("pg_up 0.0");
+            for (String gone : List.of("pg_in_recovery", "pg_server_version_num", "pg_postmaster_start_time_seconds",
+                    "pg_connections", "pg_settings_max_connections", "pg_stat_database_xact_commit_total",
+                    "pg_stat_statements_entries", "pgvigil_statements_calls_total", "pgvigil_database_indexes",
+                    "pgvigil_breach", "pgvigil_check_value", "pgvigil_collector_duration_seconds")) {
+                assertThat(samples(scrape, gone)).as(gone).isEmpty();
+            }
+            assertThat(samples(scrape, "pgvigil_collector_success")).hasSize(last.collectors().size())
+                    .allSatisfy(line -> assertThat(line).endsWith("} 0.0"));
+            assertThat(samples(scrape, "pgvigil_polls_total")).containsExactlyInAnyOrder(
+                    "pgvigil_polls_total{result=\"failure\"} 1.0", "pgvigil_polls_total{result=\"success\"} 2.0");
+            assertThat(samples(scrape, "pgvigil_last_poll_timestamp_seconds")).containsExactly(
+                    "pgvigil_last_poll_timestamp_seconds " + last.snapshot().at().toEpochMilli() / 1000.0);
+            assertThat(samples(scrape, "pgvigil_check_threshold")).isNotEmpty();
+        }
+    }
+
+    @Test
+    void aDroppedSlotLeavesNoSeries() {
+        List<Poll> polls = Recordings.polls(SLOT, 18);
+        try (Replay replay = Replay.withConfig("pgvigil.checks.replication-slot.warning", "1M")) {
+            replay.poll(polls.get(0));
+            replay.poll(polls.get(1));
+            long retained = polls.get(1).get(Slots.class).slots().get(0).retainedBytes();
+            String labels = "{slot_name=\"forgotten_standby\",slot_type=\"physical\"";
+            String scrape = replay.scrape();
+            assertThat(samples(scrape, "pg_replication_slot_active")).containsExactly(
+                    "pg_replication_slot_active" + labels + "} 0.0");
+            assertThat(samples(scrape, "pg_replication_slot_retained_wal_bytes")).containsExactly(
+                    "pg_replication_slot_retained_wal_bytes" + labels + "} " + (double) retained);
+            assertThat(samples(scrape, "pg_replication_slot_wal_status")).containsExactly(
+                    "pg_replication_slot_wal_status" + labels + ",wal_status=\"reserved\"} 1.0");
+            assertThat(samples(scrape, "pgvigil_breach")).containsExactly(
+                    "pgvigil_breach{check=\"replication_slot\",severity=\"warning\",subject=\"forgotten_standby\"} 1.0");
+            assertThat(samples(scrape, "pgvigil_check_value{check=\"replication_slot\"")).containsExactly(
+                    "pgvigil_check_value{check=\"replication_slot\",subject=\"forgotten_standby\"} " + (double) retained);
+
+            replay.poll(polls.get(2));
+            assertThat(replay.scrape()).doesNotContain("forgotten_standby");
+        }
+    }
+
+    @Test
+    void indexFindingsAreCountedPerDatabaseAndIndexBlocksAddUpOverVisits() {
+        try (Replay replay = Replay.withConfig("pgvigil.checks.unused-index.window", "3s")) {
+            List<Poll> polls = Recordings.polls(INDEXES, 18);
+            replay.poll(polls.get(0));
+            replay.poll(polls.get(1));
+            String scrape = replay.scrape();
+            assertThat(samples(scrape, "pgvigil_index_findings")).containsExactlyInAnyOrder(
+                    "pgvigil_index_findings{check=\"duplicate_index\",datname=\"idxcheck\"} 1.0",
+                    "pgvigil_index_findings{check=\"invalid_index\",datname=\"idxcheck\"} 1.0",
+                    "pgvigil_index_findings{check=\"unused_index\",datname=\"idxcheck\"} 2.0");
+            assertThat(samples(scrape, "pgvigil_index_findings_bytes")).containsExactlyInAnyOrder(
+                    "pgvigil_index_findings_bytes{check=\"duplicate_index\",datname=\"idxcheck\"} 32768.0",
+                    "pgvigil_index_findings_bytes{check=\"invalid_index\",datname=\"idxcheck\"} 0.0",
+                    "pgvigil_index_findings_bytes{check=\"unused_index\",datname=\"idxcheck\"} 65536.0");
+            assertThat(samples(scrape, "pgvigil_database_indexes")).containsExactly(
+                    "pgvigil_database_indexes{datname=\"idxcheck\"} 5.0");
+            // Index and table check values only for subjects with a finding: the unique and primary key indexes have none.
+            assertThat(samples(scrape, "pgvigil_check_value{check=\"duplicate_index\"")).containsExactly(
+                    "pgvigil_check_value{check=\"duplicate_index\",subject=\"idxcheck.public.orders_user\"} 32768.0");
+        }
+        try (Replay replay = Replay.withConfig()) {
+            List<Poll> polls = Recordings.polls(HIT_RATE, 18);
+            long hit = 0;
+            long read = 0;
+            for (Poll poll : polls) {
+                replay.poll(poll);
+                RelationWindow window = poll.get(Relations.class).databases().get("cold").window();
+                if (window != null) {
+                    hit += window.idxBlksHit();
+                    read += window.idxBlksRead();
+                }
+                assertThat(samples(replay.scrape(), "pgvigil_index_blocks_hit_total")).containsExactly(
+                        "pgvigil_index_blocks_hit_total{datname=\"cold\"} " + (double) hit);
+                assertThat(samples(replay.scrape(), "pgvigil_index_blocks_read_total")).containsExactly(
+                        "pgvigil_index_blocks_read_total{datname=\"cold\"} " + (double) read);
+            }
+            assertThat(hit).isPositive();
+        }
+    }
+
+    /** The sample lines (not # HELP, # TYPE) of the series whose name, and labels if given, start with {@code prefix}. */
+    static List<String> samples(String scrape, String prefix) {
+        boolean labelled = prefix.contains("{");
+        return scrape.lines().filter(line -> labelled ? line.startsWith(prefix)
+                : line.startsWith(prefix + "{") || line.startsWith(prefix + " ")).toList();
+    }
+
+    private static Double value(PollState state, String check, String subject) {
+        return state.evaluations().get(check).stream().filter(e -> e.subject().equals(subject)).map(Evaluation::value)
+                .findFirst().orElseThrow();
+    }
+}

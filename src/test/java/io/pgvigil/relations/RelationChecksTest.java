@@ -1,0 +1,168 @@
+package io.pgvigil.relations;
+
+import static io.pgvigil.testing.Recordings.check;
+import static io.pgvigil.testing.Recordings.judge;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+
+import io.pgvigil.core.Evaluation;
+import io.pgvigil.core.Severity;
+import io.pgvigil.core.Snapshot;
+import io.pgvigil.core.Window;
+import io.pgvigil.relations.Relations.DatabaseState;
+import io.pgvigil.relations.RelationsCollector.Index;
+import io.pgvigil.testing.Recordings;
+import io.pgvigil.testing.Recordings.Poll;
+
+/**
+ * The index and table checks on database visits as IndexesMatrixTest recorded them (PostgreSQL 18,
+ * one visit per poll): {@code orders} with a primary key, a unique index, an index that another one
+ * extends, and the invalid leftover of a failed CREATE UNIQUE INDEX CONCURRENTLY; {@code events} read by
+ * sequential scans; {@code items} looked up at random through an index larger than shared_buffers.
+ */
+class RelationChecksTest {
+
+    static final String INDEXES = "IndexesMatrixTest.duplicateUnusedAndInvalidIndexes";
+    static final String SEQ_SCANS = "IndexesMatrixTest.seqScansOnAnUnindexedFilterOpenSeqScanHeavyAndTheIndexClearsIt";
+    static final String HIT_RATE = "IndexesMatrixTest.randomLookupsOverAnIndexLargerThanSharedBuffersOpenIndexHitRate";
+
+    /** Polls: the first visit; 4.6 s later (the test's clock moved); after a scan of orders_user_status; after two drops. */
+    private final List<Poll> indexes = Recordings.polls(INDEXES, 18);
+
+    @Test
+    void theLeftoverOfAFailedConcurrentBuildIsAnInvalidIndexWarning() {
+        List<List<Evaluation>> verdicts = judge(check("invalid_index"), indexes);
+        for (int poll = 0; poll <= 2; poll++) {
+            assertThat(verdicts.get(poll)).containsExactly(Evaluation.measured("idxcheck.public.orders_code_uq", 0,
+                    Severity.WARNING, 0, "index orders_code_uq on public.orders in database idxcheck is invalid (a CREATE"
+                            + " INDEX CONCURRENTLY or REINDEX CONCURRENTLY that failed): queries cannot use it but writes"
+                            + " may still maintain it (0 kB); drop it with DROP INDEX CONCURRENTLY public.orders_code_uq,"
+                            + " fix the cause (often duplicate keys) and create it again"));
+        }
+        assertThat(verdicts.get(3)).as("dropped").isEmpty();
+    }
+
+    @Test
+    void anIndexWhoseKeysLeadAWiderOneIsADuplicateAndUniqueIndexesAreNot() {
+        List<List<Evaluation>> verdicts = judge(check("duplicate_index"), indexes);
+        for (int poll = 0; poll <= 2; poll++) {
+            assertThat(verdicts.get(poll)).containsExactly(Evaluation.measured("idxcheck.public.orders_user", 32768,
+                    Severity.INFO, 0, "index orders_user (user_id) on public.orders in database idxcheck is redundant:"
+                            + " orders_user_status (user_id, status) covers the same leading columns; dropping it saves"
+                            + " 32 kB and a write on every insert and non-HOT update: DROP INDEX CONCURRENTLY"
+                            + " public.orders_user"));
+        }
+        assertThat(verdicts.get(3)).as("dropped").isEmpty();
+    }
+
+    @Test
+    void indexesNotScannedForTheWindowAreUnusedButNeverUniqueOrPrimaryKeyIndexes() {
+        List<List<Evaluation>> verdicts = judge(check("unused_index", "pgvigil.checks.unused-index.window", "3s"), indexes);
+        assertThat(verdicts.get(0)).as("seen 0 s ago").isEmpty();
+        DatabaseState second = state(indexes.get(1), "idxcheck");
+        Instant firstVisit = state(indexes.get(0), "idxcheck").at();
+        double idle = Duration.between(firstVisit, second.at()).toMillis() / 1000.0;
+        assertThat(idle).isGreaterThanOrEqualTo(3.0);
+        assertThat(verdicts.get(1)).extracting(Evaluation::subject)
+                .containsExactlyInAnyOrder("idxcheck.public.orders_user", "idxcheck.public.orders_user_status");
+        Evaluation unused = verdicts.get(1).stream().filter(e -> e.subject().equals("idxcheck.public.orders_user"))
+                .findFirst().orElseThrow();
+        assertThat(unused).isEqualTo(Evaluation.measured("idxcheck.public.orders_user", idle, Severity.INFO, 3.0,
+                "index orders_user on public.orders in database idxcheck has not been scanned for "
+                        + Duration.between(firstVisit, second.at()).toSeconds() + " s (no scan since pgvigil began"
+                        + " watching it or its counters were reset, " + firstVisit + "); it takes 32 kB; each of the 2000"
+                        + " row writes (inserts, deletes, non-HOT updates) public.orders has had since its statistics"
+                        + " began also wrote to it, one of its 5 indexes. If no rare job (month-end report, standby"
+                        + " queries: statistics are per server) needs it, drop it with DROP INDEX CONCURRENTLY"
+                        + " public.orders_user"));
+        // orders_user_status was scanned before the third visit: that visit is its last scan.
+        assertThat(verdicts.get(2)).extracting(Evaluation::subject).containsExactly("idxcheck.public.orders_user");
+        assertThat(verdicts.get(3)).as("orders_user dropped, orders_user_status scanned 1.3 s ago").isEmpty();
+        assertThat(judge(check("unused_index"), indexes)).as("the default window, 7 days")
+                .allSatisfy(window -> assertThat(window).isEmpty());
+    }
+
+    @Test
+    void aScanReportedBeforeTheVisitThatSawItCountsFromThatVisit() {
+        // last_idx_scan is the server's clock; the visit's is pgvigil's (moved forward by the test).
+        DatabaseState third = state(indexes.get(2), "idxcheck");
+        Index scanned = third.current().indexes().stream().filter(i -> i.name().equals("orders_user_status")).findFirst()
+                .orElseThrow();
+        assertThat(Instant.ofEpochMilli((long) (scanned.lastScanSeconds() * 1000))).isBefore(third.at());
+        assertThat(third.idleSince(scanned)).isEqualTo(third.at());
+    }
+
+    @Test
+    void mostlySequentialScansOfALargeTableOpenSeqScanHeavyAndTheIndexClearsIt() {
+        List<Poll> polls = Recordings.polls(SEQ_SCANS, 18);
+        List<List<Evaluation>> verdicts = judge(check("seq_scan_heavy"), polls);
+        assertThat(verdicts.get(0)).as("no earlier visit").isEmpty();
+        DatabaseState second = state(polls.get(1), "seqheavy");
+        RelationsCollector.Table events = second.current().tables().get(0);
+        assertThat(verdicts.get(1)).containsExactly(Evaluation.measured("seqheavy.public.events", 1.0, Severity.WARNING,
+                0.5, String.format(Locale.ROOT, "table public.events in database seqheavy (%d live rows, 1.6 MiB) was read"
+                        + " by 10 sequential scans of 20000 rows each on average, 100%% of its 10 scans in the last %.0f s:"
+                        + " a query filters on a column no index serves (or wraps an indexed column in a function). Find"
+                        + " it in /api/v1/statements, confirm with EXPLAIN (ANALYZE, BUFFERS) that it shows Seq Scan on"
+                        + " events, and add an index on its filter columns (composite or partial if the filter is)",
+                        events.liveRows(), second.window().seconds())));
+        assertThat(verdicts.get(2)).as("one sequential scan: fewer than min-scans").isEmpty();
+        assertThat(judge(check("seq_scan_heavy", "pgvigil.checks.seq-scan-heavy.min-rows-per-scan", "20001"), polls).get(1)).as("scans of fewer rows").isEmpty();
+    }
+
+    @Test
+    void aDatabaseWhoseVisitFailedKeepsItsFindingsHeld() {
+        List<Poll> polls = Recordings.polls(SEQ_SCANS, 18);
+        RelationHistory history = new RelationHistory();
+        for (Poll poll : polls.subList(0, 2)) {
+            DatabaseState s = state(poll, "seqheavy");
+            history.visited("seqheavy", s.at(), s.current());
+        }
+        history.failed("seqheavy");
+        Snapshot later = replaced(polls.get(1), history.relations(List.of()));
+        assertThat(check("seq_scan_heavy").evaluate(later, Window.EMPTY).orElseThrow())
+                .containsExactly(Evaluation.held("seqheavy.public.events"));
+    }
+
+    @Test
+    void randomLookupsMissingSharedBuffersAreACriticalIndexHitRateAndHotLookupsAreNot() {
+        List<Poll> polls = Recordings.polls(HIT_RATE, 18);
+        List<List<Evaluation>> verdicts = judge(check("index_hit_rate"), polls);
+        assertThat(verdicts.get(0)).as("no earlier visit").containsExactly(Evaluation.held("cold"));
+        RelationWindow cold = state(polls.get(1), "cold").window();
+        double ratio = (double) cold.idxBlksHit() / (cold.idxBlksHit() + cold.idxBlksRead());
+        assertThat(verdicts.get(1)).containsExactly(Evaluation.measured("cold", ratio, Severity.CRITICAL, 0.95,
+                String.format(Locale.ROOT, "%.2f%% of index block accesses in database cold were found in shared buffers"
+                        + " over the last %.0f s (%d read from outside of %d); the indexes being used do not fit in"
+                        + " shared_buffers", ratio * 100, cold.seconds(), cold.idxBlksRead(),
+                        cold.idxBlksHit() + cold.idxBlksRead())));
+        assertThat(ratio).isLessThan(0.95);
+        RelationWindow hot = state(polls.get(2), "cold").window();
+        assertThat(verdicts.get(2)).singleElement().satisfies(e -> {
+            assertThat(e.value()).isEqualTo((double) hot.idxBlksHit() / (hot.idxBlksHit() + hot.idxBlksRead()))
+                    .isGreaterThan(0.99);
+            assertThat(e.severity()).isNull();
+            assertThat(e.threshold()).isEqualTo(0.99);
+        });
+        assertThat(judge(check("index_hit_rate", "pgvigil.checks.index-hit-rate.min-block-accesses", "20000"), polls)
+                .get(1)).as("fewer block accesses than min-block-accesses").isEmpty();
+    }
+
+    private static DatabaseState state(Poll poll, String datname) {
+        return poll.get(Relations.class).databases().get(datname);
+    }
+
+    private static Snapshot replaced(Poll poll, Relations relations) {
+        Map<Class<?>, Object> results = new HashMap<>(poll.snapshot().results());
+        results.put(Relations.class, relations);
+        return new Snapshot(poll.snapshot().at(), poll.snapshot().server(), results);
+    }
+}
