@@ -232,7 +232,7 @@ class FailureMatrixTest {
             // The Secret is rotated: new password in the role and in the file; the old session is cut.
             pg.execute("ALTER ROLE pgvigil PASSWORD 'rotated-secret-2'");
             Files.writeString(file, "rotated-secret-2\n");
-            pg.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pgvigil'");
+            endMonitorSession(pg);
             // The poll finds its session ended and reconnects at once, with the password now in the file.
             PollState reconnected = m.poll();
             assertThat(reconnected.up()).as(String.valueOf(reconnected.error())).isTrue();
@@ -240,7 +240,7 @@ class FailureMatrixTest {
 
             // A wrong password is reported as such, without the password.
             pg.execute("ALTER ROLE pgvigil PASSWORD 'rotated-secret-3'");
-            pg.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pgvigil'");
+            endMonitorSession(pg);
             PollState refused = m.poll();
             assertThat(refused.up()).isFalse();
             assertThat(refused.error()).contains("password authentication failed", "28P01")
@@ -267,6 +267,14 @@ class FailureMatrixTest {
         try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SHOW " + setting)) {
             rs.next();
             return rs.getString(1);
+        }
+    }
+
+    /** Ends pgvigil's session and waits until it is gone (pg_terminate_backend only sends the signal). */
+    private static void endMonitorSession(PgServer pg) throws Exception {
+        pg.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pgvigil'");
+        try (java.sql.Connection admin = pg.connect("postgres")) {
+            PgServer.await("pgvigil's session ended", () -> pg.monitorSessions(admin) == 0);
         }
     }
 }

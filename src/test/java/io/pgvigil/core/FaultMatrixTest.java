@@ -203,7 +203,16 @@ class FaultMatrixTest {
             try (Connection admin = pg.connect("postgres")) {
                 PgServer.await("pgvigil's session ended", () -> pg.monitorSessions(admin) == 0);
             }
-            clients.add(java.sql.DriverManager.getConnection(pg.jdbcUrl("app"), "app", "app-password-1"));
+            // The ended backends (pgvigil's, the admin's) free their slots a moment after they leave
+            // pg_stat_activity; until then the server refuses with "remaining connection slots are reserved".
+            PgServer.await("a client takes the freed slot", () -> {
+                try {
+                    clients.add(java.sql.DriverManager.getConnection(pg.jdbcUrl("app"), "app", "app-password-1"));
+                    return true;
+                } catch (SQLException e) {
+                    return false;
+                }
+            });
             // The poll finds its session ended and reconnects in the same poll.
             PollState reconnect = m.poll();
             if (major >= 16) {
