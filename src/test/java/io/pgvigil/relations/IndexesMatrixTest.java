@@ -216,6 +216,25 @@ class IndexesMatrixTest {
                 st.execute("INSERT INTO items SELECT g, g FROM generate_series(1, 300000) g");
                 st.execute("VACUUM ANALYZE items");
             }
+            // The setup's own index accesses (the INSERT's hundreds of thousands of hits) belong in the
+            // baseline visit, not in the window judged: statistics reach the views a moment later
+            // (before 15 through the collector, up to 500 ms), so wait until the index's counters settle.
+            PgServer.await("the setup's statistics arrive", () -> stat(pg, "cold",
+                    "SELECT n_tup_ins + vacuum_count + analyze_count FROM pg_stat_user_tables WHERE relname = 'items'")
+                    >= 300_002);
+            long[] blocks = {-1};
+            PgServer.await("the index's block counters settle", () -> {
+                long now = stat(pg, "cold", "SELECT idx_blks_hit + idx_blks_read FROM pg_statio_user_indexes"
+                        + " WHERE indexrelname = 'items_pkey'");
+                boolean settled = now == blocks[0];
+                blocks[0] = now;
+                try {
+                    Thread.sleep(600);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return settled;
+            });
             try (TestMonitor m = TestMonitor.watching(pg, FAST_VISITS[0], FAST_VISITS[1],
                     "pgvigil.databases.include", "cold")) {
                 m.poll();
