@@ -2,7 +2,6 @@ package io.pgvigil.core;
 
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.sql.Savepoint;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -167,7 +166,7 @@ public class Monitor {
                 statuses.add(new CollectorStatus(key, false, off.get(), false, null, null));
                 continue;
             }
-            Savepoint savepoint = connection.setSavepoint();
+            Savepoint savepoint = Savepoint.set(connection, "pgvigil_collector");
             long start = System.nanoTime();
             try {
                 Object result = collector.collect(connection, server);
@@ -182,7 +181,7 @@ public class Monitor {
                 double seconds = (System.nanoTime() - start) / 1e9;
                 // Rolling back to the savepoint keeps the transaction usable for the other collectors.
                 // If even that fails the session is gone, and the whole poll fails.
-                connection.rollback(savepoint);
+                savepoint.rollback();
                 String problem = describe(e);
                 if (!problem.equals(lastProblem.put(key, problem))) {
                     LOG.warnf("collector %s failed: %s", key, problem);

@@ -19,6 +19,7 @@ import io.pgvigil.config.PgvigilConfig;
 import io.pgvigil.target.ServerInfo;
 import io.pgvigil.target.ServerInfo.Extension;
 import io.pgvigil.core.Collector;
+import io.pgvigil.core.Savepoint;
 
 /**
  * Reads {@code pg_stat_statements} (extension 1.8 on PostgreSQL 13 to 1.12 on 18). Statistics come
@@ -29,7 +30,9 @@ import io.pgvigil.core.Collector;
  * deallocations and the time of the last full reset.
  *
  * <p>Entries of the role pgvigil logs in as are left out: its own polling is not the workload it
- * watches (run it as a dedicated role). Off when the extension is not installed in the connected
+ * watches (run it as a dedicated role). They are read with the others (the query has no filter, so
+ * they cost no query of their own) and counted: {@link Statements#ownEntries()} shows what pgvigil
+ * itself puts into pg_stat_statements, a number that stays the same poll after poll. Off when the extension is not installed in the connected
  * database or not preloaded.
  *
  * <p>Series: top-N statements ({@code pg_stat_statements_calls_total{queryid,datname,user}} and the
@@ -57,7 +60,7 @@ public class StatStatementsCollector implements Collector<StatStatementsCollecto
                    s.calls, s.total_exec_time / 1000.0 AS exec_seconds, s.total_plan_time / 1000.0 AS plan_seconds,
                    s.rows, s.shared_blks_hit, s.shared_blks_read, s.temp_blks_written
               FROM %1$s.pg_stat_statements(false) s
-             WHERE s.queryid IS NOT NULL AND s.userid <> ?::oid
+             WHERE s.queryid IS NOT NULL
             """;
 
     /** Names of databases and roles by oid; read again only when an entry has an oid not seen yet. */
@@ -112,9 +115,10 @@ public class StatStatementsCollector implements Collector<StatStatementsCollecto
      * @param deallocations    {@code pg_stat_statements_info.dealloc}, null before extension 1.9
      * @param statsResetSeconds time of the last full reset, null before 1.9
      * @param textFetches      queries that read query texts since pgvigil started
+     * @param ownEntries       entries of pgvigil's own role, left out of {@code entries}
      */
     public record Statements(List<Statement> entries, Long deallocations, Double statsResetSeconds, long textFetches,
-            int blockSize) {
+            int blockSize, int ownEntries) {
 
         public Statements {
             entries = java.util.Collections.unmodifiableList(entries);
@@ -190,14 +194,19 @@ public class StatStatementsCollector implements Collector<StatStatementsCollecto
         String columns = ext.atLeast(1, 11) ? COLUMNS_1_11 : ext.atLeast(1, 9) ? COLUMNS_1_9 : COLUMNS_1_8;
         List<Statement> entries = new ArrayList<>();
         boolean unknownNames = ++collectionsSinceNames > NAMES_REFRESH_COLLECTIONS;
+        long own = server.userOid();
+        int ownEntries = 0;
         try (PreparedStatement st = connection.prepareStatement(SQL.formatted(schema, columns))) {
-            st.setLong(1, server.userOid());
             try (ResultSet rs = st.executeQuery()) {
                 // By position, in the order of SQL: 5,000 rows a poll make label lookups show in the profile.
                 while (rs.next()) {
                     long queryid = rs.getLong(1);
                     long dbid = rs.getLong(2);
                     long userid = rs.getLong(3);
+                    if (userid == own) {
+                        ownEntries++;
+                        continue;
+                    }
                     if (!databases.containsKey(dbid) || !roles.containsKey(userid)) {
                         unknownNames = true;
                     }
@@ -230,7 +239,7 @@ public class StatStatementsCollector implements Collector<StatStatementsCollecto
             cacheTooSmallLogged = true;
         }
         addTexts(connection, schema, entries);
-        return new Statements(entries, deallocations, statsReset, textFetches, server.blockSize());
+        return new Statements(entries, deallocations, statsReset, textFetches, server.blockSize(), ownEntries);
     }
 
     private void readNames(Connection connection, List<Statement> entries) throws SQLException {
@@ -268,7 +277,7 @@ public class StatStatementsCollector implements Collector<StatStatementsCollecto
             // one text that does not convert (bytes that are not UTF-8, from a SQL_ASCII database)
             // fails the whole call. The numbers are still good: keep them, go without texts, try
             // again later.
-            java.sql.Savepoint beforeTexts = connection.setSavepoint();
+            Savepoint beforeTexts = Savepoint.set(connection, "pgvigil_texts");
             try (PreparedStatement st = connection.prepareStatement(TEXT_SQL.formatted(schema))) {
                 st.setInt(1, textMaxLength);
                 Array ids = connection.createArrayOf("int8", missing.toArray());
@@ -279,7 +288,7 @@ public class StatStatementsCollector implements Collector<StatStatementsCollecto
                     }
                 }
             } catch (SQLException e) {
-                connection.rollback(beforeTexts);
+                beforeTexts.rollback();
                 if (textsFailed == 0) {
                     LOG.warnf("pg_stat_statements' query texts cannot be read (%s [SQLState %s]); statements are"
                             + " collected without their texts, and reading them is tried again every %d polls",

@@ -52,7 +52,9 @@ public class StatementMetrics implements MetricsGroup {
             "Execution time of every statement of the database, summed the same way.",
             "datname");
     public static final MetricFamily ENTRIES = MetricFamily.gauge(SECTION, "pg_stat_statements_entries",
-            "Entries in pg_stat_statements now; near `pg_stat_statements.max` means entries are being evicted.");
+            "Entries in pg_stat_statements now, pgvigil's own included; near `pg_stat_statements.max` means entries are being evicted.");
+    public static final MetricFamily OWN_ENTRIES = MetricFamily.gauge(SECTION, "pgvigil_own_statements",
+            "Entries of pg_stat_statements that belong to pgvigil's own role (left out of every other series); the same number poll after poll, a few dozen at most.");
     public static final MetricFamily DEALLOCATIONS = MetricFamily.counter(SECTION, "pg_stat_statements_deallocations",
             "Entries evicted to make room (`pg_stat_statements_info.dealloc`, PostgreSQL 14+).");
     public static final MetricFamily OUTSIDE_TOP = MetricFamily.gauge(SECTION, "pgvigil_statements_outside_top",
@@ -72,7 +74,7 @@ public class StatementMetrics implements MetricsGroup {
     @Override
     public List<MetricFamily> families() {
         return List.of(CALLS, EXEC_SECONDS, ROWS, TEMP_BYTES, DATABASE_CALLS, DATABASE_EXEC_SECONDS, ENTRIES,
-                DEALLOCATIONS, OUTSIDE_TOP, TEXT_FETCHES);
+                OWN_ENTRIES, DEALLOCATIONS, OUTSIDE_TOP, TEXT_FETCHES);
     }
 
     @Override
@@ -120,7 +122,8 @@ public class StatementMetrics implements MetricsGroup {
         }
         out.set(DATABASE_CALLS, dbCalls);
         out.set(DATABASE_EXEC_SECONDS, dbSeconds);
-        out.set(ENTRIES, statements.map(s -> (double) s.entries().size()).orElse(null));
+        out.set(ENTRIES, statements.map(s -> (double) s.entries().size() + s.ownEntries()).orElse(null));
+        out.set(OWN_ENTRIES, statements.map(s -> (double) s.ownEntries()).orElse(null));
         out.set(DEALLOCATIONS, statements.map(Statements::deallocations).map(Long::doubleValue).orElse(null));
         out.set(OUTSIDE_TOP, statements.isPresent() ? (double) Math.max(0, intervalSeconds.size() - top) : null);
         out.set(TEXT_FETCHES, statements.map(s -> (double) s.textFetches()).orElse(null));
