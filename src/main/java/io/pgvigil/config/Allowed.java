@@ -17,6 +17,7 @@ final class Allowed {
     static final String AT_LEAST_1MS = "is ${validatedValue}: must be at least 1ms" + DURATION;
 
     static final String AT_LEAST_1S = "is ${validatedValue}: must be at least 1s" + DURATION;
+    static final String AT_LEAST_1MIN = "is ${validatedValue}: must be at least 1m" + DURATION;
 
     static final String NOT_NEGATIVE = "is ${validatedValue}: must not be negative" + DURATION;
 

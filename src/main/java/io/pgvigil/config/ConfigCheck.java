@@ -73,6 +73,17 @@ public final class ConfigCheck {
         }
         byteThresholds(problems, "replication-slot", "", checks.replicationSlot().warning(),
                 checks.replicationSlot().critical());
+        ordered(problems, "lock-wait", checks.lockWait().warning(), checks.lockWait().critical());
+        ordered(problems, "xid-wraparound", checks.xidWraparound().warning(), checks.xidWraparound().critical());
+        PgvigilConfig.XminHorizon horizon = checks.xminHorizon();
+        if (horizon.critical().isPresent()) {
+            if (horizon.critical().getAsLong() < 1) {
+                problems.add("pgvigil.checks.xmin-horizon.critical is " + horizon.critical().getAsLong()
+                        + ": must be at least 1 (or unset: the server's autovacuum_freeze_max_age)");
+            } else {
+                ordered(problems, "xmin-horizon", horizon.warning(), horizon.critical().getAsLong());
+            }
+        }
 
         PgvigilConfig.IndexHitRate hitRate = checks.indexHitRate();
         if (hitRate.critical() > hitRate.warning()) {
@@ -146,6 +157,13 @@ public final class ConfigCheck {
 
     private static void ordered(List<String> problems, String check, Duration warning, Duration critical) {
         if (warning.compareTo(critical) > 0) {
+            problems.add("pgvigil.checks." + check + ".warning=" + warning + " is above pgvigil.checks." + check
+                    + ".critical=" + critical + ": warning must not exceed critical");
+        }
+    }
+
+    private static void ordered(List<String> problems, String check, long warning, long critical) {
+        if (warning > critical) {
             problems.add("pgvigil.checks." + check + ".warning=" + warning + " is above pgvigil.checks." + check
                     + ".critical=" + critical + ": warning must not exceed critical");
         }

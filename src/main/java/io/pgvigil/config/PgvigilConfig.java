@@ -205,6 +205,93 @@ public interface PgvigilConfig {
         /** {@code seq_scan_heavy}: a large table read mostly by sequential scans. */
         @WithName("seq-scan-heavy")
         SeqScanHeavy seqScanHeavy();
+
+        /** {@code lock_wait}: the longest wait for a heavyweight lock, with the session at the head of the chain. */
+        @WithName("lock-wait")
+        LockWait lockWait();
+
+        /** {@code xid_wraparound}: a database's oldest unfrozen transaction ID (or MultiXact) age against 2^31. */
+        @WithName("xid-wraparound")
+        XidWraparound xidWraparound();
+
+        /** {@code xmin_horizon}: how far behind the current transaction the oldest xmin that vacuum must respect is. */
+        @WithName("xmin-horizon")
+        XminHorizon xminHorizon();
+
+        /** {@code vacuum_lag}: a table's dead tuples against its own autovacuum trigger. */
+        @WithName("vacuum-lag")
+        VacuumLag vacuumLag();
+
+        /** {@code checkpoint_pressure}: share of the recent checkpoints that WAL volume forced. */
+        @WithName("checkpoint-pressure")
+        CheckpointPressure checkpointPressure();
+    }
+
+    interface LockWait extends CheckConfig {
+        /** Longest lock wait at which a warning opens. */
+        @DurationMin(millis = 1, message = Allowed.AT_LEAST_1MS)
+        @WithDefault("10s")
+        Duration warning();
+
+        /** Longest lock wait at which the finding becomes critical. */
+        @DurationMin(millis = 1, message = Allowed.AT_LEAST_1MS)
+        @WithDefault("60s")
+        Duration critical();
+    }
+
+    interface XidWraparound extends CheckConfig {
+        /** Age as a fraction (0-1) of the 2^31 limit at which a warning opens. */
+        @Ratio
+        @WithDefault("0.5")
+        double warning();
+
+        /** Age as a fraction (0-1) of the 2^31 limit at which the finding becomes critical. */
+        @Ratio
+        @WithDefault("0.75")
+        double critical();
+    }
+
+    interface XminHorizon extends CheckConfig {
+        /** Transactions the horizon is behind at which a warning opens. */
+        @Min(value = 1, message = Allowed.AT_LEAST)
+        @WithDefault("50000000")
+        long warning();
+
+        /**
+         * Transactions the horizon is behind at which the finding becomes critical; unset, the
+         * server's own {@code autovacuum_freeze_max_age} (from there on autovacuum runs to prevent
+         * wraparound and cannot freeze past the horizon).
+         */
+        java.util.OptionalLong critical();
+    }
+
+    interface VacuumLag extends CheckConfig {
+        /** Dead tuples as a multiple of the table's own autovacuum trigger at which a warning opens. */
+        @DecimalMin(value = "1", message = Allowed.AT_LEAST)
+        @WithDefault("2")
+        double warning();
+
+        /** Fewest dead tuples for a table to be judged (small tables vacuum in a blink). */
+        @Min(value = 1, message = Allowed.AT_LEAST)
+        @WithDefault("10000")
+        long minDeadTuples();
+    }
+
+    interface CheckpointPressure extends CheckConfig {
+        /** Share (0-1) of the window's checkpoints that were requested (WAL volume) at which a warning opens. */
+        @Ratio
+        @WithDefault("0.5")
+        double warning();
+
+        /** Fewest checkpoints in the window for it to be judged. */
+        @Min(value = 1, message = Allowed.AT_LEAST)
+        @WithDefault("3")
+        int minCheckpoints();
+
+        /** How far back the checkpoints are counted. */
+        @DurationMin(minutes = 1, message = Allowed.AT_LEAST_1MIN)
+        @WithDefault("1h")
+        Duration window();
     }
 
     /** A check with nothing to set but what every check has. */
