@@ -47,6 +47,11 @@ public class DemoDatabase implements EmbeddedTarget {
                         .setServerConfig("max_connections", Integer.toString(MAX_CONNECTIONS))
                         // small on purpose: random lookups over a larger index miss (index_hit_rate)
                         .setServerConfig("shared_buffers", "2MB")
+                        // a logical slot that nobody reads holds the catalog xmin horizon (xmin_horizon)
+                        .setServerConfig("wal_level", "logical")
+                        // the smallest WAL budget: the demo's write bursts force checkpoints (checkpoint_pressure)
+                        .setServerConfig("max_wal_size", "32MB")
+                        .setServerConfig("min_wal_size", "32MB")
                         // the workload fails orders on purpose; keep those errors out of the console
                         .setServerConfig("log_min_messages", "fatal")
                         .start();

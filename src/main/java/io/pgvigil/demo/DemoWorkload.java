@@ -36,8 +36,22 @@ import io.quarkus.scheduler.Scheduled;
  * <li>an index on customer names that nothing reads: {@code unused_index} (dev mode: after 2 minutes);</li>
  * <li>a unique index built CONCURRENTLY over duplicate values, which fails and stays behind: {@code invalid_index};</li>
  * <li>random SKU lookups over an index larger than the demo server's 2 MB of shared buffers:
- * {@code index_hit_rate}.</li>
+ * {@code index_hit_rate};</li>
+ * <li>the session idle in transaction also holds a row lock on customer 7; from second 62 two
+ * requests queue behind it (the second behind the first) until it ends at second 90: {@code lock_wait},
+ * naming the idle session as the root of a chain two deep;</li>
+ * <li>a logical replication slot that no consumer ever reads: its {@code catalog_xmin} stays where it
+ * was made, {@code xmin_horizon} (dev mode lowers its warning to 1,000 transactions, which the
+ * workload burns through in a few minutes). A slot holds only the catalog horizon, so vacuum can still
+ * clean the demo's tables;</li>
+ * <li>{@code events}, a table with autovacuum disabled whose 30,000 rows are all updated at second 20
+ * and vacuumed at second 116: {@code vacuum_lag};</li>
+ * <li>a write burst (about 40 MB of WAL) at seconds 100 and 104 against the demo server's 32 MB
+ * {@code max_wal_size}: checkpoints requested by WAL volume, {@code checkpoint_pressure}.</li>
  * </ul>
+ * {@code xid_wraparound} cannot be reached by a demo: it takes a billion transactions (the tests
+ * reach it on a real server with {@code pg_resetwal}).
+ * 
  * Dev mode only, and only when the demo database is the target.
  */
 @IfBuildProfile("dev")
@@ -48,6 +62,10 @@ public class DemoWorkload {
     static final int CYCLE_SECONDS = 120;
     static final int BURST_CONNECTIONS = 14;
     static final String FORGOTTEN_SLOT = "demo_forgotten_standby";
+    static final String FORGOTTEN_LOGICAL_SLOT = "demo_forgotten_consumer";
+    /** The customer whose row the idle transaction locks and the queued requests wait for. */
+    static final int LOCKED_CUSTOMER = 7;
+    static final int LOCK_WAITERS = 2;
 
     @Inject
     DemoDatabase demo;
@@ -60,6 +78,17 @@ public class DemoWorkload {
     private long startNanos = -1;
     private Connection idleInTransaction;
     private final List<Connection> burst = new ArrayList<>();
+    /** The requests queued behind the idle transaction's row lock: they block, so they run on threads of their own. */
+    private final java.util.concurrent.ExecutorService waiters = java.util.concurrent.Executors.newFixedThreadPool(
+            LOCK_WAITERS, r -> {
+                Thread t = new Thread(r, "pgvigil-demo-lock-waiter");
+                t.setDaemon(true);
+                return t;
+            });
+    private final List<java.util.concurrent.Future<?>> queued = new ArrayList<>();
+    /** Steps that run once a cycle, at the first tick at or after their second (ticks need not land on it). */
+    private final java.util.Set<String> doneThisCycle = new java.util.HashSet<>();
+    private long cycle;
     private boolean prepared;
     private boolean indexed = true;
     private long ticks;
@@ -74,14 +103,21 @@ public class DemoWorkload {
         if (startNanos < 0) {
             startNanos = nanoTime.getAsLong();
         }
-        long second = ((nanoTime.getAsLong() - startNanos) / 1_000_000_000L) % CYCLE_SECONDS;
+        long elapsed = (nanoTime.getAsLong() - startNanos) / 1_000_000_000L;
+        long second = elapsed % CYCLE_SECONDS;
+        if (elapsed / CYCLE_SECONDS != cycle) {
+            cycle = elapsed / CYCLE_SECONDS;
+            doneThisCycle.clear();
+        }
         try {
             prepare();
             if (second < 60) {
                 rollbackStorm();
             }
             holdIdleInTransaction(second < 90);
+            queueBehindLock(second >= 62 && second < 90);
             holdBurst(second >= 30 && second < 60);
+            maintenance(second);
             try (Connection c = demo.connect(DemoDatabase.DATABASE)) {
                 ordersPerCustomer(c);
                 slowReport(c);
@@ -127,6 +163,18 @@ public class DemoWorkload {
                 // 23505, as intended
             }
             st.execute("ANALYZE");
+        }
+        try (Connection c = demo.connect(DemoDatabase.DATABASE); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE IF NOT EXISTS events (id int PRIMARY KEY, seen int NOT NULL DEFAULT 0)"
+                    + " WITH (autovacuum_enabled = false)");
+            st.execute("INSERT INTO events SELECT g FROM generate_series(1, 30000) g ON CONFLICT DO NOTHING");
+            st.execute("CREATE TABLE IF NOT EXISTS wal_burst (id int, filler text)");
+            st.execute("VACUUM ANALYZE events");
+        }
+        try (Connection c = demo.connect(DemoDatabase.DATABASE); Statement st = c.createStatement()) {
+            // A change-data-capture consumer that was set up and went away.
+            st.execute("SELECT pg_create_logical_replication_slot('" + FORGOTTEN_LOGICAL_SLOT + "', 'test_decoding')"
+                    + " WHERE NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = '" + FORGOTTEN_LOGICAL_SLOT + "')");
         }
         try (Connection c = demo.connect(DemoDatabase.PAYMENTS); Statement st = c.createStatement()) {
             st.execute("CREATE TABLE IF NOT EXISTS payments (id bigserial PRIMARY KEY, customer int NOT NULL,"
@@ -204,12 +252,63 @@ public class DemoWorkload {
             idleInTransaction = demo.connect(DemoDatabase.DATABASE);
             idleInTransaction.setAutoCommit(false);
             try (Statement st = idleInTransaction.createStatement()) {
-                st.execute("SELECT count(*) FROM orders WHERE customer = 7");
+                st.execute("SELECT count(*) FROM orders WHERE customer = " + LOCKED_CUSTOMER);
+                st.execute("SELECT id FROM customers WHERE id = " + LOCKED_CUSTOMER + " FOR UPDATE");
             }
         } else if (!hold && idleInTransaction != null) {
             closeAll(List.of(idleInTransaction));
             idleInTransaction = null;
         }
+    }
+
+    /** Requests that update the locked customer: each waits until the idle transaction ends (at most 60 s). */
+    private void queueBehindLock(boolean queue) {
+        queued.removeIf(java.util.concurrent.Future::isDone);
+        if (!queue || !queued.isEmpty()) {
+            return;
+        }
+        for (int i = 0; i < LOCK_WAITERS; i++) {
+            queued.add(waiters.submit(() -> {
+                try (Connection c = demo.connect(DemoDatabase.DATABASE); Statement st = c.createStatement()) {
+                    st.execute("SET lock_timeout = '60s'");
+                    st.execute("UPDATE customers SET name = name WHERE id = " + LOCKED_CUSTOMER);
+                } catch (SQLException e) {
+                    LOG.debugf("demo lock waiter: %s", e.getMessage());
+                }
+            }));
+            if (i + 1 < LOCK_WAITERS) {
+                // The second one queues behind the first, which makes the chain two deep.
+                try {
+                    Thread.sleep(200);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+    }
+
+    /**
+     * Vacuum and WAL: every row of {@code events} (autovacuum off) is updated at second 20 and vacuumed
+     * at second 116; at seconds 100 and 104 a write burst fills the 32 MB WAL budget.
+     */
+    private void maintenance(long second) throws SQLException {
+        try (Connection c = demo.connect(DemoDatabase.DATABASE); Statement st = c.createStatement()) {
+            if (due("update events", second, 20)) {
+                st.execute("UPDATE events SET seen = seen + 1");
+            }
+            if (due("first write burst", second, 100) || due("second write burst", second, 104)) {
+                st.execute("INSERT INTO wal_burst SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 100000) g");
+                st.execute("TRUNCATE wal_burst");
+            }
+            if (due("vacuum events", second, 116)) {
+                st.execute("VACUUM events");
+            }
+        }
+    }
+
+    private boolean due(String step, long second, long at) {
+        return second >= at && doneThisCycle.add(step);
     }
 
     private void holdBurst(boolean hold) throws SQLException {
@@ -235,6 +334,7 @@ public class DemoWorkload {
 
     @PreDestroy
     synchronized void stop() {
+        waiters.shutdownNow();
         closeAll(burst);
         burst.clear();
         if (idleInTransaction != null) {

@@ -19,7 +19,7 @@ import io.pgvigil.testing.TestMonitor;
 class DemoWorkloadTest {
 
     @Test
-    void demoWorkloadBreachesEveryCheckButReplicationLagInOneCycle() throws Exception {
+    void demoWorkloadBreachesEveryCheckButReplicationLagAndWraparoundInOneCycle() throws Exception {
         DemoDatabase database = new DemoDatabase();
         DemoWorkload workload = new DemoWorkload();
         workload.demo = database;
@@ -35,7 +35,10 @@ class DemoWorkloadTest {
                     "pgvigil.checks.long-transaction.warning", "2s", "pgvigil.checks.long-transaction.critical", "1h",
                     "pgvigil.checks.replication-slot.warning", "16M", "pgvigil.indexes.interval", "1s",
                     "pgvigil.checks.unused-index.window", "3s",
-                    "pgvigil.checks.index-hit-rate.min-block-accesses", "100")))) {
+                    "pgvigil.checks.index-hit-rate.min-block-accesses", "100",
+                    // the lock queue and the horizon's age grow with real time and real transactions,
+                    // of which a fast-forwarded cycle has less than a real one
+                    "pgvigil.checks.lock-wait.warning", "2s", "pgvigil.checks.xmin-horizon.warning", "500")))) {
                 TreeSet<String> opened = new TreeSet<>();
                 monitor.poll();
                 for (int second = 0; second < DemoWorkload.CYCLE_SECONDS; second += 2) {
@@ -47,7 +50,8 @@ class DemoWorkloadTest {
                 }
                 assertThat(opened).containsExactlyInAnyOrder("rollback_rate", "pool_saturation", "long_transaction",
                         "slow_query", "n_plus_one", "query_regression", "temp_spill", "replication_slot",
-                        "seq_scan_heavy", "duplicate_index", "unused_index", "invalid_index", "index_hit_rate");
+                        "seq_scan_heavy", "duplicate_index", "unused_index", "invalid_index", "index_hit_rate",
+                        "lock_wait", "xmin_horizon", "vacuum_lag", "checkpoint_pressure");
             }
         } finally {
             workload.stop();
