@@ -79,7 +79,7 @@ public class CheckpointPressureCheck extends ThresholdCheck {
         }
         double share = span.requestedShare();
         Severity severity = span.checkpoints() >= config.minCheckpoints() && share >= warning() ? Severity.WARNING : null;
-        String message = describe(span, reading.source(), c) + (severity == null ? "" : " " + advise(span, c));
+        String message = describe(span, reading.source(), c) + (severity == null ? "." : ". " + advise(span, c));
         return Optional.of(List.of(Evaluation.measured(SUBJECT, share, severity, warning(), message)));
     }
 
@@ -136,7 +136,7 @@ public class CheckpointPressureCheck extends ThresholdCheck {
         if (bytes >= 1L << 20) {
             return String.format(Locale.ROOT, "%.1f MiB", bytes / (double) (1L << 20));
         }
-        return String.format(Locale.ROOT, "%.1f kiB", bytes / 1024.0);
+        return bytes >= 1024 ? String.format(Locale.ROOT, "%.1f kiB", bytes / 1024.0) : bytes + " bytes";
     }
 
     static String duration(double seconds) {

@@ -114,7 +114,8 @@ class CheckpointHistoryTest {
         assertThat(idle.hold()).isFalse();
         assertThat(idle.value()).isZero();
         assertThat(idle.severity()).isNull();
-        assertThat(idle.message()).startsWith("0 of 1 checkpoints in the last 60 min were requested (0%), 1 timed;");
+        assertThat(idle.message()).startsWith("0 of 1 checkpoints in the last 1 h were requested (0%), 1 timed; max_wal_size is 32.0 MiB,"
+                + " checkpoint_timeout 30 s; 0 bytes of WAL was written in that time.");
     }
 
     @Test
