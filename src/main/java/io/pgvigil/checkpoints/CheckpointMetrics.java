@@ -11,9 +11,7 @@ import java.util.function.Function;
 import jakarta.inject.Singleton;
 
 import io.micrometer.core.instrument.Tags;
-import io.pgvigil.checkpoints.StatBgwriterCollector.Bgwriter;
 import io.pgvigil.checkpoints.StatBgwriterCollector.Checkpointer;
-import io.pgvigil.checkpoints.StatBgwriterCollector.Checkpoints;
 import io.pgvigil.checkpoints.StatIoCollector.Io;
 import io.pgvigil.checkpoints.StatIoCollector.Row;
 import io.pgvigil.checkpoints.StatWalCollector.Wal;
