@@ -79,17 +79,17 @@ public class CheckpointPressureCheck extends ThresholdCheck {
         }
         double share = span.requestedShare();
         Severity severity = span.checkpoints() >= config.minCheckpoints() && share >= warning() ? Severity.WARNING : null;
-        String message = describe(span, reading.source(), c) + (severity == null ? "." : ". " + advise(span, c));
+        String message = describe(span, reading.source(), c)
+                + (severity == null ? "." : ". " + advise(span, c, what(reading.source())));
         return Optional.of(List.of(Evaluation.measured(SUBJECT, share, severity, warning(), message)));
     }
 
     /** "9 of 12 checkpoints in the last 60 min were requested (75%), 3 timed; max_wal_size ..." */
     static String describe(Span span, String source, Checkpointer c) {
-        String what = source.startsWith("restartpoints") ? "restartpoints" : "checkpoints";
         return String.format(Locale.ROOT,
                 "%d of %d %s in the last %s were requested (%.0f%%), %d timed; max_wal_size is %s, checkpoint_timeout %s;"
                         + " %s",
-                span.requested(), span.checkpoints(), what, duration(span.seconds()), span.requestedShare() * 100,
+                span.requested(), span.checkpoints(), what(source), duration(span.seconds()), span.requestedShare() * 100,
                 span.checkpoints() - span.requested(), bytes(c.maxWalSizeBytes()), duration(c.checkpointTimeoutSeconds()),
                 span.walBytes() == null ? "the WAL written in that time is unknown"
                         : bytes(span.walBytes()) + " of WAL was written in that time");
@@ -100,17 +100,17 @@ public class CheckpointPressureCheck extends ThresholdCheck {
      * {@code max_wal_size / (1 + checkpoint_completion_target)} of WAL, so that WAL can explain at
      * most about twice its multiple of those (plus the one that was due when the window began).
      */
-    static String advise(Span span, Checkpointer c) {
+    static String advise(Span span, Checkpointer c, String what) {
         double trigger = c.maxWalSizeBytes() / (1 + c.checkpointCompletionTarget());
         if (span.walBytes() != null && span.requested() > 2 * span.walBytes() / trigger + 1) {
             return String.format(Locale.ROOT,
-                    "That WAL explains at most %d requested checkpoints (one per about %s): the others were requested"
+                    "That WAL explains at most %d requested %s (one per about %s): the others were requested"
                             + " another way (a CHECKPOINT command, base backups with pg_backup_start or pg_basebackup,"
                             + " CREATE or DROP DATABASE); raising max_wal_size would not prevent them. Find what requests"
                             + " them in the server log with log_checkpoints = on (\"checkpoint starting: immediate force wait\").",
-                    (long) Math.floor(2 * span.walBytes() / trigger) + 1, bytes((long) trigger));
+                    (long) Math.floor(2 * span.walBytes() / trigger) + 1, what, bytes((long) trigger));
         }
-        String advice = "WAL volume forces checkpoints before checkpoint_timeout: raise max_wal_size so that checkpoints"
+        String advice = "WAL volume forces " + what + " before checkpoint_timeout: raise max_wal_size so that " + what
                 + " come from checkpoint_timeout (pg_wal needs that much disk)";
         if (span.walBytes() == null || span.seconds() <= 0) {
             return advice + ".";
@@ -127,6 +127,11 @@ public class CheckpointPressureCheck extends ThresholdCheck {
                 ": the WAL came in bursts (the window's average rate, %s per checkpoint_timeout, would fit), so raise it"
                         + " in steps, e.g. to %s, and watch pg_checkpoints_requested_total.",
                 bytes((long) perTimeout), bytes(2 * c.maxWalSizeBytes()));
+    }
+
+    /** "checkpoints", or on a standby "restartpoints". */
+    static String what(String source) {
+        return source.startsWith("restartpoints") ? "restartpoints" : "checkpoints";
     }
 
     static String bytes(long bytes) {

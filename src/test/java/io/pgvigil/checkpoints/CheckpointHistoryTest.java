@@ -122,16 +122,17 @@ class CheckpointHistoryTest {
     void adviceIsCheckedAgainstTheWalWritten() {
         Checkpointer c = new Checkpointer(checkpoints(0, 0, null, null, null, null), bgwriter(), 0L, 1L << 30, 300, 0.9);
         // 10 requested in an hour with 10 GiB of WAL: WAL volume. 10 GiB/h is 853 MiB per 5 min; × 1.9 = 1.6 GiB.
-        String wal = CheckpointPressureCheck.advise(new Span(3600, 12, 10, 10L << 30), c);
+        String wal = CheckpointPressureCheck.advise(new Span(3600, 12, 10, 10L << 30), c, "checkpoints");
         assertThat(wal).startsWith("WAL volume forces checkpoints before checkpoint_timeout: raise max_wal_size")
                 .contains("853.3 MiB of WAL is written per checkpoint_timeout, so max_wal_size should be at least 1.6 GiB");
         // 10 requested with 50 MiB of WAL: at most 1 of them can be WAL's (one per ~539 MiB).
-        String manual = CheckpointPressureCheck.advise(new Span(3600, 12, 10, 50 * MIB), c);
+        String manual = CheckpointPressureCheck.advise(new Span(3600, 12, 10, 50 * MIB), c, "checkpoints");
         assertThat(manual).startsWith("That WAL explains at most 1 requested checkpoints (one per about 538.9 MiB)")
                 .contains("raising max_wal_size would not prevent them");
         // Enough WAL for them, but an average rate that would fit: bursts.
-        String bursts = CheckpointPressureCheck.advise(new Span(3600, 6, 4, 3L << 30), c);
-        assertThat(bursts).contains("the WAL came in bursts").contains("e.g. to 2.0 GiB");
+        String bursts = CheckpointPressureCheck.advise(new Span(3600, 6, 4, 3L << 30), c, "restartpoints");
+        assertThat(bursts).startsWith("WAL volume forces restartpoints before checkpoint_timeout")
+                .contains("the WAL came in bursts").contains("e.g. to 2.0 GiB");
     }
 
     private static Evaluation evaluate(CheckpointPressureCheck check, long seconds, Checkpointer c) {
