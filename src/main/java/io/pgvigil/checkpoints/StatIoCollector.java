@@ -17,7 +17,8 @@ import io.pgvigil.target.ServerInfo;
  * Reads {@code pg_stat_io} (PostgreSQL 16+; off on 13-15, which do not have it): I/O operations by
  * backend type, object ({@code relation}, {@code temp relation}, on 18 also {@code wal}) and context
  * ({@code normal}, {@code vacuum}, {@code bulkread}, {@code bulkwrite}, on 18 {@code init}). The
- * rows are a fixed set that PostgreSQL defines (30 on 16, 79 on 18), so the labels are bounded.
+ * rows are a fixed set that PostgreSQL defines (30 on 16, 35 on 17, 79 on 18), so the labels are
+ * bounded.
  * An operation that does not apply to a row is NULL there and stays null (no series).
  *
  * <p>Bytes: 16-17 give {@code op_bytes} (the block size) per row, so the query multiplies the
