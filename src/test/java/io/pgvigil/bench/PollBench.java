@@ -89,7 +89,18 @@ public final class PollBench {
         Map<String, double[]> ms = new java.util.LinkedHashMap<>();
         try (Connection c = java.sql.DriverManager.getConnection(pg.jdbcUrl("postgres"), PgServer.MONITOR_ROLE,
                 PgServer.MONITOR_PASSWORD)) {
-            for (String view : List.of("pg_stat_activity", "pg_stat_database")) {
+            List<String> views = new ArrayList<>(List.of("pg_stat_activity", "pg_stat_database", "pg_stat_bgwriter"));
+            int major = pg.major();
+            if (major >= 17) {
+                views.add("pg_stat_checkpointer");
+            }
+            if (major >= 14) {
+                views.add("pg_stat_wal");
+            }
+            if (major >= 16) {
+                views.add("pg_stat_io");
+            }
+            for (String view : views) {
                 double[] times = new double[n];
                 for (int i = 0; i < n + 100; i++) {
                     long start = System.nanoTime();

@@ -36,12 +36,15 @@ class CoreChecksMatrixTest {
             assertThat(state.snapshot().server().major()).isEqualTo(major);
             assertThat(state.snapshot().server().role()).isEqualTo("primary");
             assertThat(state.collectors()).extracting(CollectorStatus::collector)
-                    .containsExactly("pg_replication_slots", "pg_settings", "pg_stat_activity", "pg_stat_database",
-                            "pg_stat_replication", "pg_stat_statements", "pg_stat_wal_receiver");
+                    .containsExactly("pg_replication_slots", "pg_settings", "pg_stat_activity", "pg_stat_bgwriter",
+                            "pg_stat_database", "pg_stat_io", "pg_stat_replication", "pg_stat_statements", "pg_stat_wal",
+                            "pg_stat_wal_receiver");
             assertThat(state.collectors()).filteredOn(CollectorStatus::enabled)
                     .allSatisfy(c -> assertThat(c.success()).as(c.collector()).isTrue());
+            // pg_stat_wal is 14+, pg_stat_io 16+; the WAL receiver runs on a standby only.
             assertThat(state.collectors()).filteredOn(c -> !c.enabled()).extracting(CollectorStatus::collector)
-                    .containsExactly("pg_stat_wal_receiver");
+                    .containsExactlyElementsOf(major < 14 ? List.of("pg_stat_io", "pg_stat_wal", "pg_stat_wal_receiver")
+                            : major < 16 ? List.of("pg_stat_io", "pg_stat_wal_receiver") : List.of("pg_stat_wal_receiver"));
             assertThat(state.findings()).isEmpty();
             String metrics = m.scrape();
             assertThat(metrics).contains("pg_up 1.0\n", "pg_in_recovery 0.0\n",

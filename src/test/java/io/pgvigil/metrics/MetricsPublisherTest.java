@@ -98,6 +98,7 @@ class MetricsPublisherTest {
                             + value(state, "pool_saturation", "server"));
             // duplicate_index and invalid_index have no threshold: what they find is the breach.
             assertThat(samples(scrape, "pgvigil_check_threshold")).containsExactlyInAnyOrder(
+                    "pgvigil_check_threshold{check=\"checkpoint_pressure\",severity=\"warning\"} 0.5",
                     "pgvigil_check_threshold{check=\"index_hit_rate\",severity=\"critical\"} 0.95",
                     "pgvigil_check_threshold{check=\"index_hit_rate\",severity=\"warning\"} 0.99",
                     "pgvigil_check_threshold{check=\"long_transaction\",severity=\"critical\"} 300.0",

@@ -22,6 +22,14 @@ public final class MetricsDoc {
                     || f.section().equals(io.pgvigil.replication.ReplicationMetrics.STANDBY))
             .map(io.pgvigil.metrics.MetricFamily::exposedName).collect(java.util.stream.Collectors.toUnmodifiableSet());
 
+    /**
+     * Families a default primary of the newest major does not export (columns of older versions, the
+     * pg_stat_io times that need track_io_timing); CheckpointPressureMatrixTest checks every major.
+     */
+    public static final Set<String> NOT_ON_A_DEFAULT_PRIMARY = io.pgvigil.checkpoints.CheckpointMetrics
+            .absentOnADefaultPrimary(PgServer.defaultMajor()).stream().map(io.pgvigil.metrics.MetricFamily::exposedName)
+            .collect(java.util.stream.Collectors.toUnmodifiableSet());
+
     private MetricsDoc() {
     }
 
