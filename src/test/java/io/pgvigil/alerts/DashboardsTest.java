@@ -46,9 +46,9 @@ class DashboardsTest {
     }
 
     @Test
-    void thereAreTheFiveDashboards() throws IOException {
+    void thereAreTheSixDashboards() throws IOException {
         assertThat(dashboards()).extracting(p -> p.getFileName().toString()).containsExactly(
-                "pgvigil-connections.json", "pgvigil-indexes.json", "pgvigil-overview.json",
+                "pgvigil-connections.json", "pgvigil-indexes.json", "pgvigil-maintenance.json", "pgvigil-overview.json",
                 "pgvigil-replication.json", "pgvigil-statements.json");
     }
 
