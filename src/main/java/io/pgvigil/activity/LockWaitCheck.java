@@ -248,9 +248,9 @@ public class LockWaitCheck extends ThresholdCheck {
                     + " transaction ends; SELECT pg_terminate_backend(" + pid + ") releases both." + timeout;
         }
         return "It is running a statement and holds its transaction's locks until that transaction ends: if the"
-                + " statement should not take this long, SELECT pg_cancel_backend(" + pid + ") cancels it (inside a"
-                + " transaction block the locks stay until the application rolls back), SELECT pg_terminate_backend("
-                + pid + ") ends the session." + timeout;
+                + " statement should not take this long, SELECT pg_cancel_backend(" + pid + ") cancels it (its"
+                + " transaction then fails and lets go of its locks, unless the application runs the statement under"
+                + " a savepoint), SELECT pg_terminate_backend(" + pid + ") ends the session." + timeout;
     }
 
     private static boolean isClient(Backend b) {
