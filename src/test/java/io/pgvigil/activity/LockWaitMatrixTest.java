@@ -264,6 +264,72 @@ class LockWaitMatrixTest {
     }
 
     /**
+     * Two queues in one database and one in another: each database is its own finding; in the first,
+     * the root blocking more comes first and the other is listed.
+     */
+    @ParameterizedTest(name = "PostgreSQL {0}")
+    @MethodSource("io.pgvigil.testing.PgServer#majorsStream")
+    void eachDatabaseNamesItsOwnRootsTheBiggestFirst(int major) throws Exception {
+        PgServer pg = PgServer.shared(major);
+        accounts(pg);
+        pg.recreateDatabase("ledger");
+        try (Connection c = pg.connect("ledger"); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE entries (id int PRIMARY KEY, amount int)");
+            st.execute("INSERT INTO entries VALUES (1, 0)");
+        }
+        try (TestMonitor m = TestMonitor.watching(pg); Connection admin = pg.connect(DB);
+                Session cart = new Session(pg, "cart"); Session w1 = new Session(pg, "checkout");
+                Session w2 = new Session(pg, "checkout"); Session migration = new Session(pg, "migration");
+                Session w3 = new Session(pg, "report"); Session posting = new Session(pg, "ledger", "posting");
+                Session w4 = new Session(pg, "ledger", "statement")) {
+            cart.begin();
+            cart.execute("SELECT 1 FROM accounts WHERE id = 1 FOR UPDATE");
+            admin.createStatement().execute("CREATE TABLE audit (id int)");
+            migration.begin();
+            migration.execute("LOCK TABLE audit IN ACCESS EXCLUSIVE MODE");
+            posting.begin();
+            posting.execute("UPDATE entries SET amount = 1 WHERE id = 1");
+            List<Future<?>> done = new ArrayList<>();
+            done.add(w1.start("UPDATE accounts SET balance = 1 WHERE id = 1"));
+            awaitWaiting(admin, w1, "transactionid");
+            done.add(w2.start("UPDATE accounts SET balance = 2 WHERE id = 1"));
+            awaitWaiting(admin, w2, "tuple");
+            done.add(w3.start("SELECT count(*) FROM audit"));
+            awaitWaiting(admin, w3, "relation");
+            done.add(w4.start("UPDATE entries SET amount = 2 WHERE id = 1"));
+            try (Connection ledger = pg.connect("ledger")) {
+                awaitWaiting(ledger, w4, "transactionid");
+            }
+
+            m.poll();
+            assertThat(m.evaluation("lock_wait", DB).orElseThrow().message())
+                    .startsWith("3 sessions wait for a lock in database locks, the longest for ")
+                    .contains("(pid " + w1.pid + ", on a row locked by another transaction). Root blocker: pid " + cart.pid
+                            + " (user postgres, application 'cart', ",
+                            "; it blocks 1 session directly and 2 in total, chain depth 2. ",
+                            " Other root blockers: pid " + migration.pid + " (user postgres, application 'migration', idle"
+                                    + " in transaction) blocks 1.")
+                    .doesNotContain("pid " + posting.pid);
+            assertThat(m.evaluation("lock_wait", "ledger").orElseThrow().message())
+                    .startsWith("1 session waits for a lock in database ledger, the longest for ")
+                    .contains("(pid " + w4.pid + ", on a row locked by another transaction). Root blocker: pid "
+                            + posting.pid + " (user postgres, application 'posting', ")
+                    .doesNotContain("Other root blockers", "pid " + cart.pid);
+            assertThat(m.scrape()).contains("pg_connections_waiting_on_lock{datname=\"locks\"} 3.0\n",
+                    "pg_connections_waiting_on_lock{datname=\"ledger\"} 1.0\n");
+
+            cart.rollback();
+            migration.rollback();
+            posting.rollback();
+            for (Future<?> f : done) {
+                f.get(10, TimeUnit.SECONDS);
+            }
+        } finally {
+            pg.execute("DROP DATABASE IF EXISTS ledger WITH (FORCE)");
+        }
+    }
+
+    /**
      * A server of its own: prepared transactions allowed, and autovacuum looking every second. A
      * prepared transaction is pid 0 to pg_blocking_pids(); pgvigil names it by its gid. An
      * autovacuum worker is not a client backend; pgvigil reads its row because it blocks one.
@@ -476,7 +542,11 @@ class LockWaitMatrixTest {
         private final ExecutorService thread = Executors.newSingleThreadExecutor();
 
         Session(PgServer pg, String application) throws SQLException {
-            connection = pg.connect(DB, application);
+            this(pg, DB, application);
+        }
+
+        Session(PgServer pg, String database, String application) throws SQLException {
+            connection = pg.connect(database, application);
             execute("SET statement_timeout = '30s'");
             try (Statement st = connection.createStatement();
                     ResultSet rs = st.executeQuery("SELECT pg_backend_pid(), host(inet_client_addr()) || ':' || inet_client_port()")) {
