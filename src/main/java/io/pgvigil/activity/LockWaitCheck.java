@@ -126,7 +126,7 @@ public class LockWaitCheck extends ThresholdCheck {
         return holders.stream().filter(here::contains).map(Holder::pid).sorted().toList();
     }
 
-    /** "transactionid" → "on a row's transaction", as pg_stat_activity's wait_event names the lock type. */
+    /** What the waiter waits on, in words, from the lock type pg_stat_activity names in wait_event. */
     private static String waitsOn(Backend b) {
         String what = b.waitEvent() == null ? "" : switch (b.waitEvent()) {
             case "transactionid" -> "a row locked by another transaction";
