@@ -19,6 +19,9 @@ import io.pgvigil.metrics.MetricsGroup;
  *
  * <pre>
  * pg_connections{datname="shop",state="idle in transaction"} 3.0
+ * pg_connections_waiting_on_lock{datname="shop"} 2.0
+ * pgvigil_longest_lock_wait_seconds{datname="shop"} 25.3
+ * pg_active_connections{wait_event="transactionid",wait_event_type="Lock"} 2.0
  * pg_oldest_transaction_age_seconds 12.5
  * pgvigil_connection_slots_usable 97.0
  * </pre>
@@ -27,12 +30,20 @@ import io.pgvigil.metrics.MetricsGroup;
 public class ActivityMetrics implements MetricsGroup {
 
     public static final String SECTION = "connections";
+    /** Most (wait_event_type, wait_event) series per poll; PostgreSQL's wait events are a fixed set of a few hundred. */
+    public static final int MAX_WAIT_EVENTS = 50;
     public static final MetricFamily CONNECTIONS = MetricFamily.gauge(SECTION, "pg_connections",
             "Client backends by database and state (`active`, `idle`, `idle in transaction`, `idle in transaction (aborted)`, ...). pgvigil's own session is included: it takes a slot like any client. `datname` is empty for a backend not yet attached to a database.",
             "datname", "state");
     public static final MetricFamily WAITING_ON_LOCK = MetricFamily.gauge(SECTION, "pg_connections_waiting_on_lock",
             "Client backends waiting for a heavyweight lock (`wait_event_type = 'Lock'`).",
             "datname");
+    public static final MetricFamily LONGEST_LOCK_WAIT = MetricFamily.gauge(SECTION, "pgvigil_longest_lock_wait_seconds",
+            "Longest time a client backend has been waiting for a heavyweight lock, per database; 0 when none waits. From `pg_locks.waitstart` on PostgreSQL 14+; on 13, which lacks it, from the start of the waiting statement (`query_start`), an upper bound.",
+            "datname");
+    public static final MetricFamily ACTIVE_CONNECTIONS = MetricFamily.gauge(SECTION, "pg_active_connections",
+            "Active client backends (pgvigil's own left out) by what each waits on as the poll looks: `wait_event_type` and `wait_event` as pg_stat_activity shows them, both empty for a backend that waits on nothing (running on CPU). A sample per poll, not a count of waits. At most " + ActivityMetrics.MAX_WAIT_EVENTS + " pairs; beyond them the rest count under their type with `wait_event=\"other\"`.",
+            "wait_event_type", "wait_event");
     public static final MetricFamily OLDEST_TRANSACTION_AGE = MetricFamily.gauge(SECTION, "pg_oldest_transaction_age_seconds",
             "Age of the oldest open transaction (active or idle in transaction) of any session but pgvigil's; 0 when none is open.");
     public static final MetricFamily OLDEST_IDLE_IN_TRANSACTION = MetricFamily.gauge(SECTION, "pg_oldest_idle_in_transaction_seconds",
@@ -48,7 +59,7 @@ public class ActivityMetrics implements MetricsGroup {
 
     @Override
     public List<MetricFamily> families() {
-        return List.of(CONNECTIONS, WAITING_ON_LOCK, OLDEST_TRANSACTION_AGE, OLDEST_IDLE_IN_TRANSACTION, MAX_CONNECTIONS,
+        return List.of(CONNECTIONS, WAITING_ON_LOCK, LONGEST_LOCK_WAIT, ACTIVE_CONNECTIONS, OLDEST_TRANSACTION_AGE, OLDEST_IDLE_IN_TRANSACTION, MAX_CONNECTIONS,
                 SUPERUSER_RESERVED, RESERVED, SLOTS_USABLE);
     }
 
@@ -57,13 +68,20 @@ public class ActivityMetrics implements MetricsGroup {
         Optional<Activity> activity = state.up() ? state.snapshot().get(Activity.class) : Optional.empty();
         Map<Tags, Double> connections = new HashMap<>();
         Map<Tags, Double> waiting = new HashMap<>();
+        Map<Tags, Double> longestWait = new HashMap<>();
+        Map<Tags, Double> active = new HashMap<>();
         activity.ifPresent(a -> {
             a.byDatabaseAndState().forEach((db, states) -> states.forEach((st, n) ->
                     connections.put(Tags.of("datname", db, "state", st), (double) n)));
             a.waitingOnLockByDatabase().forEach((db, n) -> waiting.put(Tags.of("datname", db), (double) n));
+            a.longestLockWaitByDatabase().forEach((db, s) -> longestWait.put(Tags.of("datname", db), s));
+            a.activeByWaitEvent(MAX_WAIT_EVENTS).forEach((w, n) -> active.put(Tags.of("wait_event_type", w.type(),
+                    "wait_event", w.event()), (double) n));
         });
         out.set(CONNECTIONS, connections);
         out.set(WAITING_ON_LOCK, waiting);
+        out.set(LONGEST_LOCK_WAIT, longestWait);
+        out.set(ACTIVE_CONNECTIONS, active);
         out.set(OLDEST_TRANSACTION_AGE,
                 activity.map(a -> a.oldestTransaction().map(b -> b.xactAgeSeconds()).orElse(0.0)).orElse(null));
         out.set(OLDEST_IDLE_IN_TRANSACTION, activity.map(Activity::longestIdleInTransactionSeconds).orElse(null));

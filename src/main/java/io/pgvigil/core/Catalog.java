@@ -23,6 +23,7 @@ import io.pgvigil.replication.ReplicationMetrics;
 import io.pgvigil.statements.StatementMetrics;
 import io.pgvigil.activity.PoolSaturationCheck;
 import io.pgvigil.activity.LongTransactionCheck;
+import io.pgvigil.activity.LockWaitCheck;
 import io.pgvigil.databases.RollbackRateCheck;
 import io.pgvigil.statements.SlowQueryCheck;
 import io.pgvigil.statements.NPlusOneCheck;
@@ -54,7 +55,7 @@ public final class Catalog {
             LongTransactionCheck.SPEC, SlowQueryCheck.SPEC, NPlusOneCheck.SPEC, QueryRegressionCheck.SPEC,
             TempSpillCheck.SPEC, ReplicationLagCheck.SPEC, ReplicationSlotCheck.SPEC, IndexHitRateCheck.SPEC,
             UnusedIndexCheck.SPEC, DuplicateIndexCheck.SPEC, InvalidIndexCheck.SPEC, SeqScanHeavyCheck.SPEC,
-            CheckpointPressureCheck.SPEC);
+            LockWaitCheck.SPEC, CheckpointPressureCheck.SPEC);
 
     private Catalog() {
     }

@@ -30,7 +30,7 @@ class DemoWorkloadTest {
             String url = database.jdbcUrl();
             // Thresholds as in dev mode, except the transaction age: the demo holds its transaction for
             // 90 real seconds, which a fast-forwarded cycle does not have.
-            try (TestMonitor monitor = new TestMonitor(TestConfig.of(Map.of("pgvigil.target.url", url,
+            try (TestMonitor monitor = new TestMonitor(TestConfig.of(properties("pgvigil.target.url", url,
                     "pgvigil.target.username", DemoDatabase.ROLE, "pgvigil.target.password", DemoDatabase.PASSWORD,
                     "pgvigil.checks.long-transaction.warning", "2s", "pgvigil.checks.long-transaction.critical", "1h",
                     "pgvigil.checks.replication-slot.warning", "16M", "pgvigil.indexes.interval", "1s",
@@ -57,5 +57,13 @@ class DemoWorkloadTest {
             workload.stop();
             database.stop();
         }
+    }
+
+    private static Map<String, String> properties(String... keyValues) {
+        Map<String, String> properties = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < keyValues.length; i += 2) {
+            properties.put(keyValues[i], keyValues[i + 1]);
+        }
+        return properties;
     }
 }

@@ -90,7 +90,10 @@ class MetricsPublisherTest {
             // No database reached min-transactions (20) in this 0.1 s window: rollback_rate judged none.
             assertThat(state.window().databases().values()).allSatisfy(d -> assertThat(d.transactions()).isLessThan(20));
             assertThat(state.evaluations().get("rollback_rate")).allSatisfy(e -> assertThat(e.hold()).isTrue());
+            // lock_wait judges every database with a client backend: nobody waited in this poll.
             assertThat(samples(scrape, "pgvigil_check_value")).containsExactlyInAnyOrder(
+                    "pgvigil_check_value{check=\"lock_wait\",subject=\"postgres\"} 0.0",
+                    "pgvigil_check_value{check=\"lock_wait\",subject=\"shop\"} 0.0",
                     "pgvigil_check_value{check=\"long_transaction\",subject=\"server\"} "
                             + value(state, "long_transaction", "server"),
                     "pgvigil_check_value{check=\"n_plus_one\",subject=\"" + child + "\"} 1.0",
@@ -101,6 +104,8 @@ class MetricsPublisherTest {
                     "pgvigil_check_threshold{check=\"checkpoint_pressure\",severity=\"warning\"} 0.5",
                     "pgvigil_check_threshold{check=\"index_hit_rate\",severity=\"critical\"} 0.95",
                     "pgvigil_check_threshold{check=\"index_hit_rate\",severity=\"warning\"} 0.99",
+                    "pgvigil_check_threshold{check=\"lock_wait\",severity=\"critical\"} 60.0",
+                    "pgvigil_check_threshold{check=\"lock_wait\",severity=\"warning\"} 10.0",
                     "pgvigil_check_threshold{check=\"long_transaction\",severity=\"critical\"} 300.0",
                     "pgvigil_check_threshold{check=\"long_transaction\",severity=\"warning\"} 60.0",
                     "pgvigil_check_threshold{check=\"n_plus_one\",severity=\"critical\"} 3.0",

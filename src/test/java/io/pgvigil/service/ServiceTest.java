@@ -156,20 +156,37 @@ public class ServiceTest {
         // Per-statement series exist only for statements that ran in the last interval, slot series
         // only while there is a slot.
         // The index block counters need a visit of the database.
+        // pg_active_connections only while a session other than pgvigil's is active.
         pg.execute("SELECT pg_create_physical_replication_slot('documented', true)",
                 "CREATE TABLE documented_items (id int PRIMARY KEY)", "INSERT INTO documented_items VALUES (1)");
+        Thread sleeper = new Thread(() -> {
+            try (Connection c = pg.connect("postgres", "documented-sleeper")) {
+                c.createStatement().execute("SET statement_timeout = '60s'");
+                c.createStatement().execute("SELECT pg_sleep(60)");
+            } catch (java.sql.SQLException cancelled) {
+                // ended below, once the scrape has been compared
+            }
+        });
+        sleeper.start();
         try {
-            PgServer.await("statement, slot and index series", () -> {
+            PgServer.await("statement, slot, index and active-session series", () -> {
                 runSomeStatements();
                 pg.execute("SET enable_seqscan = off", "SELECT * FROM documented_items WHERE id = 1");
                 String metrics = metrics();
                 return metrics.contains("pg_stat_statements_calls_total{")
                         && metrics.contains("pg_replication_slot_safe_wal_size_bytes{")
-                        && metrics.contains("pgvigil_index_blocks_hit_total{");
+                        && metrics.contains("pgvigil_index_blocks_hit_total{")
+                        && metrics.contains("pg_active_connections{");
             });
             compareWithDocs();
         } finally {
-            pg.execute("SELECT pg_drop_replication_slot('documented')", "DROP TABLE documented_items");
+            pg.execute("SELECT pg_drop_replication_slot('documented')", "DROP TABLE documented_items",
+                    "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'documented-sleeper'");
+            try {
+                sleeper.join(10_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
