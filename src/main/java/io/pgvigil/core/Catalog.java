@@ -35,6 +35,9 @@ import io.pgvigil.relations.UnusedIndexCheck;
 import io.pgvigil.relations.DuplicateIndexCheck;
 import io.pgvigil.relations.InvalidIndexCheck;
 import io.pgvigil.relations.SeqScanHeavyCheck;
+import io.pgvigil.horizon.HorizonMetrics;
+import io.pgvigil.horizon.XminHorizonCheck;
+import io.pgvigil.horizon.XminHorizonCollector;
 
 /**
  * Every check pgvigil has, in the order docs list them, every collector of the poll and every
@@ -48,7 +51,8 @@ public final class Catalog {
     public static final List<CheckSpec> CHECKS = List.of(PoolSaturationCheck.SPEC, RollbackRateCheck.SPEC,
             LongTransactionCheck.SPEC, SlowQueryCheck.SPEC, NPlusOneCheck.SPEC, QueryRegressionCheck.SPEC,
             TempSpillCheck.SPEC, ReplicationLagCheck.SPEC, ReplicationSlotCheck.SPEC, IndexHitRateCheck.SPEC,
-            UnusedIndexCheck.SPEC, DuplicateIndexCheck.SPEC, InvalidIndexCheck.SPEC, SeqScanHeavyCheck.SPEC);
+            UnusedIndexCheck.SPEC, DuplicateIndexCheck.SPEC, InvalidIndexCheck.SPEC, SeqScanHeavyCheck.SPEC,
+            XminHorizonCheck.SPEC);
 
     private Catalog() {
     }
@@ -61,13 +65,14 @@ public final class Catalog {
     public static List<Collector<?>> collectors(PgvigilConfig config) {
         return List.of(new StatActivityCollector(), new SettingsCollector(), new StatDatabaseCollector(),
                 new StatStatementsCollector(config), new ReplicationSlotsCollector(), new StatReplicationCollector(),
-                new WalReceiverCollector());
+                new WalReceiverCollector(), new XminHorizonCollector());
     }
 
     /** Every metrics group, in the order docs/metrics.md lists their sections. */
     public static List<MetricsGroup> metrics(PgvigilConfig config) {
         return List.of(new TargetMetrics(), new ActivityMetrics(), new DatabaseMetrics(), new StatementMetrics(config),
-                new ReplicationMetrics(), new RelationMetrics(), new FindingMetrics(), new SelfMetrics(config));
+                new ReplicationMetrics(), new RelationMetrics(), new HorizonMetrics(), new FindingMetrics(),
+                new SelfMetrics(config));
     }
 
     /** Every check, built from {@code config} as the CDI container builds its beans. */
