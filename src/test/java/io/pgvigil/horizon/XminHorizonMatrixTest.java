@@ -335,7 +335,8 @@ class XminHorizonMatrixTest {
 
     /**
      * A standby with hot_standby_feedback and no slot: its long transaction reaches the primary as
-     * the WAL sender's backend_xmin, and the primary's finding names the standby.
+     * the WAL sender's backend_xmin, and the primary's finding names the standby. Then through a
+     * physical slot: the slot's xmin, which stays when the standby goes away.
      */
     @ParameterizedTest(name = "PostgreSQL {0}")
     @MethodSource("io.pgvigil.testing.PgServer#majorsStream")
@@ -387,6 +388,52 @@ class XminHorizonMatrixTest {
                 m.poll();
                 return m.finding("xmin_horizon", "server").isEmpty();
             });
+
+            // Through a physical slot the feedback is the slot's xmin, and it stays when the standby goes away.
+            primary.execute("SELECT pg_create_physical_replication_slot('standby_h_slot')");
+            standby.execute("ALTER SYSTEM SET primary_slot_name = 'standby_h_slot'", "SELECT pg_reload_conf()");
+            PgServer.await("the standby streams through its slot", () -> {
+                try (Connection c = primary.connect("postgres")) {
+                    return primary.queryLong(c, "SELECT count(*) FROM pg_replication_slots"
+                            + " WHERE slot_name = 'standby_h_slot' AND active AND xmin IS NOT NULL") == 1;
+                } catch (SQLException e) {
+                    return false;
+                }
+            });
+            try (Statement st = report.createStatement()) {
+                st.execute("SELECT count(*) FROM feedback_probe");
+            }
+            consumeTransactionIds(primary, 1100);
+            PgServer.await("the slot's xmin holds the horizon 1,100 behind", () -> {
+                m.poll();
+                return horizon(m).of(Kind.REPLICATION_SLOT).map(h -> h.age() >= 1100).orElse(false);
+            });
+            Holder slot = holder(m, Kind.REPLICATION_SLOT);
+            assertThat(slot.name()).isEqualTo("standby_h_slot");
+            assertThat(slot.slotType()).isEqualTo("physical");
+            assertThat(slot.field()).isEqualTo("xmin");
+            assertThat(slot.active()).isTrue();
+            assertThat(slot.database()).isNull();
+            assertThat(horizon(m).of(Kind.STANDBY)).as("with a slot, the WAL sender holds no xmin itself").isEmpty();
+            assertThat(m.finding("xmin_horizon", "server").orElseThrow().message()).contains(String.format(
+                    java.util.Locale.ROOT, "held by physical replication slot 'standby_h_slot' (active, pid %d) with its"
+                            + " xmin. Vacuum cannot remove the rows deleted after it, nor freeze past it. It is the"
+                            + " hot_standby_feedback of the standby that uses the slot: a long query or transaction on"
+                            + " that standby holds it", slot.pid()));
+
+            standby.stop();
+            PgServer.await("the slot is inactive", () -> {
+                m.poll();
+                return horizon(m).of(Kind.REPLICATION_SLOT).map(h -> !h.active()).orElse(false);
+            });
+            assertThat(holder(m, Kind.REPLICATION_SLOT).age()).as("the last feedback stays").isGreaterThanOrEqualTo(1100);
+            assertThat(m.finding("xmin_horizon", "server").orElseThrow().message()).contains(
+                    "held by physical replication slot 'standby_h_slot' (inactive",
+                    "no standby is connected and its last feedback stays; if it will not come back, drop the slot:"
+                            + " SELECT pg_drop_replication_slot('standby_h_slot')");
+            primary.execute("SELECT pg_drop_replication_slot('standby_h_slot')");
+            m.poll();
+            assertThat(m.finding("xmin_horizon", "server")).isEmpty();
         }
     }
 }
