@@ -37,7 +37,7 @@ class CoreChecksMatrixTest {
             assertThat(state.snapshot().server().role()).isEqualTo("primary");
             assertThat(state.collectors()).extracting(CollectorStatus::collector)
                     .containsExactly("pg_replication_slots", "pg_settings", "pg_stat_activity", "pg_stat_database",
-                            "pg_stat_replication", "pg_stat_statements", "pg_stat_wal_receiver");
+                            "pg_stat_replication", "pg_stat_statements", "pg_stat_wal_receiver", "xmin_horizon");
             assertThat(state.collectors()).filteredOn(CollectorStatus::enabled)
                     .allSatisfy(c -> assertThat(c.success()).as(c.collector()).isTrue());
             assertThat(state.collectors()).filteredOn(c -> !c.enabled()).extracting(CollectorStatus::collector)
