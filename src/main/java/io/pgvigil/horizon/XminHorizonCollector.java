@@ -23,15 +23,16 @@ import io.pgvigil.target.ServerInfo;
  * server's {@code autovacuum_freeze_max_age}, in one query (PostgreSQL 13-18) over the views where
  * a transaction ID can pin the horizon:
  * <ul>
- * <li>{@code pg_stat_activity} (its function): a backend's {@code backend_xmin} (its snapshot) or {@code backend_xid}
- * (its own transaction ID), whichever is older. pgvigil's own session is left out, and so are
- * autovacuum workers (their snapshot lasts one table, and the lazy VACUUM they run is ignored by
- * every other vacuum's horizon), parallel query workers (their leader holds the same snapshot and is
- * the one to name) and any backend in {@code pg_stat_progress_vacuum} (a manual lazy VACUUM is
- * ignored by the horizon like autovacuum's). A physical WAL sender's {@code backend_xmin} is its
- * standby's {@code hot_standby_feedback}: kind {@code standby}, named by the standby's
- * application_name. A logical WAL sender is left out: the horizon ignores a process that is
- * decoding, its slot's {@code catalog_xmin} is what counts;</li>
+ * <li>{@code pg_stat_activity} (its function): a backend's {@code backend_xmin} (its snapshot) or
+ * {@code backend_xid} (its own transaction ID), whichever is older. pgvigil's own session is left
+ * out, and so are autovacuum workers (a snapshot for one table at a time: a lazy VACUUM's is
+ * ignored by the horizon anyway, an ANALYZE's lasts one sample, and neither is for an operator to
+ * end), parallel query workers (their leader holds the same snapshot and is the one to name) and
+ * any backend in {@code pg_stat_progress_vacuum} (a manual lazy VACUUM, ignored by the horizon
+ * like autovacuum's). A physical WAL sender's {@code backend_xmin} is its standby's
+ * {@code hot_standby_feedback}: kind {@code standby}, named by the standby's application_name. A
+ * logical WAL sender is left out: the horizon ignores a process that is decoding, its slot's
+ * {@code catalog_xmin} is what counts;</li>
  * <li>{@code pg_prepared_xacts}: a prepared transaction's own transaction ID;</li>
  * <li>{@code pg_replication_slots}: a slot's {@code xmin} (a standby's feedback through a physical
  * slot) or {@code catalog_xmin} (logical decoding: the system catalogs only), whichever is older.
