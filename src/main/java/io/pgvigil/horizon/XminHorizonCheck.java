@@ -125,9 +125,7 @@ public class XminHorizonCheck extends ThresholdCheck {
 
     private static String describe(Holder h) {
         return switch (h.kind()) {
-            case BACKEND -> String.format(Locale.ROOT,
-                    "%s (user %s, application '%s', client %s, database %s, %s%s) with its %s%s", name(h), h.owner(),
-                    h.name(), client(h), h.database(), h.state(),
+            case BACKEND -> String.format(Locale.ROOT, "%s (%s%s) with its %s%s", name(h), backendDetails(h),
                     h.since() == null ? "" : "; transaction open since " + since(h),
                     "backend_xid".equals(h.field()) ? "transaction ID" : "snapshot",
                     h.query() == null || h.query().isEmpty() ? "" : "; query: " + h.query());
@@ -141,6 +139,27 @@ public class XminHorizonCheck extends ThresholdCheck {
             case STANDBY -> String.format(Locale.ROOT,
                     "%s (client %s, WAL sender pid %d) through hot_standby_feedback", name(h), client(h), h.pid());
         };
+    }
+
+    /** "user app, application 'billing', client 10.0.0.5, database shop, idle in transaction"; what is known. */
+    private static String backendDetails(Holder h) {
+        List<String> parts = new ArrayList<>();
+        if (h.owner() != null) {
+            parts.add("user " + h.owner());
+        }
+        if (h.name() != null && !h.name().isEmpty()) {
+            parts.add("application '" + h.name() + "'");
+        }
+        if ("client backend".equals(h.backendType())) {
+            parts.add("client " + client(h));
+        }
+        if (h.database() != null) {
+            parts.add("database " + h.database());
+        }
+        if (h.state() != null) {
+            parts.add(h.state());
+        }
+        return String.join(", ", parts);
     }
 
     private static String advice(Holder h) {

@@ -195,6 +195,16 @@ class XminHorizonCheckTest {
                 .endsWith("run COMMIT PREPARED 'o''brien' or ROLLBACK PREPARED 'o''brien'");
     }
 
+    @Test
+    void aBackendWithoutClientOrStateIsNamedByWhatIsKnown() {
+        Holder worker = new Holder(Kind.BACKEND, 70_000_000, 3, "backend_xmin", 4242, "background worker", "", "app",
+                null, null, "shop", null, null, null, null, null);
+        assertThat(XminHorizonCheck.message(new Horizon(200_000_000, List.of(worker)))).isEqualTo(
+                "the xmin horizon is 70,000,000 transactions behind; held by background worker pid 4242 (user app,"
+                        + " database shop) with its snapshot. Vacuum cannot remove the rows deleted after it, nor"
+                        + " freeze past it. If it should not run that long, end it: SELECT pg_terminate_backend(4242)");
+    }
+
     /** The sample lines starting with {@code prefix}. */
     static List<String> samples(String scrape, String prefix) {
         return scrape.lines().filter(line -> line.startsWith(prefix)).toList();
