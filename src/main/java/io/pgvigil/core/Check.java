@@ -28,6 +28,15 @@ public interface Check {
     /** Thresholds by severity, in the check's one unit, as exported in {@code pgvigil_check_threshold}. */
     Map<Severity, Double> thresholds();
 
+    /**
+     * The server setting a threshold of {@code severity} comes from when it is not configured (its
+     * value is then known only after a poll, so {@link #thresholds()} lacks it before), or null. Docs
+     * and the alert tests name it instead of a default.
+     */
+    default String serverThreshold(Severity severity) {
+        return null;
+    }
+
     /** When an open finding may clear or step down (see {@code PgvigilConfig.CheckConfig}). */
     Clearing clearing();
 

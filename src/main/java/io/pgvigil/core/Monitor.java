@@ -131,10 +131,11 @@ public class Monitor {
             if (!check.enabled()) {
                 continue;
             }
+            Optional<List<Evaluation>> result = evaluate(check, snapshot, window);
+            // After evaluating: a threshold read from the server (xmin_horizon's critical) is this poll's.
             Map<String, Double> byLabel = new TreeMap<>();
             check.thresholds().forEach((severity, value) -> byLabel.put(severity.label(), value));
             thresholds.put(check.id(), byLabel);
-            Optional<List<Evaluation>> result = evaluate(check, snapshot, window);
             if (result.isPresent()) {
                 tracker.apply(check, result.get(), at);
                 evaluations.put(check.id(), result.get());

@@ -14,7 +14,9 @@ public enum Unit {
     /** A multiple of a baseline. */
     FACTOR("times the baseline", "printf \"%.1f times its baseline\""),
     /** Consecutive poll intervals. */
-    INTERVALS("consecutive intervals", "printf \"%.0f interval(s)\"");
+    INTERVALS("consecutive intervals", "printf \"%.0f interval(s)\""),
+    /** A count of transaction IDs (how far the xmin horizon is behind); alerts print 60M. */
+    TRANSACTIONS("transactions", "humanize");
 
     private final String label;
     private final String template;
@@ -42,7 +44,7 @@ public enum Unit {
         return template;
     }
 
-    /** A value as docs print it: "0.80", "100 ms", "10 MiB", "3×", "3 intervals", "7 days". */
+    /** A value as docs print it: "0.80", "100 ms", "10 MiB", "3×", "3 intervals", "7 days", "50 million". */
     public String format(double value) {
         return switch (this) {
             case RATIO -> String.format(Locale.ROOT, "%.2f", value);
@@ -54,6 +56,8 @@ public enum Unit {
                     : (long) value + " bytes";
             case FACTOR -> (value == Math.rint(value) ? Long.toString((long) value) : Double.toString(value)) + "×";
             case INTERVALS -> (long) value + (value == 1 ? " interval" : " intervals");
+            case TRANSACTIONS -> value >= 1e6 && value % 1e6 == 0 ? (long) (value / 1e6) + " million"
+                    : String.format(Locale.ROOT, "%,d", (long) value);
         };
     }
 }

@@ -34,7 +34,7 @@ public class FindingMetrics implements MetricsGroup {
             "The value a check measured for a subject in the last poll, whether or not it breaches; for the statement checks (`slow_query`, `n_plus_one`, `query_regression`, `temp_spill`) and the index and table checks (`unused_index`, `duplicate_index`, `invalid_index`, `seq_scan_heavy`) only subjects with an open finding have one, so that there is no series per statement, index or table.",
             "check", "subject");
     public static final MetricFamily CHECK_THRESHOLD = MetricFamily.gauge(SECTION, "pgvigil_check_threshold",
-            "Each enabled check's configured thresholds.",
+            "Each enabled check's thresholds: as configured, or read from the server (`xmin_horizon`'s critical is by default the server's `autovacuum_freeze_max_age`, known from the first poll on).",
             "check", "severity");
     public static final MetricFamily FINDINGS_SUPPRESSED = MetricFamily.gauge(SECTION, "pgvigil_findings_suppressed",
             "Open findings left out of `/api/v1/findings` and `pgvigil_breach` by `pgvigil.findings.max`.");

@@ -182,6 +182,8 @@ public final class CatalogFiles {
                     : new Sample(4, "4.0 times its baseline", 3, "3.0 times its baseline");
             case INTERVALS -> critical ? new Sample(4, "4 interval(s)", 3, "3 interval(s)")
                     : new Sample(1, "1 interval(s)", 1, "1 interval(s)");
+            case TRANSACTIONS -> critical ? new Sample(250000000, "250M", 200000000, "200M")
+                    : new Sample(60000000, "60M", 50000000, "50M");
         };
     }
 
@@ -207,7 +209,10 @@ public final class CatalogFiles {
         sb.append("rule_files:\n- ../pgvigil-rules.yml\nevaluation_interval: 1m\ntests:\n");
         for (CheckSpec spec : Catalog.CHECKS) {
             for (Severity severity : spec.severities()) {
-                sb.append(checkTest(spec, severity, checks.get(spec.id()).thresholds().containsKey(severity)));
+                Check check = checks.get(spec.id());
+                // A threshold read from the server is exported from the first poll on, as configured ones are.
+                sb.append(checkTest(spec, severity,
+                        check.thresholds().containsKey(severity) || check.serverThreshold(severity) != null));
             }
         }
         return sb.toString();
@@ -286,7 +291,8 @@ public final class CatalogFiles {
         }
         Double t = check.thresholds().get(column);
         if (t == null) {
-            return column.label();
+            String setting = check.serverThreshold(column);
+            return setting == null ? column.label() : "the server's `" + setting + "`";
         }
         return (spec.lowerIsWorse() ? "below " : "") + spec.unit().format(t);
     }

@@ -73,10 +73,10 @@ public final class Replay implements AutoCloseable {
             if (!check.enabled()) {
                 continue;
             }
+            Optional<List<Evaluation>> result = snapshot.up() ? check.evaluate(snapshot, window) : Optional.empty();
             Map<String, Double> byLabel = new TreeMap<>();
             check.thresholds().forEach((severity, value) -> byLabel.put(severity.label(), value));
             thresholds.put(check.id(), byLabel);
-            Optional<List<Evaluation>> result = snapshot.up() ? check.evaluate(snapshot, window) : Optional.empty();
             if (result.isPresent()) {
                 tracker.apply(check, result.get(), snapshot.at());
                 evaluations.put(check.id(), result.get());
