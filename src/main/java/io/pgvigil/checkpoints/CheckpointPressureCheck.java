@@ -33,17 +33,20 @@ import io.pgvigil.core.Window;
  * requested the value is 0 (nothing presses, an open finding clears), otherwise the interval is held
  * (an open finding stays, a closed one stays closed) until the requested ones leave the window or
  * more checkpoints arrive, so a load that hovers around the minimum does not open and clear the
- * finding in turn. The message gives the WAL written in the window and checks the advice against
- * it: when that WAL cannot account for the requested checkpoints, something else requests them
- * (a {@code CHECKPOINT} command, base backups, {@code CREATE DATABASE}) and raising
- * {@code max_wal_size} would not help, so the message says that instead.
+ * finding in turn. The value counts only the requested checkpoints that the WAL written in the
+ * window can account for (a WAL-triggered checkpoint comes after about {@code max_wal_size / (1 +
+ * checkpoint_completion_target)} of WAL; twice that many, plus the one due when the window began,
+ * is the most WAL can explain): the others were requested another way (a {@code CHECKPOINT}
+ * command, base backups, {@code CREATE DATABASE}, a restart), which raising {@code max_wal_size}
+ * would not prevent, so they never open this finding (a restart test on 14 did, before) and the
+ * message names them apart. Without WAL figures every requested checkpoint counts.
  */
 @Singleton
 public class CheckpointPressureCheck extends ThresholdCheck {
 
     public static final String ID = "checkpoint_pressure";
     public static final CheckSpec SPEC = CheckSpec.of(ID, Unit.RATIO, SubjectKind.SERVER,
-            "requested / all checkpoints in the last window (1 h), with ≥ min-checkpoints of them",
+            "checkpoints requested by WAL volume / all checkpoints in the last window (1 h), with ≥ min-checkpoints of them",
             "Checkpoints are forced by WAL volume rather than checkpoint_timeout (max_wal_size too small?)",
             CheckpointPressureCheck::new).only(Severity.WARNING).alertAfter(Duration.ofMinutes(5));
 
@@ -77,10 +80,12 @@ public class CheckpointPressureCheck extends ThresholdCheck {
         if (span.checkpoints() < config.minCheckpoints() && span.requested() > 0) {
             return Optional.of(List.of(Evaluation.held(SUBJECT)));
         }
-        double share = span.requestedShare();
+        long byWal = forcedByWal(span, c);
+        double share = span.checkpoints() == 0 ? 0 : (double) byWal / span.checkpoints();
         Severity severity = span.checkpoints() >= config.minCheckpoints() && share >= warning() ? Severity.WARNING : null;
-        String message = describe(span, reading.source(), c)
-                + (severity == null ? "." : ". " + advise(span, c, what(reading.source())));
+        String what = what(reading.source());
+        String message = describe(span, reading.source(), c) + otherCauses(span, c, byWal, what)
+                + (severity == null ? "." : ". " + advise(span, c, what));
         return Optional.of(List.of(Evaluation.measured(SUBJECT, share, severity, warning(), message)));
     }
 
@@ -101,15 +106,6 @@ public class CheckpointPressureCheck extends ThresholdCheck {
      * most about twice its multiple of those (plus the one that was due when the window began).
      */
     static String advise(Span span, Checkpointer c, String what) {
-        double trigger = c.maxWalSizeBytes() / (1 + c.checkpointCompletionTarget());
-        if (span.walBytes() != null && span.requested() > 2 * span.walBytes() / trigger + 1) {
-            return String.format(Locale.ROOT,
-                    "That WAL explains at most %d requested %s (one per about %s): the others were requested"
-                            + " another way (a CHECKPOINT command, base backups with pg_backup_start or pg_basebackup,"
-                            + " CREATE or DROP DATABASE); raising max_wal_size would not prevent them. Find what requests"
-                            + " them in the server log with log_checkpoints = on (\"checkpoint starting: immediate force wait\").",
-                    (long) Math.floor(2 * span.walBytes() / trigger) + 1, what, bytes((long) trigger));
-        }
         String advice = "WAL volume forces " + what + " before checkpoint_timeout: raise max_wal_size so that " + what
                 + " come from checkpoint_timeout (pg_wal needs that much disk)";
         if (span.walBytes() == null || span.seconds() <= 0) {
@@ -127,6 +123,33 @@ public class CheckpointPressureCheck extends ThresholdCheck {
                 ": the WAL came in bursts (the window's average rate, %s per checkpoint_timeout, would fit), so raise it"
                         + " in steps, e.g. to %s, and watch pg_checkpoints_requested_total.",
                 bytes((long) perTimeout), bytes(2 * c.maxWalSizeBytes()));
+    }
+
+    /**
+     * The requested checkpoints the window's WAL can account for: a WAL-triggered one comes after about
+     * {@code max_wal_size / (1 + checkpoint_completion_target)} of WAL, so at most twice that many
+     * (plus the one that was due when the window began). All of them when the WAL is unknown.
+     */
+    static long forcedByWal(Span span, Checkpointer c) {
+        if (span.walBytes() == null) {
+            return span.requested();
+        }
+        double trigger = c.maxWalSizeBytes() / (1 + c.checkpointCompletionTarget());
+        return Math.min(span.requested(), (long) Math.floor(2 * span.walBytes() / trigger) + 1);
+    }
+
+    /** What the message says of requested checkpoints that the WAL written does not account for. */
+    static String otherCauses(Span span, Checkpointer c, long byWal, String what) {
+        if (span.requested() <= byWal) {
+            return "";
+        }
+        double trigger = c.maxWalSizeBytes() / (1 + c.checkpointCompletionTarget());
+        return String.format(Locale.ROOT,
+                ". That WAL explains at most %d requested %s (one per about %s): the other %d were requested another"
+                        + " way (a CHECKPOINT command, base backups with pg_backup_start or pg_basebackup, CREATE or DROP"
+                        + " DATABASE, a restart), which raising max_wal_size would not prevent; the server log shows what"
+                        + " requests them with log_checkpoints = on (\"checkpoint starting: immediate force wait\")",
+                byWal, what, bytes((long) trigger), span.requested() - byWal);
     }
 
     /** "checkpoints", or on a standby "restartpoints". */

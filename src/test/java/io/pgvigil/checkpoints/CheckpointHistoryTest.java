@@ -105,17 +105,31 @@ class CheckpointHistoryTest {
         assertThat(evaluate(check, 0, checkpointer(10, 2, null, null, null, null)).hold()).isTrue();
         // 2 requested of 2: below min-checkpoints (3): held, neither opened nor cleared.
         assertThat(evaluate(check, 15, checkpointer(10, 4, null, null, null, null)).hold()).isTrue();
-        // A third, timed: 2 of 3 is judged and breaches.
-        Evaluation e = evaluate(check, 30, checkpointer(11, 4, null, null, null, null));
+        // A third, timed, and 64 MiB of WAL written (enough for the two requested: one per ~17 MiB):
+        // 2 of 3 is judged and breaches.
+        Evaluation e = evaluate(check, 30, withWal(checkpointer(11, 4, null, null, null, null), 164 * MIB));
         assertThat(e.value()).isEqualTo(2.0 / 3);
         assertThat(e.severity()).isEqualTo(Severity.WARNING);
         // An hour later, only timed checkpoints: 0, whatever their number.
-        Evaluation idle = evaluate(check, 30 + 3600, checkpointer(12, 4, null, null, null, null));
+        Evaluation idle = evaluate(check, 30 + 3600, withWal(checkpointer(12, 4, null, null, null, null), 164 * MIB));
         assertThat(idle.hold()).isFalse();
         assertThat(idle.value()).isZero();
         assertThat(idle.severity()).isNull();
         assertThat(idle.message()).startsWith("0 of 1 checkpoints in the last 1 h were requested (0%), 1 timed; max_wal_size is 32.0 MiB,"
                 + " checkpoint_timeout 30 s; 0 bytes of WAL was written in that time.");
+    }
+
+    @Test
+    void requestedCheckpointsThatTheWalCannotExplainOpenNothing() {
+        CheckpointPressureCheck check = new CheckpointPressureCheck(TestConfig.of(Map.of()));
+        evaluate(check, 0, checkpointer(10, 0, null, null, null, null));
+        // Three CHECKPOINT commands (or CREATE DATABASE, a restart) with 37 kiB of WAL: 3 of 3 requested,
+        // but WAL explains one at most, so the value is 1/3 and max_wal_size is not blamed.
+        Evaluation e = evaluate(check, 15, withWal(checkpointer(10, 3, null, null, null, null), 100 * MIB + 37 * 1024));
+        assertThat(e.value()).isEqualTo(1.0 / 3);
+        assertThat(e.severity()).isNull();
+        assertThat(e.message()).contains("3 of 3 checkpoints in the last 15 s were requested (100%)",
+                "the other 2 were requested another way").doesNotContain("raise max_wal_size");
     }
 
     @Test
@@ -125,10 +139,14 @@ class CheckpointHistoryTest {
         String wal = CheckpointPressureCheck.advise(new Span(3600, 12, 10, 10L << 30), c, "checkpoints");
         assertThat(wal).startsWith("WAL volume forces checkpoints before checkpoint_timeout: raise max_wal_size")
                 .contains("853.3 MiB of WAL is written per checkpoint_timeout, so max_wal_size should be at least 1.6 GiB");
-        // 10 requested with 50 MiB of WAL: at most 1 of them can be WAL's (one per ~539 MiB).
-        String manual = CheckpointPressureCheck.advise(new Span(3600, 12, 10, 50 * MIB), c, "checkpoints");
-        assertThat(manual).startsWith("That WAL explains at most 1 requested checkpoints (one per about 538.9 MiB)")
-                .contains("raising max_wal_size would not prevent them");
+        // 10 requested with 50 MiB of WAL: at most 1 of them can be WAL's (one per ~539 MiB); 1 of 12 is no pressure.
+        Span manual = new Span(3600, 12, 10, 50 * MIB);
+        assertThat(CheckpointPressureCheck.forcedByWal(manual, c)).isEqualTo(1);
+        assertThat(CheckpointPressureCheck.otherCauses(manual, c, 1, "checkpoints"))
+                .startsWith(". That WAL explains at most 1 requested checkpoints (one per about 538.9 MiB): the other 9 were")
+                .contains("which raising max_wal_size would not prevent");
+        assertThat(CheckpointPressureCheck.forcedByWal(new Span(3600, 12, 10, 10L << 30), c)).isEqualTo(10);
+        assertThat(CheckpointPressureCheck.forcedByWal(new Span(3600, 12, 10, null), c)).isEqualTo(10);
         // Enough WAL for them, but an average rate that would fit: bursts.
         String bursts = CheckpointPressureCheck.advise(new Span(3600, 6, 4, 3L << 30), c, "restartpoints");
         assertThat(bursts).startsWith("WAL volume forces restartpoints before checkpoint_timeout")
@@ -141,6 +159,11 @@ class CheckpointHistoryTest {
         List<Evaluation> evaluations = check.evaluate(snapshot, Window.EMPTY).orElseThrow();
         assertThat(evaluations).hasSize(1);
         return evaluations.get(0);
+    }
+
+    private static Checkpointer withWal(Checkpointer c, long walPositionBytes) {
+        return new Checkpointer(c.checkpoints(), c.bgwriter(), walPositionBytes, c.maxWalSizeBytes(),
+                c.checkpointTimeoutSeconds(), c.checkpointCompletionTarget());
     }
 
     private static Checkpointer checkpointer(long timed, long requested, Long done, Long rpTimed, Long rpRequested,
