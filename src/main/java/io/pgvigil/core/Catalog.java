@@ -35,6 +35,11 @@ import io.pgvigil.relations.UnusedIndexCheck;
 import io.pgvigil.relations.DuplicateIndexCheck;
 import io.pgvigil.relations.InvalidIndexCheck;
 import io.pgvigil.relations.SeqScanHeavyCheck;
+import io.pgvigil.vacuum.DatabaseAgeCollector;
+import io.pgvigil.vacuum.ProgressVacuumCollector;
+import io.pgvigil.vacuum.VacuumLagCheck;
+import io.pgvigil.vacuum.VacuumMetrics;
+import io.pgvigil.vacuum.XidWraparoundCheck;
 
 /**
  * Every check pgvigil has, in the order docs list them, every collector of the poll and every
@@ -48,7 +53,8 @@ public final class Catalog {
     public static final List<CheckSpec> CHECKS = List.of(PoolSaturationCheck.SPEC, RollbackRateCheck.SPEC,
             LongTransactionCheck.SPEC, SlowQueryCheck.SPEC, NPlusOneCheck.SPEC, QueryRegressionCheck.SPEC,
             TempSpillCheck.SPEC, ReplicationLagCheck.SPEC, ReplicationSlotCheck.SPEC, IndexHitRateCheck.SPEC,
-            UnusedIndexCheck.SPEC, DuplicateIndexCheck.SPEC, InvalidIndexCheck.SPEC, SeqScanHeavyCheck.SPEC);
+            UnusedIndexCheck.SPEC, DuplicateIndexCheck.SPEC, InvalidIndexCheck.SPEC, SeqScanHeavyCheck.SPEC,
+            XidWraparoundCheck.SPEC, VacuumLagCheck.SPEC);
 
     private Catalog() {
     }
@@ -61,13 +67,15 @@ public final class Catalog {
     public static List<Collector<?>> collectors(PgvigilConfig config) {
         return List.of(new StatActivityCollector(), new SettingsCollector(), new StatDatabaseCollector(),
                 new StatStatementsCollector(config), new ReplicationSlotsCollector(), new StatReplicationCollector(),
-                new WalReceiverCollector());
+                new WalReceiverCollector(),
+                new DatabaseAgeCollector(), new ProgressVacuumCollector());
     }
 
     /** Every metrics group, in the order docs/metrics.md lists their sections. */
     public static List<MetricsGroup> metrics(PgvigilConfig config) {
         return List.of(new TargetMetrics(), new ActivityMetrics(), new DatabaseMetrics(), new StatementMetrics(config),
-                new ReplicationMetrics(), new RelationMetrics(), new FindingMetrics(), new SelfMetrics(config));
+                new ReplicationMetrics(), new RelationMetrics(),
+                new VacuumMetrics(), new FindingMetrics(), new SelfMetrics(config));
     }
 
     /** Every check, built from {@code config} as the CDI container builds its beans. */

@@ -14,7 +14,9 @@ public enum Unit {
     /** A multiple of a baseline. */
     FACTOR("times the baseline", "printf \"%.1f times its baseline\""),
     /** Consecutive poll intervals. */
-    INTERVALS("consecutive intervals", "printf \"%.0f interval(s)\"");
+    INTERVALS("consecutive intervals", "printf \"%.0f interval(s)\""),
+    /** A multiple of the subject's own autovacuum trigger (a table's dead rows over the count that starts autovacuum). */
+    TRIGGER_MULTIPLE("times its autovacuum trigger", "printf \"%.1f times its autovacuum trigger\"");
 
     private final String label;
     private final String template;
@@ -52,7 +54,7 @@ public enum Unit {
             case BYTES -> value >= 1L << 30 && value % (1L << 30) == 0 ? (long) (value / (1L << 30)) + " GiB"
                     : value >= 1L << 20 && value % (1L << 20) == 0 ? (long) (value / (1L << 20)) + " MiB"
                     : (long) value + " bytes";
-            case FACTOR -> (value == Math.rint(value) ? Long.toString((long) value) : Double.toString(value)) + "×";
+            case FACTOR, TRIGGER_MULTIPLE -> (value == Math.rint(value) ? Long.toString((long) value) : Double.toString(value)) + "×";
             case INTERVALS -> (long) value + (value == 1 ? " interval" : " intervals");
         };
     }

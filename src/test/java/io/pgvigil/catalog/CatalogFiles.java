@@ -182,6 +182,9 @@ public final class CatalogFiles {
                     : new Sample(4, "4.0 times its baseline", 3, "3.0 times its baseline");
             case INTERVALS -> critical ? new Sample(4, "4 interval(s)", 3, "3 interval(s)")
                     : new Sample(1, "1 interval(s)", 1, "1 interval(s)");
+            case TRIGGER_MULTIPLE -> critical ? new Sample(12, "12.0 times its autovacuum trigger", 10,
+                    "10.0 times its autovacuum trigger")
+                    : new Sample(3, "3.0 times its autovacuum trigger", 2, "2.0 times its autovacuum trigger");
         };
     }
 
