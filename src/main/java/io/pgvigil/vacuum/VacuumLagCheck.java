@@ -41,8 +41,8 @@ public class VacuumLagCheck extends ThresholdCheck {
 
     public static final String ID = "vacuum_lag";
     public static final CheckSpec SPEC = CheckSpec.of(ID, Unit.TRIGGER_MULTIPLE, SubjectKind.TABLE,
-            "a table's dead rows / its own autovacuum trigger (threshold + scale factor × reltuples, its storage"
-                    + " parameters first; ≥ min-dead-tuples; not while a VACUUM of it runs)",
+            "a table's dead rows / its own autovacuum trigger (threshold + scale factor × reltuples, its own settings"
+                    + " first; ≥ min-dead-tuples; not while it is being vacuumed)",
             "Autovacuum is behind on table {{ $labels.subject }}", VacuumLagCheck::new)
             .only(Severity.WARNING).alertAfter(Duration.ofMinutes(15));
 

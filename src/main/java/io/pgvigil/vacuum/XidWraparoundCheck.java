@@ -107,17 +107,21 @@ public class XidWraparoundCheck extends ThresholdCheck {
                     sb.append(i == 0 ? "" : ", ").append(describe(f)).append(' ')
                             .append(String.format(Locale.ROOT, "%,d", age.applyAsLong(f)));
                 }
-                Frozen first = oldest.get(0);
-                sb.append(". Run VACUUM (FREEZE, VERBOSE) ").append(RelationSubjects.qualified(first.schema(), first.name()))
-                        .append(oldest.size() > 1 ? " first, then the next ones," : "")
-                        .append(" or freeze the whole database: ").append(vacuumdb);
-                if (oldest.stream().anyMatch(f -> f.kind() == Frozen.Kind.CATALOG)) {
-                    sb.append("; system tables need a superuser or the database owner");
+                List<Frozen> vacuumable = oldest.stream().filter(f -> f.kind() != Frozen.Kind.TEMPORARY).toList();
+                if (!vacuumable.isEmpty()) {
+                    Frozen first = vacuumable.get(0);
+                    sb.append(". Run VACUUM (FREEZE, VERBOSE) ")
+                            .append(RelationSubjects.qualified(first.schema(), first.name()))
+                            .append(vacuumable.size() > 1 ? " first, then the next ones," : "")
+                            .append(" or freeze the whole database: ").append(vacuumdb);
+                    if (vacuumable.stream().anyMatch(f -> f.kind() == Frozen.Kind.CATALOG)) {
+                        sb.append("; system tables need a superuser or the database owner");
+                    }
                 }
-                if (oldest.stream().anyMatch(f -> f.kind() == Frozen.Kind.TEMPORARY)) {
-                    sb.append("; a temporary table can be vacuumed only by the session that created it: ending that"
-                            + " session drops it");
-                }
+                oldest.stream().filter(f -> f.kind() == Frozen.Kind.TEMPORARY).findFirst().ifPresent(f -> sb
+                        .append(". Only the session that created ").append(RelationSubjects.qualified(f.schema(), f.name()))
+                        .append(" can vacuum it (VACUUM skips other sessions' temporary tables): ending that session"
+                                + " drops it and lets the database's age go down at the next VACUUM"));
             }
         }
         running(db.datname(), state, autovacuum).ifPresent(r -> sb.append(". ").append(r));

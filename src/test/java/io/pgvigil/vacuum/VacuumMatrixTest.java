@@ -249,6 +249,42 @@ class VacuumMatrixTest {
         }
     }
 
+    @ParameterizedTest(name = "PostgreSQL {0}")
+    @MethodSource("io.pgvigil.testing.PgServer#majorsStream")
+    void anotherSessionsTemporaryTableHoldingTheDatabaseBackIsNamed(int major) throws Exception {
+        PgServer pg = PgServer.shared(major);
+        pg.recreateDatabase("tempheld");
+        try (Connection holder = pg.connect("tempheld"); Statement h = holder.createStatement()) {
+            h.execute("CREATE TEMP TABLE scratch (id int)");
+            h.execute("INSERT INTO scratch VALUES (1)");
+            try (Connection c = pg.connect("tempheld"); Statement st = c.createStatement()) {
+                st.execute("CREATE TABLE kept (id int)");
+                for (int i = 0; i < 200; i++) {
+                    st.execute("SELECT txid_current()");
+                }
+                // Freezes everything but the other session's temporary table, which VACUUM skips.
+                st.execute("VACUUM (FREEZE)");
+            }
+            long tempAge = stat(pg, "tempheld", "SELECT age(relfrozenxid) FROM pg_class WHERE relname = 'scratch'");
+            assertThat(tempAge).isGreaterThanOrEqualTo(200);
+            assertThat(stat(pg, "tempheld", "SELECT age(datfrozenxid) FROM pg_database WHERE datname = 'tempheld'"))
+                    .as("the temporary table holds the database's age").isGreaterThanOrEqualTo(tempAge);
+            try (TestMonitor m = TestMonitor.watching(pg, "pgvigil.databases.include", "tempheld")) {
+                m.poll();
+                assertThat(table(m.last(), "kept").xidAge()).isLessThan(100);
+                assertThat(m.last().snapshot().get(Relations.class).orElseThrow().databases().get("tempheld").current()
+                        .tables()).extracting(Table::name).containsExactly("kept");
+                String message = m.evaluation("xid_wraparound", "tempheld").orElseThrow().message();
+                assertThat(message).contains("Oldest by transaction ID age at the visit of ",
+                        ": another session's temporary table pg_temp_", ".scratch ",
+                        ". Only the session that created pg_temp_", " can vacuum it")
+                        .doesNotContain("public.kept", "Run VACUUM (FREEZE, VERBOSE) pg_temp");
+            }
+        } finally {
+            pg.execute("DROP DATABASE IF EXISTS tempheld WITH (FORCE)");
+        }
+    }
+
     /**
      * age(datfrozenxid), mxid_age(datminmxid) of database ages; the greater age(relfrozenxid) and
      * mxid_age(relminmxid) of docs and its TOAST table; and age(relfrozenxid) of docs alone.
