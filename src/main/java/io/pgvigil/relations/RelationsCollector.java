@@ -242,7 +242,7 @@ public final class RelationsCollector {
          * A boolean as PostgreSQL reads one (reloptions keep the text as written): {@code true},
          * {@code yes}, {@code on}, {@code 1} and their unambiguous prefixes, any case; null if none of them.
          */
-        static Boolean bool(String text) {
+        public static Boolean bool(String text) {
             String v = text.trim().toLowerCase(Locale.ROOT);
             if (v.isEmpty()) {
                 return null;

@@ -119,7 +119,10 @@ class MetricsPublisherTest {
                     "pgvigil_check_threshold{check=\"slow_query\",severity=\"warning\"} 0.1",
                     "pgvigil_check_threshold{check=\"temp_spill\",severity=\"critical\"} 1.073741824E9",
                     "pgvigil_check_threshold{check=\"temp_spill\",severity=\"warning\"} 1.048576E7",
-                    "pgvigil_check_threshold{check=\"unused_index\",severity=\"info\"} 604800.0");
+                    "pgvigil_check_threshold{check=\"unused_index\",severity=\"info\"} 604800.0",
+                    "pgvigil_check_threshold{check=\"vacuum_lag\",severity=\"warning\"} 2.0",
+                    "pgvigil_check_threshold{check=\"xid_wraparound\",severity=\"critical\"} 0.75",
+                    "pgvigil_check_threshold{check=\"xid_wraparound\",severity=\"warning\"} 0.5");
         }
     }
 
