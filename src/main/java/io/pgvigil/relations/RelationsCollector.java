@@ -142,7 +142,8 @@ public final class RelationsCollector {
                 ? "extract(epoch FROM pg_stat_get_lastscan(i.indexrelid))::float8" : "NULL::float8");
     }
 
-    static String tablesSql(int versionNum) {
+    /** The table query for a server version (public for bench.RelationsBench, which measures it). */
+    public static String tablesSql(int versionNum) {
         return TABLES_SQL.formatted(versionNum >= 160000
                 ? "extract(epoch FROM pg_stat_get_lastscan(c.oid))::float8" : "NULL::float8");
     }

@@ -9,6 +9,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -108,7 +109,7 @@ public class ProgressVacuumCollector implements Collector<ProgressVacuumCollecto
         }
 
         /** The VACUUM (or VACUUM FULL, CLUSTER) running on a table, if any. */
-        public java.util.Optional<Running> cleaning(String datname, long relid) {
+        public Optional<Running> cleaning(String datname, long relid) {
             return running.stream().filter(r -> r.cleans() && r.relid() == relid && datname.equals(r.datname()))
                     .findFirst();
         }

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -31,9 +32,11 @@ import io.pgvigil.vacuum.ProgressVacuumCollector.Settings;
  * {@code vacuum_lag}: a table whose dead rows ({@code n_dead_tup}) stand at a multiple of its own
  * autovacuum trigger ({@link AutovacuumTrigger}), with at least {@code min-dead-tuples} of them: autovacuum
  * is off (on the table or the server) or has not kept up. Judged on what the database visits read; a
- * table that a VACUUM (or VACUUM FULL, CLUSTER) is processing right now
- * ({@code pg_stat_progress_vacuum}, read every poll) is held, neither opened nor cleared, until the
- * next visit after it. Tables of a database whose latest visit failed are held too. Warning only.
+ * table that a VACUUM (or VACUUM FULL, CLUSTER) is processing ({@code pg_stat_progress_vacuum}, read
+ * every poll) is held, neither opened nor cleared, from the poll that sees it until the first visit
+ * after the poll that no longer does: until then the visit's dead rows are stale, and judging them
+ * would open a finding for a table just cleaned, for a minute. Tables of a database whose latest
+ * visit failed are held too. Warning only.
  * Subject: {@code database.schema.table}.
  */
 @Singleton
@@ -47,6 +50,12 @@ public class VacuumLagCheck extends ThresholdCheck {
             .only(Severity.WARNING).alertAfter(Duration.ofMinutes(15));
 
     private final long minDeadTuples;
+    /**
+     * Tables seen being vacuumed, with the visit their numbers were from at the time: their dead rows
+     * are stale until a later visit, even once the VACUUM has ended. Only tables judged in the last
+     * poll are kept.
+     */
+    private Map<String, Instant> vacuumedSinceVisit = new HashMap<>();
 
     public VacuumLagCheck(PgvigilConfig config) {
         super(SPEC, config.checks().vacuumLag(), config.checks().vacuumLag().warning(), Double.POSITIVE_INFINITY);
@@ -66,14 +75,23 @@ public class VacuumLagCheck extends ThresholdCheck {
             return Optional.empty();
         }
         List<Evaluation> evaluations = new ArrayList<>();
+        Map<String, Instant> vacuumed = new HashMap<>();
         for (DatabaseState db : relations.get().databases().values()) {
             for (Table table : db.current().tables()) {
                 if (table.deadRows() < minDeadTuples) {
                     continue;
                 }
                 String subject = RelationSubjects.of(db.datname(), table.schema(), table.name());
-                // A stale visit, or a VACUUM removing these rows right now: no verdict until the next visit.
-                if (!db.fresh() || autovacuum.get().cleaning(db.datname(), table.relid()).isPresent()) {
+                Instant seenAtVisit = autovacuum.get().cleaning(db.datname(), table.relid()).isPresent() ? db.at()
+                        : vacuumedSinceVisit.get(subject);
+                // A VACUUM is removing these rows, or did since this visit read them; or the visit is stale:
+                // no verdict until a later visit.
+                if (db.at().equals(seenAtVisit)) {
+                    vacuumed.put(subject, seenAtVisit);
+                    evaluations.add(Evaluation.held(subject));
+                    continue;
+                }
+                if (!db.fresh()) {
                     evaluations.add(Evaluation.held(subject));
                     continue;
                 }
@@ -84,6 +102,7 @@ public class VacuumLagCheck extends ThresholdCheck {
                         warning(), message(db, table, trigger, autovacuum.get())));
             }
         }
+        vacuumedSinceVisit = vacuumed;
         return Optional.of(evaluations);
     }
 

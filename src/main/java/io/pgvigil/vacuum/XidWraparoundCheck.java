@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.function.ToLongFunction;
+import java.util.stream.Stream;
 
 import jakarta.inject.Singleton;
 
@@ -23,6 +24,7 @@ import io.pgvigil.relations.Relations.DatabaseState;
 import io.pgvigil.relations.Relations.Visit;
 import io.pgvigil.relations.RelationSubjects;
 import io.pgvigil.relations.RelationsCollector.Frozen;
+import io.pgvigil.relations.RelationsCollector.Table;
 import io.pgvigil.vacuum.DatabaseAgeCollector.DatabaseAge;
 import io.pgvigil.vacuum.DatabaseAgeCollector.DatabaseAges;
 import io.pgvigil.vacuum.ProgressVacuumCollector.Autovacuum;
@@ -68,19 +70,28 @@ public class XidWraparoundCheck extends ThresholdCheck {
         for (DatabaseAge db : ages.get().databases()) {
             double xid = db.xidAge() / LIMIT;
             double mxid = db.mxidAge() / LIMIT;
-            String message = message(db, ages.get(), relations, autovacuum.orElse(null));
+            String message = message(db, ages.get(), relations, autovacuum.orElse(null),
+                    snapshot.server().inRecovery());
             evaluations.add(Evaluation.above(db.datname(), Math.max(xid, mxid), warning(), critical(), message));
         }
         return Optional.of(evaluations);
     }
 
-    static String message(DatabaseAge db, DatabaseAges ages, Relations relations, Autovacuum autovacuum) {
+    /**
+     * The finding's message. {@code standby}: the server replays the primary's freezing, so what to run
+     * is run on the primary.
+     */
+    static String message(DatabaseAge db, DatabaseAges ages, Relations relations, Autovacuum autovacuum,
+            boolean standby) {
         boolean multixact = db.mxidAge() > db.xidAge();
         String xid = age("transaction ID", db.xidAge(), "autovacuum_freeze_max_age", ages.freezeMaxAge());
         String mxid = age("MultiXact ID", db.mxidAge(), "autovacuum_multixact_freeze_max_age",
                 ages.multixactFreezeMaxAge());
         StringBuilder sb = new StringBuilder("database ").append(db.datname()).append(": ")
                 .append(multixact ? mxid : xid).append("; ").append(multixact ? xid : mxid).append(". ");
+        if (standby) {
+            sb.append("This server is a standby: its ages are the primary's, and VACUUM runs on the primary. ");
+        }
         ToLongFunction<Frozen> age = multixact ? Frozen::mxidAge : Frozen::xidAge;
         DatabaseState state = relations.databases().get(db.datname());
         String vacuumdb = "vacuumdb --freeze --dbname=" + shellWord(db.datname());
@@ -203,8 +214,8 @@ public class XidWraparoundCheck extends ThresholdCheck {
             if (!r.cleans() || !datname.equals(r.datname())) {
                 continue;
             }
-            String table = (state == null ? java.util.stream.Stream.<io.pgvigil.relations.RelationsCollector.Table>empty()
-                    : state.current().tables().stream()).filter(t -> t.relid() == r.relid()).findFirst()
+            Stream<Table> tables = state == null ? Stream.empty() : state.current().tables().stream();
+            String table = tables.filter(t -> t.relid() == r.relid()).findFirst()
                     .map(t -> RelationSubjects.qualified(t.schema(), t.name())).orElse("the relation with oid " + r.relid());
             return Optional.of(r.command() + (r.autovacuum() ? " (autovacuum)" : "") + " is running on " + table
                     + " now (phase " + r.phase() + ")");

@@ -107,14 +107,23 @@ class VacuumChecksTest {
 
     @Test
     void aVacuumRunningOnTheTableHoldsItsVerdictUntilTheNextVisit() {
+        // A visit while a slowed-down VACUUM of queue runs; a poll after it was cancelled, before the next
+        // visit; the next visit.
         List<Poll> polls = Recordings.polls(RUNNING, 18);
         Table queue = table(state(polls.get(0), "vacrun"), "queue");
         assertThat(polls.get(0).get(Autovacuum.class).running()).containsExactly(
                 new Running(polls.get(0).get(Autovacuum.class).running().get(0).pid(), "vacrun", queue.relid(), "VACUUM",
                         "scanning heap", false));
+        assertThat(polls.get(1).get(Autovacuum.class).running()).as("cancelled").isEmpty();
+        assertThat(state(polls.get(1), "vacrun").at()).as("no visit since").isEqualTo(state(polls.get(0), "vacrun").at());
         List<List<Evaluation>> verdicts = judge(check("vacuum_lag"), polls);
         assertThat(verdicts.get(0)).containsExactly(Evaluation.held("vacrun.public.queue"));
-        assertThat(on("vacrun.public.queue", verdicts.get(1)).severity()).as("cancelled: still 20,000 dead rows")
+        assertThat(verdicts.get(1)).as("the VACUUM has ended, but the visit read the rows before it did")
+                .containsExactly(Evaluation.held("vacrun.public.queue"));
+        assertThat(on("vacrun.public.queue", verdicts.get(2)).severity()).as("the next visit: still 20,000 dead rows")
+                .isEqualTo(Severity.WARNING);
+        // Without having seen the VACUUM run, the same stale rows would have been judged at once.
+        assertThat(on("vacrun.public.queue", judge(check("vacuum_lag"), polls.subList(1, 2)).get(0)).severity())
                 .isEqualTo(Severity.WARNING);
     }
 
@@ -176,7 +185,7 @@ class VacuumChecksTest {
         // The same ages against the default settings (the test server had them at their maximum).
         DatabaseAges defaults = new DatabaseAges(recorded.databases(), 200_000_000, 400_000_000);
         String message = XidWraparoundCheck.message(age(recorded, "wrap"), defaults,
-                polls.get(0).get(Relations.class), polls.get(0).get(Autovacuum.class));
+                polls.get(0).get(Relations.class), polls.get(0).get(Autovacuum.class), false);
         assertThat(message).startsWith(String.format(Locale.ROOT, "database wrap: transaction ID age %,d (55.9%% of 2^31;"
                 + " %,d past autovacuum_freeze_max_age 200,000,000, from where autovacuum vacuums to prevent"
                 + " wraparound); MultiXact ID age 0 (0.0%% of 2^31; below autovacuum_multixact_freeze_max_age"
