@@ -36,8 +36,9 @@ class CoreChecksMatrixTest {
             assertThat(state.snapshot().server().major()).isEqualTo(major);
             assertThat(state.snapshot().server().role()).isEqualTo("primary");
             assertThat(state.collectors()).extracting(CollectorStatus::collector)
-                    .containsExactly("pg_replication_slots", "pg_settings", "pg_stat_activity", "pg_stat_database",
-                            "pg_stat_replication", "pg_stat_statements", "pg_stat_wal_receiver");
+                    .containsExactly("pg_database", "pg_replication_slots", "pg_settings", "pg_stat_activity",
+                            "pg_stat_database", "pg_stat_progress_vacuum", "pg_stat_replication", "pg_stat_statements",
+                            "pg_stat_wal_receiver");
             assertThat(state.collectors()).filteredOn(CollectorStatus::enabled)
                     .allSatisfy(c -> assertThat(c.success()).as(c.collector()).isTrue());
             assertThat(state.collectors()).filteredOn(c -> !c.enabled()).extracting(CollectorStatus::collector)
