@@ -224,7 +224,9 @@ class K8sManifestsTest {
         JsonNode deployed = YAML.readTree(K8S.resolve("monitoring/pgvigil-prometheusrule.yaml").toFile());
         JsonNode alerts = YAML.readTree(Path.of("alerts/kubernetes/pgvigil-prometheusrule.yaml").toFile());
         assertThat(deployed).isEqualTo(alerts);
-        assertThat(YAML.treeToValue(deployed, PrometheusRule.class).getSpec().getGroups().get(0).getRules()).hasSize(28);
+        // One alert per severity of each check of the catalog, and the 4 on pgvigil itself (CatalogFiles.SERVICE_RULES).
+        assertThat(YAML.treeToValue(deployed, PrometheusRule.class).getSpec().getGroups().get(0).getRules())
+                .hasSize(io.pgvigil.core.Catalog.CHECKS.stream().mapToInt(c -> c.severities().size()).sum() + 4);
     }
 
     @Test
