@@ -23,7 +23,7 @@ import io.pgvigil.config.PgvigilConfig;
 
 /**
  * A PostgreSQL 15 cluster made with Debian's own binaries ({@code postgresql-15}, in
- * {@value #BIN}), for what zonky's binaries cannot do: they have no {@code pg_resetwal}, which is how a
+ * {@code /usr/lib/postgresql/15/bin}), for what zonky's binaries cannot do: they have no {@code pg_resetwal}, which is how a
  * test brings a cluster near transaction ID wraparound (DESIGN.md, "Facts verified"). Everything
  * lives in one temporary folder: the data directory, the log and the Unix socket directory; the
  * server listens on a free port on localhost. As in {@link PgServer}, the {@code postgres}
@@ -37,7 +37,8 @@ import io.pgvigil.config.PgvigilConfig;
  */
 public final class DebianPostgres implements AutoCloseable {
 
-    public static final String BIN = "/usr/lib/postgresql/15/bin";
+    /** Where Debian's postgresql-15 puts its programs; {@code -Dpgtest.debian-pg15=...} points elsewhere. */
+    public static final String BIN = System.getProperty("pgtest.debian-pg15", "/usr/lib/postgresql/15/bin");
 
     private final Path folder;
     private final Path data;
