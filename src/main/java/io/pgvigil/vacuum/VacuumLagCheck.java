@@ -143,11 +143,20 @@ public class VacuumLagCheck extends ThresholdCheck {
         if (busy >= server.maxWorkers()) {
             sb.append(" (all of them: raise autovacuum_max_workers, or let each do more with"
                     + " autovacuum_vacuum_cost_limit / autovacuum_vacuum_cost_delay)");
+        } else {
+            sb.append(" (if autovacuum keeps starting on it, lock conflicts may cancel it: the server log says"
+                    + " \"canceling autovacuum task\")");
         }
         sb.append(". Run VACUUM (VERBOSE) ").append(name).append(" now: its output says how many dead rows it could"
                 + " not remove yet (an old xmin horizon keeps them: see xmin_horizon). If the table collects dead rows"
-                + " faster than autovacuum comes round, give it a lower trigger: ALTER TABLE ").append(name)
-                .append(" SET (autovacuum_vacuum_scale_factor = 0.01)");
+                + " faster than autovacuum comes round, ");
+        if (trigger.scaleFactor() > 0.01) {
+            sb.append("give it a lower trigger: ALTER TABLE ").append(name)
+                    .append(" SET (autovacuum_vacuum_scale_factor = 0.01)");
+        } else {
+            sb.append("let autovacuum work faster on it: ALTER TABLE ").append(name)
+                    .append(" SET (autovacuum_vacuum_cost_limit = 2000)");
+        }
         return sb.toString();
     }
 

@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 
@@ -15,6 +16,7 @@ import io.pgvigil.core.Evaluation;
 import io.pgvigil.core.Severity;
 import io.pgvigil.relations.Relations;
 import io.pgvigil.relations.Relations.DatabaseState;
+import io.pgvigil.relations.RelationsCollector.AutovacuumOptions;
 import io.pgvigil.relations.RelationsCollector.Frozen;
 import io.pgvigil.relations.RelationsCollector.Table;
 import io.pgvigil.testing.Recordings;
@@ -101,8 +103,18 @@ class VacuumChecksTest {
                         + " them: raise autovacuum_max_workers", "Run VACUUM (VERBOSE) public.jobs now",
                         "ALTER TABLE public.jobs SET (autovacuum_vacuum_scale_factor = 0.01)")
                 .doesNotContain("disabled");
-        assertThat(new Autovacuum(on, busy).workersByDatabase()).containsOnly(java.util.Map.entry("a", 1),
-                java.util.Map.entry("b", 2));
+        // A table that already has a low trigger is not told to lower it.
+        Table low = new Table(jobs.relid(), jobs.schema(), jobs.name(), jobs.sizeBytes(), jobs.liveRows(),
+                jobs.seqScans(), jobs.seqRowsRead(), jobs.writes(), jobs.lastSeqScanSeconds(), jobs.deadRows(),
+                jobs.reltuples(), jobs.heapBlocksHit(), jobs.heapBlocksRead(), jobs.lastVacuumSeconds(),
+                jobs.lastAutovacuumSeconds(), jobs.xidAge(), jobs.mxidAge(),
+                new AutovacuumOptions(null, null, 0.005, null));
+        assertThat(VacuumLagCheck.message(db, low, AutovacuumTrigger.of(low, on), new Autovacuum(on, List.of())))
+                .contains("0 of 3 autovacuum workers are busy now (if autovacuum keeps starting on it, lock conflicts"
+                        + " may cancel it", "SET (autovacuum_vacuum_cost_limit = 2000)")
+                .doesNotContain("autovacuum_vacuum_scale_factor = 0.01");
+        assertThat(new Autovacuum(on, busy).workersByDatabase()).containsOnly(Map.entry("a", 1),
+                Map.entry("b", 2));
     }
 
     @Test

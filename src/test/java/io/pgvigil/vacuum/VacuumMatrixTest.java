@@ -7,6 +7,9 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -174,7 +177,7 @@ class VacuumMatrixTest {
             try {
                 vacuum.get(30, TimeUnit.SECONDS);
                 throw new AssertionError("the VACUUM finished instead of being cancelled");
-            } catch (java.util.concurrent.ExecutionException expected) {
+            } catch (ExecutionException expected) {
                 assertThat(expected.getCause()).isInstanceOf(SQLException.class);
             }
             PgServer.await("the VACUUM is gone", () -> stat(pg, "postgres",
@@ -215,7 +218,7 @@ class VacuumMatrixTest {
                 long[] before = serverAges(pg);
                 m.poll();
                 long[] after = serverAges(pg);
-                if (java.util.Arrays.equals(before, after)) {
+                if (Arrays.equals(before, after)) {
                     server = after;
                     break;
                 }
@@ -226,7 +229,7 @@ class VacuumMatrixTest {
             Evaluation e = m.evaluation("xid_wraparound", "ages").orElseThrow();
             assertThat(e.value()).isEqualTo(Math.max(xidAge, mxidAge) / 2147483648.0);
             assertThat(e.severity()).isNull();
-            assertThat(e.message()).startsWith(String.format(java.util.Locale.ROOT, "database ages: transaction ID age"
+            assertThat(e.message()).startsWith(String.format(Locale.ROOT, "database ages: transaction ID age"
                     + " %,d (0.0%% of 2^31; below autovacuum_freeze_max_age 200,000,000); MultiXact ID age %,d (0.0%%"
                     + " of 2^31; below autovacuum_multixact_freeze_max_age 400,000,000). ", xidAge, mxidAge));
             DatabaseAges ages = m.last().snapshot().get(DatabaseAges.class).orElseThrow();
