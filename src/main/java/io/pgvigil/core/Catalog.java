@@ -44,6 +44,11 @@ import io.pgvigil.checkpoints.StatWalCollector;
 import io.pgvigil.horizon.HorizonMetrics;
 import io.pgvigil.horizon.XminHorizonCheck;
 import io.pgvigil.horizon.XminHorizonCollector;
+import io.pgvigil.vacuum.DatabaseAgeCollector;
+import io.pgvigil.vacuum.ProgressVacuumCollector;
+import io.pgvigil.vacuum.VacuumLagCheck;
+import io.pgvigil.vacuum.VacuumMetrics;
+import io.pgvigil.vacuum.XidWraparoundCheck;
 
 /**
  * Every check pgvigil has, in the order docs list them, every collector of the poll and every
@@ -58,7 +63,8 @@ public final class Catalog {
             LongTransactionCheck.SPEC, SlowQueryCheck.SPEC, NPlusOneCheck.SPEC, QueryRegressionCheck.SPEC,
             TempSpillCheck.SPEC, ReplicationLagCheck.SPEC, ReplicationSlotCheck.SPEC, IndexHitRateCheck.SPEC,
             UnusedIndexCheck.SPEC, DuplicateIndexCheck.SPEC, InvalidIndexCheck.SPEC, SeqScanHeavyCheck.SPEC,
-            LockWaitCheck.SPEC, XminHorizonCheck.SPEC, CheckpointPressureCheck.SPEC);
+            LockWaitCheck.SPEC, XidWraparoundCheck.SPEC, XminHorizonCheck.SPEC, VacuumLagCheck.SPEC,
+            CheckpointPressureCheck.SPEC);
 
     private Catalog() {
     }
@@ -71,15 +77,15 @@ public final class Catalog {
     public static List<Collector<?>> collectors(PgvigilConfig config) {
         return List.of(new StatActivityCollector(), new SettingsCollector(), new StatDatabaseCollector(),
                 new StatStatementsCollector(config), new ReplicationSlotsCollector(), new StatReplicationCollector(),
-                new WalReceiverCollector(), new XminHorizonCollector(),
-                new StatBgwriterCollector(), new StatWalCollector(), new StatIoCollector());
+                new WalReceiverCollector(), new DatabaseAgeCollector(), new ProgressVacuumCollector(),
+                new XminHorizonCollector(), new StatBgwriterCollector(), new StatWalCollector(), new StatIoCollector());
     }
 
     /** Every metrics group, in the order docs/metrics.md lists their sections. */
     public static List<MetricsGroup> metrics(PgvigilConfig config) {
         return List.of(new TargetMetrics(), new ActivityMetrics(), new DatabaseMetrics(), new StatementMetrics(config),
-                new ReplicationMetrics(), new RelationMetrics(), new HorizonMetrics(), new CheckpointMetrics(),
-                new FindingMetrics(), new SelfMetrics(config));
+                new ReplicationMetrics(), new RelationMetrics(), new VacuumMetrics(), new HorizonMetrics(),
+                new CheckpointMetrics(), new FindingMetrics(), new SelfMetrics(config));
     }
 
     /** Every check, built from {@code config} as the CDI container builds its beans. */

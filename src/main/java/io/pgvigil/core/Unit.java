@@ -16,7 +16,9 @@ public enum Unit {
     /** Consecutive poll intervals. */
     INTERVALS("consecutive intervals", "printf \"%.0f interval(s)\""),
     /** A count of transaction IDs (how far the xmin horizon is behind); alerts print 60M. */
-    TRANSACTIONS("transactions", "humanize");
+    TRANSACTIONS("transactions", "humanize"),
+    /** A multiple of the subject's own autovacuum trigger (a table's dead rows over the count that starts autovacuum). */
+    TRIGGER_MULTIPLE("times its autovacuum trigger", "printf \"%.1f times its autovacuum trigger\"");
 
     private final String label;
     private final String template;
@@ -54,7 +56,7 @@ public enum Unit {
             case BYTES -> value >= 1L << 30 && value % (1L << 30) == 0 ? (long) (value / (1L << 30)) + " GiB"
                     : value >= 1L << 20 && value % (1L << 20) == 0 ? (long) (value / (1L << 20)) + " MiB"
                     : (long) value + " bytes";
-            case FACTOR -> (value == Math.rint(value) ? Long.toString((long) value) : Double.toString(value)) + "×";
+            case FACTOR, TRIGGER_MULTIPLE -> (value == Math.rint(value) ? Long.toString((long) value) : Double.toString(value)) + "×";
             case INTERVALS -> (long) value + (value == 1 ? " interval" : " intervals");
             case TRANSACTIONS -> value >= 1e6 && value % 1e6 == 0 ? (long) (value / 1e6) + " million"
                     : String.format(Locale.ROOT, "%,d", (long) value);

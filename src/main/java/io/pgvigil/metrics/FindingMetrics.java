@@ -31,7 +31,7 @@ public class FindingMetrics implements MetricsGroup {
             "1 while a finding is open; the series disappears when it clears. Only the current severity of a finding has a series.",
             "check", "severity", "subject");
     public static final MetricFamily CHECK_VALUE = MetricFamily.gauge(SECTION, "pgvigil_check_value",
-            "The value a check measured for a subject in the last poll, whether or not it breaches; for the statement checks (`slow_query`, `n_plus_one`, `query_regression`, `temp_spill`) and the index and table checks (`unused_index`, `duplicate_index`, `invalid_index`, `seq_scan_heavy`) only subjects with an open finding have one, so that there is no series per statement, index or table.",
+            "The value a check measured for a subject in the last poll, whether or not it breaches; for the statement checks (`slow_query`, `n_plus_one`, `query_regression`, `temp_spill`) and the index and table checks (`unused_index`, `duplicate_index`, `invalid_index`, `seq_scan_heavy`, `vacuum_lag`) only subjects with an open finding have one, so that there is no series per statement, index or table.",
             "check", "subject");
     public static final MetricFamily CHECK_THRESHOLD = MetricFamily.gauge(SECTION, "pgvigil_check_threshold",
             "Each enabled check's thresholds: as configured, or read from the server (`xmin_horizon`'s critical is by default the server's `autovacuum_freeze_max_age`, known from the first poll on).",

@@ -36,11 +36,7 @@ abstract class RelationCheck extends ThresholdCheck {
 
     /** A relation name as SQL would need it quoted. */
     static String qualified(String schema, String name) {
-        return quote(schema) + "." + quote(name);
-    }
-
-    private static String quote(String identifier) {
-        return identifier.matches("[a-z_][a-z0-9_$]*") ? identifier : '"' + identifier.replace("\"", "\"\"") + '"';
+        return RelationSubjects.qualified(schema, name);
     }
 
     @Override

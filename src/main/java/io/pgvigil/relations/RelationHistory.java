@@ -84,15 +84,24 @@ public final class RelationHistory {
         Map<Long, Table> tablesBefore = new HashMap<>();
         previous.current().tables().forEach(t -> tablesBefore.put(t.relid(), t));
         Map<Long, TableDelta> tables = new HashMap<>();
+        long heapHit = 0;
+        long heapRead = 0;
         for (Table table : current.tables()) {
             Table prev = tablesBefore.get(table.relid());
-            if (prev == null || table.seqScans() < prev.seqScans() || table.seqRowsRead() < prev.seqRowsRead()) {
+            if (prev == null) {
+                continue;
+            }
+            if (table.heapBlocksHit() >= prev.heapBlocksHit() && table.heapBlocksRead() >= prev.heapBlocksRead()) {
+                heapHit += table.heapBlocksHit() - prev.heapBlocksHit();
+                heapRead += table.heapBlocksRead() - prev.heapBlocksRead();
+            }
+            if (table.seqScans() < prev.seqScans() || table.seqRowsRead() < prev.seqRowsRead()) {
                 continue;
             }
             tables.put(table.relid(), new TableDelta(table.seqScans() - prev.seqScans(),
                     table.seqRowsRead() - prev.seqRowsRead(), idxScansByTable.getOrDefault(table.relid(), 0L)));
         }
         double seconds = Duration.between(previous.at(), at).toNanos() / 1e9;
-        return new RelationWindow(seconds, hit, read, tables);
+        return new RelationWindow(seconds, hit, read, heapHit, heapRead, tables);
     }
 }

@@ -15,14 +15,16 @@ import io.pgvigil.metrics.MetricsGroup;
 import io.pgvigil.relations.RelationsCollector.Index;
 
 /**
- * Per database (never per index or table): index and table counts and sizes, index blocks hit and
- * read as counters pgvigil keeps from the visits' windows, how many indexes and tables are part of a
- * finding, and how the visits went. The index hit rate over any range is
- * {@code rate(pgvigil_index_blocks_hit_total) / (rate(hit) + rate(read))}.
+ * Per database (never per index or table): index and table counts and sizes, index and table (heap)
+ * blocks hit and read as counters pgvigil keeps from the visits' windows, how many indexes and tables
+ * are part of a finding, and how the visits went. The index hit rate over any range is
+ * {@code rate(pgvigil_index_blocks_hit_total) / (rate(hit) + rate(read))}, the table one the same
+ * over {@code pgvigil_heap_blocks_*}.
  *
  * <pre>
  * pgvigil_database_indexes{datname="shop"} 12.0
  * pgvigil_index_blocks_hit_total{datname="shop"} 91823.0
+ * pgvigil_heap_blocks_read_total{datname="shop"} 120.0
  * pgvigil_index_findings{check="unused_index",datname="shop"} 2.0
  * </pre>
  */
@@ -45,6 +47,12 @@ public class RelationMetrics implements MetricsGroup {
     public static final MetricFamily INDEX_BLOCKS_READ = MetricFamily.counter(SECTION, "pgvigil_index_blocks_read",
             "Index blocks read from outside shared buffers (`idx_blks_read`), summed the same way.",
             "datname");
+    public static final MetricFamily HEAP_BLOCKS_HIT = MetricFamily.counter(SECTION, "pgvigil_heap_blocks_hit",
+            "Table blocks found in shared buffers (`heap_blks_hit` of every user table and materialized view; TOAST and indexes not included), summed by pgvigil over each interval between two visits as for the index blocks. With `pgvigil_heap_blocks_read_total` it gives the table cache hit rate over any range.",
+            "datname");
+    public static final MetricFamily HEAP_BLOCKS_READ = MetricFamily.counter(SECTION, "pgvigil_heap_blocks_read",
+            "Table blocks read from outside shared buffers (`heap_blks_read`), summed the same way.",
+            "datname");
     public static final MetricFamily INDEX_FINDINGS = MetricFamily.gauge(SECTION, "pgvigil_index_findings",
             "Indexes with an open finding, by check: `unused_index`, `duplicate_index`, `invalid_index` (0 when none).",
             "datname", "check");
@@ -52,7 +60,7 @@ public class RelationMetrics implements MetricsGroup {
             "Size of those indexes: what dropping them would give back.",
             "datname", "check");
     public static final MetricFamily TABLE_FINDINGS = MetricFamily.gauge(SECTION, "pgvigil_table_findings",
-            "Tables with an open finding, by check: `seq_scan_heavy` (0 when none).",
+            "Tables with an open finding, by check: `seq_scan_heavy`, `vacuum_lag` (0 when none).",
             "datname", "check");
     public static final MetricFamily VISIT_SUCCESS = MetricFamily.gauge(SECTION, "pgvigil_database_visit_success",
             "1 when the database's latest visit read its statistics; 0 when it failed or was skipped (no CONNECT privilege, `datconnlimit` reached, ...; `/api/v1/status` gives the reason under `databases`).",
@@ -64,14 +72,15 @@ public class RelationMetrics implements MetricsGroup {
             "Unix time of the database's last successful visit.",
             "datname");
 
-    /** datname → {index blocks hit, read} summed over every visit window since pgvigil started. */
+    /** datname → {index blocks hit, read, heap blocks hit, read} summed over every visit window since pgvigil started. */
     private final Map<String, long[]> blocks = new HashMap<>();
     /** datname → the visit whose window was last added, so that a window repeated between visits counts once. */
     private final Map<String, Instant> counted = new HashMap<>();
 
     @Override
     public List<MetricFamily> families() {
-        return List.of(INDEXES, INDEXES_BYTES, TABLES, INDEX_BLOCKS_HIT, INDEX_BLOCKS_READ, INDEX_FINDINGS,
+        return List.of(INDEXES, INDEXES_BYTES, TABLES, INDEX_BLOCKS_HIT, INDEX_BLOCKS_READ, HEAP_BLOCKS_HIT,
+                HEAP_BLOCKS_READ, INDEX_FINDINGS,
                 INDEX_FINDINGS_BYTES, TABLE_FINDINGS, VISIT_SUCCESS, VISIT_DURATION, VISIT_LAST);
     }
 
@@ -83,6 +92,8 @@ public class RelationMetrics implements MetricsGroup {
         Map<Tags, Double> tables = new HashMap<>();
         Map<Tags, Double> hit = new HashMap<>();
         Map<Tags, Double> read = new HashMap<>();
+        Map<Tags, Double> heapHit = new HashMap<>();
+        Map<Tags, Double> heapRead = new HashMap<>();
         Map<Tags, Double> flagged = new HashMap<>();
         Map<Tags, Double> flaggedBytes = new HashMap<>();
         Map<Tags, Double> tableFindings = new HashMap<>();
@@ -97,14 +108,18 @@ public class RelationMetrics implements MetricsGroup {
             for (Relations.DatabaseState db : relations.get().databases().values()) {
                 Tags tags = Tags.of("datname", db.datname());
                 RelationWindow w = db.window();
-                long[] sums = blocks.computeIfAbsent(db.datname(), k -> new long[2]);
+                long[] sums = blocks.computeIfAbsent(db.datname(), k -> new long[4]);
                 if (db.fresh() && w != null && !db.at().equals(counted.get(db.datname()))) {
                     sums[0] += w.idxBlksHit();
                     sums[1] += w.idxBlksRead();
+                    sums[2] += w.heapBlksHit();
+                    sums[3] += w.heapBlksRead();
                     counted.put(db.datname(), db.at());
                 }
                 hit.put(tags, (double) sums[0]);
                 read.put(tags, (double) sums[1]);
+                heapHit.put(tags, (double) sums[2]);
+                heapRead.put(tags, (double) sums[3]);
                 indexes.put(tags, (double) db.current().indexes().size());
                 indexBytes.put(tags, (double) db.current().indexes().stream().mapToLong(Index::sizeBytes).sum());
                 tables.put(tags, (double) db.current().tables().size());
@@ -147,6 +162,8 @@ public class RelationMetrics implements MetricsGroup {
         out.set(TABLES, tables);
         out.set(INDEX_BLOCKS_HIT, hit);
         out.set(INDEX_BLOCKS_READ, read);
+        out.set(HEAP_BLOCKS_HIT, heapHit);
+        out.set(HEAP_BLOCKS_READ, heapRead);
         out.set(INDEX_FINDINGS, flagged);
         out.set(INDEX_FINDINGS_BYTES, flaggedBytes);
         out.set(TABLE_FINDINGS, tableFindings);

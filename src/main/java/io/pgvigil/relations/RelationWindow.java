@@ -10,9 +10,12 @@ import java.util.Map;
  * @param seconds      time between the two visits
  * @param idxBlksHit   index blocks found in shared buffers, summed over the database's indexes
  * @param idxBlksRead  index blocks read from the kernel (page cache or disk)
+ * @param heapBlksHit  table (heap) blocks found in shared buffers, summed over the database's tables
+ * @param heapBlksRead table (heap) blocks read from the kernel
  * @param tables       per table (by relid)
  */
-public record RelationWindow(double seconds, long idxBlksHit, long idxBlksRead, Map<Long, TableDelta> tables) {
+public record RelationWindow(double seconds, long idxBlksHit, long idxBlksRead, long heapBlksHit, long heapBlksRead,
+        Map<Long, TableDelta> tables) {
 
     public RelationWindow {
         tables = Map.copyOf(tables);

@@ -1,19 +1,28 @@
 package io.pgvigil.relations;
 
+import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.ToLongFunction;
 
 /**
  * Reads the indexes and tables of the database a session is connected to: two queries, whatever
  * the number of relations (never one per table or index), and a third for the column names of
- * indexes it has not seen before. pg_stat_user_indexes,
+ * indexes it has not seen before. The table query also gives each table's dead rows, heap block
+ * counters, last (auto)vacuum, autovacuum storage parameters and freeze ages (for
+ * {@code vacuum_lag} and {@code xid_wraparound}), and the freeze ages of system catalogs and
+ * temporary tables, which can hold a database's datfrozenxid back too. pg_stat_user_indexes,
  * pg_statio_user_indexes and pg_stat_user_tables only show the connected database, so the
  * {@link io.pgvigil.relations.DatabaseVisitor} runs this once per database.
  *
@@ -21,7 +30,8 @@ import java.util.Map;
  * functions behind those views directly: joining the two index views costs twice as much for the
  * same numbers (docs/performance.md). Sizes are {@code relpages × block_size} (as of the last
  * VACUUM or ANALYZE): {@code pg_relation_size()} opens each relation and would queue behind an
- * ACCESS EXCLUSIVE lock. System schemas and other sessions' temporary tables are left out.
+ * ACCESS EXCLUSIVE lock. System schemas and other sessions' temporary tables are left out of the
+ * indexes and tables (they count only among the oldest relations).
  */
 public final class RelationsCollector {
 
@@ -87,26 +97,44 @@ public final class RelationsCollector {
              GROUP BY a.attrelid
             """;
 
+    /**
+     * Every table and materialized view, with its TOAST table's freeze ages counted under it. System
+     * catalogs and other sessions' temporary tables are read too, for their freeze ages only: either
+     * can be what holds a database's datfrozenxid back ({@code kind} 'c' and 't'; user tables 'u').
+     */
     static final String TABLES_SQL = """
             SELECT c.oid::int8 AS relid,
                    n.nspname AS schemaname,
                    c.relname AS tablename,
+                   CASE WHEN c.relpersistence = 't' THEN 't'
+                        WHEN n.nspname IN ('pg_catalog', 'information_schema') THEN 'c'
+                        ELSE 'u' END AS kind,
                    c.relpages::int8 AS relpages,
+                   c.reltuples::float8 AS reltuples,
+                   c.reloptions,
+                   greatest(age(c.relfrozenxid), age(t.relfrozenxid))::int8 AS xid_age,
+                   greatest(mxid_age(c.relminmxid), mxid_age(t.relminmxid))::int8 AS mxid_age,
                    pg_stat_get_live_tuples(c.oid) AS n_live_tup,
+                   pg_stat_get_dead_tuples(c.oid) AS n_dead_tup,
                    pg_stat_get_numscans(c.oid) AS seq_scan,
                    pg_stat_get_tuples_returned(c.oid) AS seq_tup_read,
                    pg_stat_get_tuples_inserted(c.oid) AS n_tup_ins,
                    pg_stat_get_tuples_updated(c.oid) AS n_tup_upd,
                    pg_stat_get_tuples_hot_updated(c.oid) AS n_tup_hot_upd,
                    pg_stat_get_tuples_deleted(c.oid) AS n_tup_del,
+                   pg_stat_get_blocks_hit(c.oid) AS heap_blks_hit,
+                   pg_stat_get_blocks_fetched(c.oid) - pg_stat_get_blocks_hit(c.oid) AS heap_blks_read,
+                   extract(epoch FROM pg_stat_get_last_vacuum_time(c.oid))::float8 AS last_vacuum,
+                   extract(epoch FROM pg_stat_get_last_autovacuum_time(c.oid))::float8 AS last_autovacuum,
                    %s AS last_seq_scan
               FROM pg_class c
               JOIN pg_namespace n ON n.oid = c.relnamespace
+              LEFT JOIN pg_class t ON t.oid = c.reltoastrelid
              WHERE c.relkind IN ('r', 'm')
-               AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-               AND n.nspname !~ '^pg_toast'
-               AND c.relpersistence <> 't'
             """;
+
+    /** How many of the oldest tables (by xid age and by MultiXact age) a collection keeps for the wraparound message. */
+    static final int OLDEST_TABLES = 3;
 
     /** Pre-16 servers have no pg_stat_get_lastscan(). */
     static String indexesSql(int versionNum) {
@@ -114,7 +142,8 @@ public final class RelationsCollector {
                 ? "extract(epoch FROM pg_stat_get_lastscan(i.indexrelid))::float8" : "NULL::float8");
     }
 
-    static String tablesSql(int versionNum) {
+    /** The table query for a server version (public for bench.RelationsBench, which measures it). */
+    public static String tablesSql(int versionNum) {
         return TABLES_SQL.formatted(versionNum >= 160000
                 ? "extract(epoch FROM pg_stat_get_lastscan(c.oid))::float8" : "NULL::float8");
     }
@@ -146,17 +175,113 @@ public final class RelationsCollector {
     /**
      * One table (or materialized view) with its cumulative statistics.
      *
-     * @param writes rows inserted, deleted and updated without HOT: the writes every index of the table pays for
+     * @param writes         rows inserted, deleted and updated without HOT: the writes every index of the table pays for
+     * @param deadRows       {@code n_dead_tup}: dead row versions not yet removed by a VACUUM (or page pruning)
+     * @param reltuples      the planner's row estimate as of the last VACUUM or ANALYZE; -1 before the first (14+)
+     * @param heapBlocksHit  heap blocks found in shared buffers ({@code heap_blks_hit}; TOAST and indexes not counted)
+     * @param heapBlocksRead heap blocks read from outside shared buffers ({@code heap_blks_read})
+     * @param lastVacuumSeconds     last manual VACUUM as epoch seconds, null if never (since the statistics began)
+     * @param lastAutovacuumSeconds last autovacuum as epoch seconds, null if never
+     * @param xidAge         {@code age(relfrozenxid)}, the older of the table's and its TOAST table's
+     * @param mxidAge        {@code mxid_age(relminmxid)}, the older of the table's and its TOAST table's
+     * @param autovacuum     the table's own autovacuum storage parameters (reloptions)
      */
     public record Table(long relid, String schema, String name, long sizeBytes, long liveRows, long seqScans,
-            long seqRowsRead, long writes, Double lastSeqScanSeconds) {
+            long seqRowsRead, long writes, Double lastSeqScanSeconds, long deadRows, double reltuples,
+            long heapBlocksHit, long heapBlocksRead, Double lastVacuumSeconds, Double lastAutovacuumSeconds,
+            long xidAge, long mxidAge, AutovacuumOptions autovacuum) {
+
+        public Table {
+            // Absent from polls recorded before these columns were read (testing.Recordings).
+            autovacuum = autovacuum == null ? AutovacuumOptions.NONE : autovacuum;
+        }
     }
 
-    /** Everything read from one database. */
-    public record DatabaseRelations(List<Index> indexes, List<Table> tables) {
+    /**
+     * A table's own autovacuum storage parameters ({@code ALTER TABLE ... SET (...)}); null where the
+     * table does not set one, so that the server's setting applies.
+     *
+     * @param enabled         {@code autovacuum_enabled}
+     * @param vacuumThreshold {@code autovacuum_vacuum_threshold}
+     * @param vacuumScaleFactor {@code autovacuum_vacuum_scale_factor}
+     * @param vacuumMaxThreshold {@code autovacuum_vacuum_max_threshold} (PostgreSQL 18+)
+     */
+    public record AutovacuumOptions(Boolean enabled, Long vacuumThreshold, Double vacuumScaleFactor,
+            Long vacuumMaxThreshold) {
+
+        public static final AutovacuumOptions NONE = new AutovacuumOptions(null, null, null, null);
+
+        /** From {@code pg_class.reloptions} ({@code {autovacuum_enabled=off,fillfactor=90}}); null reads as none. */
+        public static AutovacuumOptions parse(String[] reloptions) {
+            if (reloptions == null) {
+                return NONE;
+            }
+            Boolean enabled = null;
+            Long threshold = null;
+            Double scaleFactor = null;
+            Long maxThreshold = null;
+            for (String option : reloptions) {
+                int eq = option.indexOf('=');
+                if (eq < 0) {
+                    continue;
+                }
+                String value = option.substring(eq + 1);
+                switch (option.substring(0, eq)) {
+                    case "autovacuum_enabled" -> enabled = bool(value);
+                    case "autovacuum_vacuum_threshold" -> threshold = Long.valueOf(value.trim());
+                    case "autovacuum_vacuum_scale_factor" -> scaleFactor = Double.valueOf(value.trim());
+                    case "autovacuum_vacuum_max_threshold" -> maxThreshold = Long.valueOf(value.trim());
+                    default -> {
+                    }
+                }
+            }
+            return enabled == null && threshold == null && scaleFactor == null && maxThreshold == null ? NONE
+                    : new AutovacuumOptions(enabled, threshold, scaleFactor, maxThreshold);
+        }
+
+        /**
+         * A boolean as PostgreSQL reads one (reloptions keep the text as written): {@code true},
+         * {@code yes}, {@code on}, {@code 1} and their unambiguous prefixes, any case; null if none of them.
+         */
+        public static Boolean bool(String text) {
+            String v = text.trim().toLowerCase(Locale.ROOT);
+            if (v.isEmpty()) {
+                return null;
+            }
+            if ("true".startsWith(v) || "yes".startsWith(v) || v.equals("on") || v.equals("1")) {
+                return true;
+            }
+            if ("false".startsWith(v) || "no".startsWith(v) || (v.length() >= 2 && "off".startsWith(v)) || v.equals("0")) {
+                return false;
+            }
+            return null;
+        }
+    }
+
+    /**
+     * A relation among the oldest of its database by freeze age: a user table, a system catalog
+     * (VACUUM needs a superuser or the database owner) or another session's temporary table (which
+     * only that session can vacuum). Ages as for {@link Table}.
+     */
+    public record Frozen(String schema, String name, Kind kind, long xidAge, long mxidAge) {
+
+        public enum Kind {
+            TABLE, CATALOG, TEMPORARY
+        }
+    }
+
+    /**
+     * Everything read from one database.
+     *
+     * @param oldest the oldest relations by freeze age: the {@value #OLDEST_TABLES} oldest user tables by
+     *               xid age and by MultiXact age, and the oldest system catalog and temporary table by each
+     */
+    public record DatabaseRelations(List<Index> indexes, List<Table> tables, List<Frozen> oldest) {
         public DatabaseRelations {
             indexes = List.copyOf(indexes);
             tables = List.copyOf(tables);
+            // Absent from polls recorded before freeze ages were read (testing.Recordings).
+            oldest = oldest == null ? List.of() : List.copyOf(oldest);
         }
     }
 
@@ -198,17 +323,55 @@ public final class RelationsCollector {
         }
         indexes = withNames(connection, indexes);
         List<Table> tables = new ArrayList<>();
+        List<Frozen> frozen = new ArrayList<>();
         try (PreparedStatement st = connection.prepareStatement(tablesSql(versionNum));
                 ResultSet rs = st.executeQuery()) {
             while (rs.next()) {
+                String kind = rs.getString("kind");
+                String schema = rs.getString("schemaname");
+                String name = rs.getString("tablename");
+                long xidAge = rs.getLong("xid_age");
+                long mxidAge = rs.getLong("mxid_age");
+                frozen.add(new Frozen(schema, name, switch (kind) {
+                    case "c" -> Frozen.Kind.CATALOG;
+                    case "t" -> Frozen.Kind.TEMPORARY;
+                    default -> Frozen.Kind.TABLE;
+                }, xidAge, mxidAge));
+                if (!kind.equals("u")) {
+                    continue;
+                }
                 long writes = rs.getLong("n_tup_ins") + rs.getLong("n_tup_del") + rs.getLong("n_tup_upd")
                         - rs.getLong("n_tup_hot_upd");
-                tables.add(new Table(rs.getLong("relid"), rs.getString("schemaname"), rs.getString("tablename"),
-                        rs.getLong("relpages") * blockSize, rs.getLong("n_live_tup"), rs.getLong("seq_scan"),
-                        rs.getLong("seq_tup_read"), writes, rs.getObject("last_seq_scan", Double.class)));
+                Array reloptions = rs.getArray("reloptions");
+                tables.add(new Table(rs.getLong("relid"), schema, name, rs.getLong("relpages") * blockSize,
+                        rs.getLong("n_live_tup"), rs.getLong("seq_scan"), rs.getLong("seq_tup_read"), writes,
+                        rs.getObject("last_seq_scan", Double.class), rs.getLong("n_dead_tup"), rs.getDouble("reltuples"),
+                        rs.getLong("heap_blks_hit"), rs.getLong("heap_blks_read"),
+                        rs.getObject("last_vacuum", Double.class), rs.getObject("last_autovacuum", Double.class),
+                        xidAge, mxidAge,
+                        AutovacuumOptions.parse(reloptions == null ? null : (String[]) reloptions.getArray())));
             }
         }
-        return new DatabaseRelations(indexes, tables);
+        return new DatabaseRelations(indexes, tables, oldest(frozen));
+    }
+
+    /**
+     * The few relations a wraparound message names: the oldest user tables by each age, and the oldest
+     * system catalog and temporary table by each, so that a catalog or another session's temporary
+     * table holding the database back is named too.
+     */
+    static List<Frozen> oldest(List<Frozen> all) {
+        Set<Frozen> kept = new LinkedHashSet<>();
+        for (ToLongFunction<Frozen> age : List.<ToLongFunction<Frozen>>of(
+                Frozen::xidAge, Frozen::mxidAge)) {
+            Comparator<Frozen> oldestFirst = Comparator.comparingLong(age).reversed()
+                    .thenComparing(Frozen::schema).thenComparing(Frozen::name);
+            for (Frozen.Kind kind : Frozen.Kind.values()) {
+                all.stream().filter(f -> f.kind() == kind).sorted(oldestFirst)
+                        .limit(kind == Frozen.Kind.TABLE ? OLDEST_TABLES : 1).forEach(kept::add);
+            }
+        }
+        return List.copyOf(kept);
     }
 
     private List<Index> withNames(Connection connection, List<Index> indexes) throws SQLException {

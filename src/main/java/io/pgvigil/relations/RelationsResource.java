@@ -142,8 +142,9 @@ public class RelationsResource {
     @Schema(name = "Table", description = "One table, cumulative counters as of its database's latest visit; the "
             + "interval* fields cover the time between its database's last two visits and are null before the second")
     @JsonPropertyOrder({ "database", "schema", "name", "sizeBytes", "liveRows", "seqScans", "seqRowsRead", "indexScans",
-            "writes", "lastSeqScanAt", "intervalSeconds", "intervalSeqScans", "intervalSeqRowsRead",
-            "intervalIndexScans", "visitedAt", "findings" })
+            "writes", "lastSeqScanAt", "deadRows", "lastVacuumAt", "lastAutovacuumAt", "xidAge", "mxidAge",
+            "intervalSeconds", "intervalSeqScans", "intervalSeqRowsRead", "intervalIndexScans", "visitedAt",
+            "findings" })
     public record TableView(
             @Schema(required = true) String database,
             @Schema(required = true) String schema,
@@ -156,6 +157,15 @@ public class RelationsResource {
             @Schema(required = true, description = "Rows inserted, updated and deleted") long writes,
             @Schema(nullable = true, description = "last_seq_scan (PostgreSQL 16+, ISO-8601, UTC); null when unknown")
             Instant lastSeqScanAt,
+            @Schema(required = true, description = "Dead rows not yet removed by VACUUM (n_dead_tup)") long deadRows,
+            @Schema(nullable = true, description = "Last manual VACUUM (ISO-8601, UTC); null if none since the "
+                    + "statistics began") Instant lastVacuumAt,
+            @Schema(nullable = true, description = "Last autovacuum (ISO-8601, UTC); null if none since the statistics "
+                    + "began") Instant lastAutovacuumAt,
+            @Schema(required = true, description = "age(relfrozenxid), the older of the table's and its TOAST table's")
+            long xidAge,
+            @Schema(required = true, description = "mxid_age(relminmxid), the older of the table's and its TOAST "
+                    + "table's") long mxidAge,
             @Schema(nullable = true, description = "Time between the last two visits, in seconds; null before the "
                     + "second visit") Double intervalSeconds,
             @Schema(nullable = true, description = "Sequential scans between the last two visits; null before the "
@@ -218,7 +228,8 @@ public class RelationsResource {
     @Tag(name = "relations")
     @Operation(summary = "Every table of the visited databases",
             description = "As of each database's latest visit: size, live rows, scans (cumulative and between the last "
-                    + "two visits), writes and the findings each is part of. 503 as for /api/v1/indexes.")
+                    + "two visits), writes, dead rows, last (auto)vacuum, freeze ages and the findings each is part of. "
+                    + "503 as for /api/v1/indexes.")
     @APIResponse(responseCode = "200", description = "The tables")
     @APIResponse(responseCode = "400", ref = OpenApiDocument.BAD_PARAMETER)
     @APIResponse(responseCode = "401", ref = OpenApiDocument.UNAUTHORIZED)
@@ -250,7 +261,8 @@ public class RelationsResource {
                 TableDelta d = db.window() == null ? null : db.window().tables().get(t.relid());
                 views.add(new TableView(db.datname(), t.schema(), t.name(), t.sizeBytes(), t.liveRows(), t.seqScans(),
                         t.seqRowsRead(), idxScans.getOrDefault(t.relid(), 0L), t.writes(),
-                        instant(t.lastSeqScanSeconds()), d == null ? null : db.window().seconds(),
+                        instant(t.lastSeqScanSeconds()), t.deadRows(), instant(t.lastVacuumSeconds()),
+                        instant(t.lastAutovacuumSeconds()), t.xidAge(), t.mxidAge(), d == null ? null : db.window().seconds(),
                         d == null ? null : d.seqScans(), d == null ? null : d.seqRowsRead(),
                         d == null ? null : d.idxScans(), db.at(), found));
             }

@@ -29,6 +29,32 @@ public final class RelationsBench {
         "SELECT * FROM pg_statio_user_indexes",
         "SELECT * FROM pg_stat_user_tables"};
 
+    /**
+     * The table query as it was before issue 14 added dead rows, reltuples, reloptions, last (auto)vacuum,
+     * heap blocks, freeze ages with the TOAST join, and the catalogs' and temporary tables' rows: the
+     * A of an interleaved A/B against {@link RelationsCollector#tablesSql}.
+     */
+    static final String TABLES_SQL_BEFORE_ISSUE_14 = """
+            SELECT c.oid::int8 AS relid,
+                   n.nspname AS schemaname,
+                   c.relname AS tablename,
+                   c.relpages::int8 AS relpages,
+                   pg_stat_get_live_tuples(c.oid) AS n_live_tup,
+                   pg_stat_get_numscans(c.oid) AS seq_scan,
+                   pg_stat_get_tuples_returned(c.oid) AS seq_tup_read,
+                   pg_stat_get_tuples_inserted(c.oid) AS n_tup_ins,
+                   pg_stat_get_tuples_updated(c.oid) AS n_tup_upd,
+                   pg_stat_get_tuples_hot_updated(c.oid) AS n_tup_hot_upd,
+                   pg_stat_get_tuples_deleted(c.oid) AS n_tup_del,
+                   %s AS last_seq_scan
+              FROM pg_class c
+              JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE c.relkind IN ('r', 'm')
+               AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+               AND n.nspname !~ '^pg_toast'
+               AND c.relpersistence <> 't'
+            """;
+
     public static void main(String[] args) throws Exception {
         int major = args.length > 0 ? Integer.parseInt(args[0]) : 15;
         int tables = args.length > 1 ? Integer.parseInt(args[1]) : 2500;
@@ -49,6 +75,11 @@ public final class RelationsBench {
                 double[] visit = new double[rounds];
                 double[] bare = new double[rounds];
                 double[] bareJoin = new double[rounds];
+                double[] tablesBefore = new double[rounds];
+                double[] tablesAfter = new double[rounds];
+                String before = TABLES_SQL_BEFORE_ISSUE_14.formatted(server.versionNum() >= 160000
+                        ? "extract(epoch FROM pg_stat_get_lastscan(c.oid))::float8" : "NULL::float8");
+                String after = RelationsCollector.tablesSql(server.versionNum());
                 DatabaseRelations last = null;
                 RelationsCollector collector = new RelationsCollector();
                 int sessions = 0;
@@ -83,9 +114,21 @@ public final class RelationsBench {
                         }
                         double join = StatementsBench.bare(s.connection(),
                                 "SELECT * FROM pg_stat_user_indexes JOIN pg_statio_user_indexes USING (indexrelid)");
+                        // The table query before and after issue 14, every column fetched, in alternating order.
+                        double a;
+                        double b;
+                        if ((i & 1) == 0) {
+                            a = StatementsBench.bare(s.connection(), before);
+                            b = StatementsBench.bare(s.connection(), after);
+                        } else {
+                            b = StatementsBench.bare(s.connection(), after);
+                            a = StatementsBench.bare(s.connection(), before);
+                        }
                         if (i >= 0) {
                             bare[i] = sum;
                             bareJoin[i] = join;
+                            tablesBefore[i] = a;
+                            tablesAfter[i] = b;
                         }
                     }
                 }
@@ -100,7 +143,9 @@ public final class RelationsBench {
                 StatementsBench.print("whole visit: connect, session settings, collect, close", visit);
                 StatementsBench.print("bare JDBC: pg_index + 3 views (SELECT *), summed", bare);
                 StatementsBench.print("bare JDBC: pg_stat_user_indexes JOIN pg_statio_user_indexes", bareJoin);
-                StatementsBench.printServerSide(pg, server.userOid(), rounds, 70);
+                StatementsBench.print("table query before issue 14 (every column)", tablesBefore);
+                StatementsBench.print("table query with issue 14's columns (every column)", tablesAfter);
+                StatementsBench.printServerSide(pg, server.userOid(), rounds, 110);
             }
         }
     }

@@ -184,6 +184,9 @@ public final class CatalogFiles {
                     : new Sample(1, "1 interval(s)", 1, "1 interval(s)");
             case TRANSACTIONS -> critical ? new Sample(250000000, "250M", 200000000, "200M")
                     : new Sample(60000000, "60M", 50000000, "50M");
+            case TRIGGER_MULTIPLE -> critical ? new Sample(12, "12.0 times its autovacuum trigger", 10,
+                    "10.0 times its autovacuum trigger")
+                    : new Sample(3, "3.0 times its autovacuum trigger", 2, "2.0 times its autovacuum trigger");
         };
     }
 

@@ -36,9 +36,10 @@ class CoreChecksMatrixTest {
             assertThat(state.snapshot().server().major()).isEqualTo(major);
             assertThat(state.snapshot().server().role()).isEqualTo("primary");
             assertThat(state.collectors()).extracting(CollectorStatus::collector)
-                    .containsExactly("pg_replication_slots", "pg_settings", "pg_stat_activity", "pg_stat_bgwriter",
-                            "pg_stat_database", "pg_stat_io", "pg_stat_replication", "pg_stat_statements", "pg_stat_wal",
-                            "pg_stat_wal_receiver", "xmin_horizon");
+                    .containsExactly("pg_database", "pg_replication_slots", "pg_settings", "pg_stat_activity",
+                            "pg_stat_bgwriter", "pg_stat_database", "pg_stat_io", "pg_stat_progress_vacuum",
+                            "pg_stat_replication", "pg_stat_statements", "pg_stat_wal", "pg_stat_wal_receiver",
+                            "xmin_horizon");
             assertThat(state.collectors()).filteredOn(CollectorStatus::enabled)
                     .allSatisfy(c -> assertThat(c.success()).as(c.collector()).isTrue());
             // pg_stat_wal is 14+, pg_stat_io 16+; the WAL receiver runs on a standby only.

@@ -126,6 +126,9 @@ class MetricsPublisherTest {
                     "pgvigil_check_threshold{check=\"temp_spill\",severity=\"critical\"} 1.073741824E9",
                     "pgvigil_check_threshold{check=\"temp_spill\",severity=\"warning\"} 1.048576E7",
                     "pgvigil_check_threshold{check=\"unused_index\",severity=\"info\"} 604800.0",
+                    "pgvigil_check_threshold{check=\"vacuum_lag\",severity=\"warning\"} 2.0",
+                    "pgvigil_check_threshold{check=\"xid_wraparound\",severity=\"critical\"} 0.75",
+                    "pgvigil_check_threshold{check=\"xid_wraparound\",severity=\"warning\"} 0.5",
                     // Its critical is the server's autovacuum_freeze_max_age, read by a collector these polls predate.
                     "pgvigil_check_threshold{check=\"xmin_horizon\",severity=\"warning\"} 5.0E7");
         }

@@ -340,8 +340,9 @@ public class ServiceTest {
             assertThat(tables.getList("items.name")).containsExactly("orders");
             assertThat(tables.getString("items[0].schema")).isEqualTo("public");
             assertThat(tables.getMap("items[0]")).containsOnlyKeys("database", "schema", "name", "sizeBytes", "liveRows",
-                    "seqScans", "seqRowsRead", "indexScans", "writes", "lastSeqScanAt", "intervalSeconds",
-                    "intervalSeqScans", "intervalSeqRowsRead", "intervalIndexScans", "visitedAt", "findings");
+                    "seqScans", "seqRowsRead", "indexScans", "writes", "lastSeqScanAt", "deadRows", "lastVacuumAt",
+                    "lastAutovacuumAt", "xidAge", "mxidAge", "intervalSeconds", "intervalSeqScans",
+                    "intervalSeqRowsRead", "intervalIndexScans", "visitedAt", "findings");
             JsonPath status = given().get("/api/v1/status").then().statusCode(200).extract().jsonPath();
             assertThat(status.getBoolean("databases.find { it.database == 'api_idx' }.success")).isTrue();
             assertThat(status.getInt("databases.find { it.database == 'api_idx' }.indexes")).isEqualTo(3);
