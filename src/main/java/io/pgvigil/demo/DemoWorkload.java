@@ -41,8 +41,8 @@ import io.quarkus.scheduler.Scheduled;
  * requests queue behind it (the second behind the first) until it ends at second 90: {@code lock_wait},
  * naming the idle session as the root of a chain two deep;</li>
  * <li>a logical replication slot that no consumer ever reads: its {@code catalog_xmin} stays where it
- * was made, {@code xmin_horizon} (dev mode lowers its warning to 1,000 transactions, which the
- * workload burns through in a few minutes). A slot holds only the catalog horizon, so vacuum can still
+ * was made, {@code xmin_horizon} (dev mode lowers its warning to 150 transactions, which the
+ * workload burns through in its first cycle). A slot holds only the catalog horizon, so vacuum can still
  * clean the demo's tables;</li>
  * <li>{@code events}, a table with autovacuum disabled whose 30,000 rows are all updated at second 20
  * and vacuumed at second 116: {@code vacuum_lag};</li>
