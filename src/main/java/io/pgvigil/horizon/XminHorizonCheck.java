@@ -113,8 +113,8 @@ public class XminHorizonCheck extends ThresholdCheck {
         return sb.toString();
     }
 
-    /** The holder by kind and id, as the message names it first. */
-    static String name(Holder h) {
+    /** The holder by kind and id, as the message names it first (xid_wraparound names it too). */
+    public static String name(Holder h) {
         return switch (h.kind()) {
             case BACKEND -> h.backendType() + " pid " + h.pid();
             case PREPARED_TRANSACTION -> "prepared transaction '" + h.name() + "'";

@@ -15,6 +15,9 @@ import io.pgvigil.config.PgvigilConfig;
 import io.pgvigil.core.CheckSpec;
 import io.pgvigil.core.Evaluation;
 import io.pgvigil.core.Snapshot;
+import io.pgvigil.horizon.XminHorizonCheck;
+import io.pgvigil.horizon.XminHorizonCollector.Holder;
+import io.pgvigil.horizon.XminHorizonCollector.Horizon;
 import io.pgvigil.core.SubjectKind;
 import io.pgvigil.core.ThresholdCheck;
 import io.pgvigil.core.Unit;
@@ -71,7 +74,7 @@ public class XidWraparoundCheck extends ThresholdCheck {
             double xid = db.xidAge() / LIMIT;
             double mxid = db.mxidAge() / LIMIT;
             String message = message(db, ages.get(), relations, autovacuum.orElse(null),
-                    snapshot.server().inRecovery());
+                    snapshot.server().inRecovery()) + horizon(db, snapshot.get(Horizon.class));
             evaluations.add(Evaluation.above(db.datname(), Math.max(xid, mxid), warning(), critical(), message));
         }
         return Optional.of(evaluations);
@@ -136,9 +139,24 @@ public class XidWraparoundCheck extends ThresholdCheck {
             }
         }
         running(db.datname(), state, autovacuum).ifPresent(r -> sb.append(". ").append(r));
-        sb.append(". If VACUUM does not bring the age down, something holds the xmin horizon back (a long-running or"
-                + " prepared transaction, a replication slot, a standby's feedback: see xmin_horizon)");
         return sb.toString();
+    }
+
+    /**
+     * What holds the xmin horizon back, when it holds this database's age up: no VACUUM can freeze a
+     * transaction ID newer than the horizon, so the age cannot go below the horizon's. Named when the
+     * horizon is at least half the database's age; otherwise the general hint.
+     */
+    static String horizon(DatabaseAge db, Optional<Horizon> horizon) {
+        long age = Math.max(db.xidAge(), 1);
+        Optional<Holder> holder = horizon.flatMap(Horizon::oldest).filter(h -> h.age() * 2 >= age);
+        if (holder.isPresent()) {
+            return String.format(Locale.ROOT, ". The xmin horizon is %,d transactions behind, held by %s: no VACUUM"
+                    + " can bring the age below that until it lets go (see xmin_horizon)", holder.get().age(),
+                    XminHorizonCheck.name(holder.get()));
+        }
+        return ". If VACUUM does not bring the age down, something holds the xmin horizon back (a long-running or"
+                + " prepared transaction, a replication slot, a standby's feedback: see xmin_horizon)";
     }
 
     /** "transaction ID age 1,199,999,284 (55.9% of 2^31; 999,999,284 past autovacuum_freeze_max_age 200,000,000 ...)". */

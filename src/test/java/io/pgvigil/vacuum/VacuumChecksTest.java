@@ -9,11 +9,15 @@ import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 
 import org.junit.jupiter.api.Test;
 
 import io.pgvigil.core.Evaluation;
 import io.pgvigil.core.Severity;
+import io.pgvigil.horizon.XminHorizonCollector.Holder;
+import io.pgvigil.horizon.XminHorizonCollector.Horizon;
+import io.pgvigil.horizon.XminHorizonCollector.Kind;
 import io.pgvigil.relations.Relations;
 import io.pgvigil.relations.Relations.DatabaseState;
 import io.pgvigil.relations.RelationsCollector.AutovacuumOptions;
@@ -202,6 +206,22 @@ class VacuumChecksTest {
                 + " %,d past autovacuum_freeze_max_age 200,000,000, from where autovacuum vacuums to prevent"
                 + " wraparound); MultiXact ID age 0 (0.0%% of 2^31; below autovacuum_multixact_freeze_max_age"
                 + " 400,000,000). ", age(recorded, "wrap").xidAge(), age(recorded, "wrap").xidAge() - 200_000_000));
+    }
+
+    @Test
+    void aHorizonHeldAsFarBackAsTheAgeIsNamedAsWhatKeepsVacuumFromFreezing() {
+        DatabaseAge shop = new DatabaseAge("shop", true, 1_200_000_000L, 0);
+        Holder prepared = new Holder(Kind.PREPARED_TRANSACTION, 1_150_000_000L, 1, "transaction", null, null,
+                "transfer-42", "app", null, null, "shop", null, null, null, null, null);
+        assertThat(XidWraparoundCheck.horizon(shop, Optional.of(new Horizon(200_000_000, List.of(prepared)))))
+                .isEqualTo(". The xmin horizon is 1,150,000,000 transactions behind, held by prepared transaction"
+                        + " 'transfer-42': no VACUUM can bring the age below that until it lets go (see xmin_horizon)");
+        // A horizon far younger than the database's age is not what holds it: the general hint.
+        Holder young = new Holder(Kind.PREPARED_TRANSACTION, 5_000, 1, "transaction", null, null, "t", "app", null,
+                null, "shop", null, null, null, null, null);
+        assertThat(XidWraparoundCheck.horizon(shop, Optional.of(new Horizon(200_000_000, List.of(young)))))
+                .startsWith(". If VACUUM does not bring the age down, something holds the xmin horizon back")
+                .isEqualTo(XidWraparoundCheck.horizon(shop, Optional.empty()));
     }
 
     @Test
