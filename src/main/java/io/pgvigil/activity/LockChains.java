@@ -103,9 +103,12 @@ public final class LockChains {
         Map<Holder, Integer> depthBelow = new HashMap<>();
         List<Chain> found = new ArrayList<>();
         for (Holder root : blocks.keySet()) {
-            if (this.waitsFor.containsKey(root)) {
+            if (!this.waitsFor.getOrDefault(root, List.of()).isEmpty()) {
                 continue; // waiting itself: not the head of a chain
             }
+            // (A waiter whose lock was granted as the poll looked waits for nobody: it now holds what
+            // its own waiters wait for, so it heads their chain; without this a queue's handoff read as
+            // a cycle, a deadlock that is not there.)
             Set<Holder> blocked = reachable(root, blocks);
             reached.addAll(blocked);
             found.add(new Chain(root, blocks.get(root), blocked, depth(root, blocks, depthBelow, new HashSet<>())));
@@ -118,7 +121,7 @@ public final class LockChains {
         Set<Holder> cycle = new LinkedHashSet<>();
         Set<Holder> gone = new LinkedHashSet<>();
         this.waitsFor.forEach((waiter, holders) -> {
-            if (!reached.contains(waiter)) {
+            if (!reached.contains(waiter) && !(holders.isEmpty() && blocks.containsKey(waiter))) {
                 (holders.isEmpty() ? gone : cycle).add(waiter);
             }
         });

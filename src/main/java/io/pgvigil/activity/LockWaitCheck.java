@@ -66,19 +66,73 @@ public class LockWaitCheck extends ThresholdCheck {
         Map<String, PreparedTransaction> prepared = new HashMap<>();
         a.prepared().forEach(p -> prepared.put(p.gid(), p));
 
+        Map<Integer, Double> waitedSeconds = carryWaits(snapshot.at(), a);
         Set<String> databases = new TreeSet<>();
         a.backends().stream().map(Backend::datname).filter(d -> d != null && !d.isEmpty()).forEach(databases::add);
         List<Evaluation> evaluations = new ArrayList<>();
         for (String db : databases) {
             List<Backend> waiting = a.backends().stream().filter(b -> db.equals(b.datname()) && b.waitingOnLock())
                     .toList();
-            Optional<Backend> longest = waiting.stream().max(java.util.Comparator.comparingDouble(LockWaitCheck::waited));
-            double value = longest.map(LockWaitCheck::waited).orElse(0.0);
-            String message = longest.map(l -> describe(db, waiting, l, chains, byPid, prepared))
+            Optional<Backend> longest = waiting.stream()
+                    .max(java.util.Comparator.comparingDouble(b -> waitedSeconds.getOrDefault(b.pid(), waited(b))));
+            double value = longest.map(b -> waitedSeconds.getOrDefault(b.pid(), waited(b))).orElse(0.0);
+            String message = longest.map(l -> describe(db, waiting, l, value, chains, byPid, prepared))
                     .orElse("no session waits for a lock in database " + db);
             evaluations.add(Evaluation.above(db, value, warning(), critical(), message));
         }
         return Optional.of(evaluations);
+    }
+
+    /**
+     * A backend's waiting statement: when the statement began (the active state's start, as far as the
+     * poll's clock and the server's agree: within a second is the same statement) and since when it waits.
+     */
+    private record WaitingStatement(Long startMillis, java.time.Instant since) {
+
+        boolean sameStatement(Long otherStartMillis) {
+            return startMillis == null ? otherStartMillis == null
+                    : otherStartMillis != null && Math.abs(startMillis - otherStartMillis) <= 1000;
+        }
+    }
+
+    /** Each waiting backend's statement, carried from poll to poll. */
+    private Map<Integer, WaitingStatement> waitingSince = Map.of();
+
+    /**
+     * How long each waiting backend has waited, counted from the first poll that saw its statement
+     * wait. On 14+ {@code pg_locks.waitstart} is per lock: a session queued on a row first waits on the
+     * tuple lock, then, when the holder commits, starts a fresh wait on the next transaction ahead of it,
+     * so the server's figure falls to 0 at every handoff of one queue and the finding would clear and
+     * open again with it. The same statement waiting on is one wait. (13's figure, from the statement
+     * start, does not reset.)
+     */
+    private synchronized Map<Integer, Double> carryWaits(java.time.Instant at, Activity a) {
+        Map<Integer, WaitingStatement> next = new HashMap<>();
+        Map<Integer, Double> waited = new HashMap<>();
+        List<Backend> all = new ArrayList<>(a.backends());
+        all.addAll(a.otherBackends());
+        for (Backend b : all) {
+            if (!b.waitingOnLock() || b.lockWaitSeconds() == null) {
+                continue;
+            }
+            Long started = b.stateAgeSeconds() == null ? null
+                    : at.minusNanos((long) (b.stateAgeSeconds() * 1e9)).toEpochMilli();
+            java.time.Instant since = at.minusNanos((long) (b.lockWaitSeconds() * 1e9));
+            double seconds = b.lockWaitSeconds();
+            WaitingStatement before = waitingSince.get(b.pid());
+            if (before != null && before.sameStatement(started) && before.since().isBefore(since)) {
+                since = before.since();
+                started = before.startMillis();
+                // Within a second of the server's figure it is the same wait measured on two clocks: the
+                // server's stands. Beyond that the statement's wait began before its current lock's.
+                double carried = java.time.Duration.between(since, at).toNanos() / 1e9;
+                seconds = carried > seconds + 1 ? carried : seconds;
+            }
+            next.put(b.pid(), new WaitingStatement(started, since));
+            waited.put(b.pid(), seconds);
+        }
+        waitingSince = next;
+        return waited;
     }
 
     private static double waited(Backend b) {
@@ -86,11 +140,11 @@ public class LockWaitCheck extends ThresholdCheck {
     }
 
     /** The queue in {@code db}: how many wait, the longest, its root blocker(s) and what to do. */
-    static String describe(String db, List<Backend> waiting, Backend longest, LockChains chains,
+    static String describe(String db, List<Backend> waiting, Backend longest, double longestSeconds, LockChains chains,
             Map<Integer, Backend> byPid, Map<String, PreparedTransaction> prepared) {
         StringBuilder m = new StringBuilder(String.format(Locale.ROOT,
                 "%s wait%s for a lock in database %s, the longest for %s (pid %d, %s)", sessions(waiting.size()),
-                waiting.size() == 1 ? "s" : "", db, duration(waited(longest)), longest.pid(), waitsOn(longest)));
+                waiting.size() == 1 ? "s" : "", db, duration(longestSeconds), longest.pid(), waitsOn(longest)));
         Set<Holder> here = waiting.stream().map(b -> Holder.backend(b.pid())).collect(Collectors.toSet());
         List<Chain> roots = chains.chains().stream().filter(c -> c.blocked().stream().anyMatch(here::contains)).toList();
         if (!roots.isEmpty()) {
@@ -219,12 +273,26 @@ public class LockWaitCheck extends ThresholdCheck {
         }
         int pid = b.pid();
         if (!isClient(b)) {
+            if ("startup".equals(b.backendType())) {
+                return "It is the startup process of this standby, replaying locks taken on the primary (an"
+                        + " ACCESS EXCLUSIVE lock of a DDL, a VACUUM truncating a table): queries here wait until replay"
+                        + " passes it, or are cancelled after max_standby_streaming_delay. Nothing to end here: look at"
+                        + " what runs on the primary." + timeout;
+            }
             if (b.backendType() != null && b.backendType().startsWith("autovacuum")) {
                 return "Autovacuum gives way to a lock request unless it runs to prevent wraparound"
                         + " (its query says so): let that one finish, cancelling it only starts it again." + timeout;
             }
             return "It is a " + b.backendType() + " process, not a client session: see what it is doing before"
                     + " ending it (SELECT pg_terminate_backend(" + pid + "))." + timeout;
+        }
+        if ("idle in transaction (aborted)".equals(b.state())) {
+            // An aborted transaction has already released its locks and its transaction ID; only a
+            // session-level advisory lock outlives that.
+            return "Its transaction failed (idle in transaction (aborted)), which released the transaction's locks;"
+                    + " what it still holds is a session-level advisory lock (pg_advisory_lock): the application must"
+                    + " roll back and call pg_advisory_unlock; SELECT pg_terminate_backend(" + pid + ") releases it."
+                    + timeout;
         }
         if (b.idleInTransaction()) {
             return "It sits idle inside its transaction and holds its locks until it commits or rolls back: find the"

@@ -141,7 +141,9 @@ public class DatabaseVisitor {
             try {
                 relations = collector.collect(connection, server.versionNum(), server.blockSize());
                 connection.commit();
-            } catch (SQLException e) {
+            } catch (SQLException | RuntimeException e) {
+                // A failure of this visit's reading (a RuntimeException: data it could not make sense of)
+                // fails this visit, not the poll.
                 connection.rollback();
                 return failed(datname, at, seconds(start), Monitor.describe(e));
             }

@@ -228,15 +228,52 @@ public final class RelationsCollector {
                 String value = option.substring(eq + 1);
                 switch (option.substring(0, eq)) {
                     case "autovacuum_enabled" -> enabled = bool(value);
-                    case "autovacuum_vacuum_threshold" -> threshold = Long.valueOf(value.trim());
-                    case "autovacuum_vacuum_scale_factor" -> scaleFactor = Double.valueOf(value.trim());
-                    case "autovacuum_vacuum_max_threshold" -> maxThreshold = Long.valueOf(value.trim());
+                    case "autovacuum_vacuum_threshold" -> threshold = integer(value);
+                    case "autovacuum_vacuum_scale_factor" -> scaleFactor = real(value);
+                    case "autovacuum_vacuum_max_threshold" -> maxThreshold = integer(value);
                     default -> {
                     }
                 }
             }
             return enabled == null && threshold == null && scaleFactor == null && maxThreshold == null ? NONE
                     : new AutovacuumOptions(enabled, threshold, scaleFactor, maxThreshold);
+        }
+
+        /**
+         * An integer option as PostgreSQL reads one (reloptions keep the text as written): decimal, octal
+         * ({@code 010}), hexadecimal ({@code 0x100}), or a number with a fraction or exponent, rounded
+         * ({@code 1e3}). Null for text it cannot read, so that an odd option is ignored rather than
+         * failing the visit.
+         */
+        public static Long integer(String value) {
+            String v = value.trim();
+            try {
+                boolean negative = v.startsWith("-");
+                String digits = negative || v.startsWith("+") ? v.substring(1) : v;
+                long parsed;
+                if (digits.startsWith("0x") || digits.startsWith("0X")) {
+                    parsed = Long.parseLong(digits.substring(2), 16);
+                } else if (digits.length() > 1 && digits.startsWith("0") && digits.chars().allMatch(Character::isDigit)) {
+                    parsed = Long.parseLong(digits.substring(1), 8);
+                } else if (digits.chars().allMatch(Character::isDigit)) {
+                    parsed = Long.parseLong(digits);
+                } else {
+                    parsed = Math.round(Double.parseDouble(digits));
+                }
+                return negative ? -parsed : parsed;
+            } catch (NumberFormatException e) {
+                return null;
+            }
+        }
+
+        /** A real option as PostgreSQL reads one; null for text it cannot read. */
+        public static Double real(String value) {
+            try {
+                double d = Double.parseDouble(value.trim());
+                return Double.isFinite(d) ? d : null;
+            } catch (NumberFormatException e) {
+                return null;
+            }
         }
 
         /**

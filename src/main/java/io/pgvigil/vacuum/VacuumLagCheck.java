@@ -50,6 +50,9 @@ public class VacuumLagCheck extends ThresholdCheck {
             .only(Severity.WARNING).alertAfter(Duration.ofMinutes(15));
 
     private final long minDeadTuples;
+    private final double clearMargin;
+    /** Tables judged in the last poll (at or over the minimum of dead rows). */
+    private java.util.Set<String> judged = java.util.Set.of();
     /**
      * Tables seen being vacuumed, with the visit their numbers were from at the time: their dead rows
      * are stale until a later visit, even once the VACUUM has ended. Only tables judged in the last
@@ -60,6 +63,7 @@ public class VacuumLagCheck extends ThresholdCheck {
     public VacuumLagCheck(PgvigilConfig config) {
         super(SPEC, config.checks().vacuumLag(), config.checks().vacuumLag().warning(), Double.POSITIVE_INFINITY);
         this.minDeadTuples = config.checks().vacuumLag().minDeadTuples();
+        this.clearMargin = config.checks().vacuumLag().clearMargin();
     }
 
     @Override
@@ -76,12 +80,18 @@ public class VacuumLagCheck extends ThresholdCheck {
         }
         List<Evaluation> evaluations = new ArrayList<>();
         Map<String, Instant> vacuumed = new HashMap<>();
+        java.util.Set<String> nowJudged = new java.util.HashSet<>();
         for (DatabaseState db : relations.get().databases().values()) {
             for (Table table : db.current().tables()) {
-                if (table.deadRows() < minDeadTuples) {
+                String subject = RelationSubjects.of(db.datname(), table.schema(), table.name());
+                // A table judged before stays judged down to min-dead-tuples less the clear margin: a queue
+                // table whose dead rows hover around the minimum (page pruning lowers them between visits)
+                // would otherwise open and clear at every visit.
+                long floor = judged.contains(subject) ? (long) Math.ceil(minDeadTuples * (1 - clearMargin)) : minDeadTuples;
+                if (table.deadRows() < floor) {
                     continue;
                 }
-                String subject = RelationSubjects.of(db.datname(), table.schema(), table.name());
+                nowJudged.add(subject);
                 Instant seenAtVisit = autovacuum.get().cleaning(db.datname(), table.relid()).isPresent() ? db.at()
                         : vacuumedSinceVisit.get(subject);
                 // A VACUUM is removing these rows, or did since this visit read them; or the visit is stale:
@@ -103,6 +113,7 @@ public class VacuumLagCheck extends ThresholdCheck {
             }
         }
         vacuumedSinceVisit = vacuumed;
+        judged = nowJudged;
         return Optional.of(evaluations);
     }
 
@@ -121,9 +132,10 @@ public class VacuumLagCheck extends ThresholdCheck {
             sb.append("Autovacuum is disabled on this table (autovacuum_enabled = false)");
         }
         if (offOnServer) {
-            sb.append(offOnTable ? " and " : "Autovacuum is ").append(server.autovacuum()
+            sb.append(offOnTable ? " and " : "Autovacuum ").append(server.autovacuum()
                     ? "cannot run on the server (track_counts = off)"
-                    : "off on the server (autovacuum = off)").append(", so only anti-wraparound vacuums run");
+                    : (offOnTable ? "" : "is ") + "off on the server (autovacuum = off)")
+                    .append(", so only anti-wraparound vacuums run");
         }
         if (offOnTable || offOnServer) {
             sb.append(": run VACUUM (VERBOSE, ANALYZE) ").append(name).append(" now");

@@ -42,7 +42,7 @@ import io.pgvigil.vacuum.ProgressVacuumCollector.Running;
  * 0.1 %. The message gives both ages, how far each is past {@code autovacuum_freeze_max_age} /
  * {@code autovacuum_multixact_freeze_max_age} (from where autovacuum vacuums tables to prevent
  * wraparound, even when it is off), and names the oldest tables of the database as its latest visit
- * read them (TOAST tables counted under their table), so that the table to {@code VACUUM (FREEZE)}
+ * read them (TOAST tables counted under their table), so that the table to {@code VACUUM}
  * first is known; system catalogs and other sessions' temporary tables are named when they are older
  * still. Subject: the database, every database (templates included).
  */
@@ -97,7 +97,12 @@ public class XidWraparoundCheck extends ThresholdCheck {
         }
         ToLongFunction<Frozen> age = multixact ? Frozen::mxidAge : Frozen::xidAge;
         DatabaseState state = relations.databases().get(db.datname());
-        String vacuumdb = "vacuumdb --freeze --dbname=" + shellWord(db.datname());
+        // Plain VACUUM, not FREEZE: past vacuum_freeze_table_age (150 M by default, always true at these
+        // ages) a VACUUM is aggressive and advances relfrozenxid/relminmxid; FREEZE does more work than
+        // needed (PostgreSQL's documentation says not to use it to recover). vacuumdb picks the tables
+        // older than half the database's age, the oldest ones.
+        String vacuumdb = "vacuumdb --dbname=" + shellWord(db.datname()) + (multixact
+                ? " --min-mxid-age=" + Math.max(1, db.mxidAge() / 2) : " --min-xid-age=" + Math.max(1, db.xidAge() / 2));
         if (state == null && !db.allowsConnections()) {
             sb.append("It does not allow connections (datallowconn is false), so pgvigil cannot list its tables."
                     + " Autovacuum freezes it once it passes the freeze max age; if its age keeps growing, allow"
@@ -105,13 +110,13 @@ public class XidWraparoundCheck extends ThresholdCheck {
                     .append(" ALLOW_CONNECTIONS true), run ").append(vacuumdb).append(" and disallow them again");
         } else if (state == null) {
             sb.append("Its oldest tables are not known: ").append(unvisited(db, relations)).append(". Find them with"
-                    + " the query of the xid_wraparound runbook and run VACUUM (FREEZE, VERBOSE) on them, oldest first,"
-                    + " or freeze the whole database: ").append(vacuumdb);
+                    + " the query of the xid_wraparound runbook and run VACUUM (VERBOSE) on them, oldest first,"
+                    + " or on every table of the database past half its age: ").append(vacuumdb);
         } else {
             List<Frozen> oldest = oldest(state.current().oldest(), age);
             if (oldest.isEmpty()) {
                 sb.append("Its visit of ").append(state.at().truncatedTo(ChronoUnit.SECONDS))
-                        .append(" found no table; freeze the whole database: ").append(vacuumdb);
+                        .append(" found no table; vacuum the database: ").append(vacuumdb);
             } else {
                 sb.append("Oldest ").append(multixact ? "by MultiXact ID age" : "by transaction ID age")
                         .append(" at the visit of ").append(state.at().truncatedTo(ChronoUnit.SECONDS))
@@ -124,10 +129,10 @@ public class XidWraparoundCheck extends ThresholdCheck {
                 List<Frozen> vacuumable = oldest.stream().filter(f -> f.kind() != Frozen.Kind.TEMPORARY).toList();
                 if (!vacuumable.isEmpty()) {
                     Frozen first = vacuumable.get(0);
-                    sb.append(". Run VACUUM (FREEZE, VERBOSE) ")
+                    sb.append(". Run VACUUM (VERBOSE) ")
                             .append(RelationSubjects.qualified(first.schema(), first.name()))
                             .append(vacuumable.size() > 1 ? " first, then the next ones," : "")
-                            .append(" or freeze the whole database: ").append(vacuumdb);
+                            .append(" or every table of the database past half its age: ").append(vacuumdb);
                     if (vacuumable.stream().anyMatch(f -> f.kind() == Frozen.Kind.CATALOG)) {
                         sb.append("; system tables need a superuser or the database owner");
                     }

@@ -67,6 +67,19 @@ class LockChainsTest {
     }
 
     @Test
+    void aWaiterWhoseLockWasJustGrantedHeadsTheChainOfThoseWaitingOnIt() {
+        // A queue's handoff as the poll sees it: 2's lock was granted (pg_blocking_pids() is empty), 3 still
+        // waits on 2. 2 now holds what 3 waits for: a chain of one, not a deadlock.
+        LockChains chains = new LockChains(Map.of(backend(2), List.of(), backend(3), List.of(backend(2))));
+        assertThat(chains.chains()).singleElement().satisfies(c -> {
+            assertThat(c.root()).isEqualTo(backend(2));
+            assertThat(c.blocked()).containsExactly(backend(3));
+        });
+        assertThat(chains.inCycle()).isEmpty();
+        assertThat(chains.holderGone()).isEmpty();
+    }
+
+    @Test
     void aCycleBehindARootIsCountedOnceAndDoesNotLoop() {
         // 2 waits on the root 1 and on 3 (ahead of it in a queue); 3 waits on 2: a cycle below the root.
         LockChains chains = new LockChains(Map.of(backend(2), List.of(backend(1), backend(3)),

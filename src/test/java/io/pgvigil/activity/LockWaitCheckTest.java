@@ -31,6 +31,48 @@ import io.pgvigil.testing.Recordings.Poll;
  */
 class LockWaitCheckTest {
 
+    /** A session queued on a row of a session idle in transaction, as a poll at {@code at} sees it. */
+    private static Evaluation queued(LockWaitCheck check, long at, double statementAge, double lockWait) {
+        Backend holder = new Backend(101, "shop", "app", "billing", "idle in transaction", false, 40.0, 40.0,
+                "SELECT * FROM invoices WHERE id = $1 FOR UPDATE", "client backend", null, -1, "Client", "ClientRead",
+                null, null, null);
+        Backend waiter = new Backend(102, "shop", "app", "billing", "active", true, statementAge, statementAge,
+                null, "client backend", null, -1, "Lock", "transactionid", List.of(101), null, lockWait);
+        io.pgvigil.target.ServerInfo server = new io.pgvigil.target.ServerInfo(180000, "18.0", false, 1000.0,
+                Map.of(), 42, 8192, "", 10);
+        io.pgvigil.core.Snapshot snapshot = new io.pgvigil.core.Snapshot(java.time.Instant.parse("2026-12-02T00:00:00Z")
+                .plusSeconds(at), server, Map.of(Activity.class,
+                        new Activity(List.of(holder, waiter), 42, List.of(), List.of())));
+        return check.evaluate(snapshot, io.pgvigil.core.Window.EMPTY).orElseThrow().get(0);
+    }
+
+    @Test
+    void aSessionWhoseTransactionFailedHoldsOnlyASessionLevelAdvisoryLockAndIsToldSo() {
+        Backend aborted = new Backend(101, "shop", "app", "billing", "idle in transaction (aborted)", false, 40.0, 40.0,
+                null, "client backend", null, -1, "Client", "ClientRead", null, null, null);
+        String advice = LockWaitCheck.advice(LockChains.Holder.backend(101), true, Map.of(101, aborted), Map.of());
+        assertThat(advice).startsWith("Its transaction failed (idle in transaction (aborted)), which released the"
+                + " transaction's locks; what it still holds is a session-level advisory lock").doesNotContain(
+                        "holds its locks until it commits");
+        Backend startup = new Backend(7, null, null, "", null, false, null, null, null, "startup", null, null,
+                null, null, null, null, null);
+        assertThat(LockWaitCheck.advice(LockChains.Holder.backend(7), false, Map.of(7, startup), Map.of()))
+                .startsWith("It is the startup process of this standby").doesNotContain("pg_terminate_backend");
+    }
+
+    @Test
+    void oneStatementWaitingOnIsOneWaitThroughAQueuesHandoffs() {
+        LockWaitCheck check = new LockWaitCheck(io.pgvigil.testing.TestConfig.of(Map.of()));
+        assertThat(queued(check, 0, 20, 20).value()).isEqualTo(20.0);
+        // On 14+ waitstart is per lock: the holder ahead committed and the same UPDATE now waits on the next
+        // transaction, 0.5 s ago by pg_locks; it has waited 35 s all the same.
+        Evaluation handoff = queued(check, 15, 35, 0.5);
+        assertThat(handoff.value()).isEqualTo(35.0);
+        assertThat(handoff.severity()).isEqualTo(Severity.WARNING);
+        // A new statement of the same backend (it began 2 s ago) is a new wait.
+        assertThat(queued(check, 30, 2, 2).value()).isEqualTo(2.0);
+    }
+
     static final String CHAIN = "LockWaitMatrixTest.aThreeDeepChainNamesItsRootBlockerAndClearsWhenItCommits";
     static final String CYCLE = "LockWaitMatrixTest.aDeadlockInProgressIsReportedAsACycleWithoutRoot";
     static final String HEADS = "LockWaitMatrixTest.aPreparedTransactionOrAnAutovacuumWorkerAtTheHeadIsNamedForWhatItIs";

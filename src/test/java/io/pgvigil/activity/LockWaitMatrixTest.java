@@ -54,8 +54,8 @@ class LockWaitMatrixTest {
     void aThreeDeepChainNamesItsRootBlockerAndClearsWhenItCommits(int major) throws Exception {
         PgServer pg = PgServer.shared(major);
         accounts(pg);
-        try (TestMonitor m = TestMonitor.watching(pg, "pgvigil.checks.lock-wait.warning", "1s",
-                "pgvigil.checks.lock-wait.critical", "2500ms");
+        try (TestMonitor m = TestMonitor.watching(pg, "pgvigil.checks.lock-wait.warning", "3s",
+                "pgvigil.checks.lock-wait.critical", "6s");
                 Connection admin = pg.connect(DB);
                 Session a = new Session(pg, "pdf-export"); Session b = new Session(pg, "checkout");
                 Session c = new Session(pg, "checkout")) {
@@ -86,7 +86,7 @@ class LockWaitMatrixTest {
             assertThat(backend(activity, c.pid).query()).isNull();
             Evaluation first = m.evaluation("lock_wait", DB).orElseThrow();
             double bWaited = backend(activity, b.pid).lockWaitSeconds();
-            assertThat(first.value()).isEqualTo(bWaited).isLessThan(1.0);
+            assertThat(first.value()).isEqualTo(bWaited).isLessThan(3.0);
             assertThat(first.severity()).isNull();
             assertThat(first.message()).startsWith("2 sessions wait for a lock in database locks, the longest for ")
                     .contains("(pid " + b.pid + ", on a row locked by another transaction)",
@@ -102,18 +102,19 @@ class LockWaitMatrixTest {
                     "pg_active_connections{wait_event=\"transactionid\",wait_event_type=\"Lock\"} 2.0\n",
                     "pgvigil_check_value{check=\"lock_wait\",subject=\"locks\"} " + bWaited + "\n");
 
-            // The server's clock: B has now waited over the warning threshold, then over the critical one.
-            sleepUntil(bSince, 1200);
-            m.poll();
+            // The server's clock: B has now waited over the warning threshold, then over the critical one
+            // (polled until the server says so, so that a slow machine only makes it later).
+            sleepUntil(bSince, 3200);
+            pollUntil(m, Severity.WARNING);
             Finding warning = m.finding("lock_wait", DB).orElseThrow();
-            assertThat(warning.value()).isBetween(1.0, 2.5);
+            assertThat(warning.value()).isBetween(3.0, 6.0);
             assertThat(warning.severity()).isEqualTo(Severity.WARNING);
             assertThat(warning.message()).contains("Root blocker: pid " + a.pid + " (", "chain depth 2");
             assertThat(m.scrape()).contains(
                     "pgvigil_breach{check=\"lock_wait\",severity=\"warning\",subject=\"locks\"} 1.0\n");
-            sleepUntil(bSince, 2700);
-            m.poll();
-            assertThat(m.finding("lock_wait", DB).orElseThrow().severity()).isEqualTo(Severity.CRITICAL);
+            sleepUntil(bSince, 6200);
+            pollUntil(m, Severity.CRITICAL);
+            assertThat(m.finding("lock_wait", DB).orElseThrow().value()).isGreaterThanOrEqualTo(6.0);
 
             // A commits: B gets its row, and C now waits on B alone, idle in its transaction.
             a.commit();
@@ -523,6 +524,22 @@ class LockWaitMatrixTest {
     }
 
     /** Sleeps until {@code millis} after {@code since} (System.nanoTime()). */
+    /** Polls (every 100 ms, for up to 10 s) until the lock_wait finding of DB has {@code severity}. */
+    private static void pollUntil(TestMonitor m, Severity severity) throws InterruptedException {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (true) {
+            m.poll();
+            if (m.finding("lock_wait", DB).map(f -> f.severity() == severity).orElse(false)) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("lock_wait in " + DB + " did not become " + severity + ": "
+                        + m.evaluation("lock_wait", DB));
+            }
+            Thread.sleep(100);
+        }
+    }
+
     private static void sleepUntil(long since, long millis) throws InterruptedException {
         long left = millis - (System.nanoTime() - since) / 1_000_000;
         if (left > 0) {

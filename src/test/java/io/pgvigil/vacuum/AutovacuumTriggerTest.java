@@ -30,6 +30,15 @@ class AutovacuumTriggerTest {
             assertThat(AutovacuumOptions.bool(no)).as(no).isFalse();
         }
         assertThat(AutovacuumOptions.bool("o")).as("ambiguous").isNull();
+        // Integers as PostgreSQL's parse_int reads them (and keeps them as typed): octal, hex, rounded reals.
+        assertThat(AutovacuumOptions.parse(new String[] {"autovacuum_vacuum_threshold=1e3",
+            "autovacuum_vacuum_max_threshold=0x100"})).isEqualTo(new AutovacuumOptions(null, 1000L, null, 256L));
+        assertThat(AutovacuumOptions.integer("010")).isEqualTo(8L);
+        assertThat(AutovacuumOptions.integer("100.6")).isEqualTo(101L);
+        assertThat(AutovacuumOptions.integer("-1")).isEqualTo(-1L);
+        // Text nothing reads is ignored, never a failed visit.
+        assertThat(AutovacuumOptions.parse(new String[] {"autovacuum_vacuum_threshold=lots",
+            "autovacuum_vacuum_scale_factor=x"})).isSameAs(AutovacuumOptions.NONE);
     }
 
     @Test

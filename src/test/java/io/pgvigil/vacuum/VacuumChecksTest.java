@@ -161,16 +161,16 @@ class VacuumChecksTest {
                         + " 2^31; below autovacuum_freeze_max_age 2,000,000,000); MultiXact ID age 0 (0.0%% of 2^31;"
                         + " below autovacuum_multixact_freeze_max_age 2,000,000,000). Oldest by transaction ID age at"
                         + " the visit of %s: system table information_schema.%s %,d, public.old_orders %,d. Run VACUUM"
-                        + " (FREEZE, VERBOSE) information_schema.%s first, then the next ones, or freeze the whole"
-                        + " database: vacuumdb --freeze --dbname=wrap; system tables need a superuser or the database"
-                        + " owner. If VACUUM does not bring the age down, something holds the xmin horizon back (a"
-                        + " long-running or prepared transaction, a replication slot, a standby's feedback: see"
-                        + " xmin_horizon)", age, wrap.at().truncatedTo(ChronoUnit.SECONDS), catalog.name(),
-                        catalog.xidAge(), oldOrders, catalog.name())));
+                        + " (VERBOSE) information_schema.%s first, then the next ones, or every table of the database"
+                        + " past half its age: vacuumdb --dbname=wrap --min-xid-age=%d; system tables need a superuser"
+                        + " or the database owner. If VACUUM does not bring the age down, something holds the xmin"
+                        + " horizon back (a long-running or prepared transaction, a replication slot, a standby's"
+                        + " feedback: see xmin_horizon)", age, wrap.at().truncatedTo(ChronoUnit.SECONDS), catalog.name(),
+                        catalog.xidAge(), oldOrders, catalog.name(), age / 2)));
         assertThat(on("template0", verdicts.get(0)).message()).contains("It does not allow connections (datallowconn is"
                 + " false), so pgvigil cannot list its tables. Autovacuum freezes it once it passes the freeze max age;"
                 + " if its age keeps growing, allow connections for a moment (ALTER DATABASE template0"
-                + " ALLOW_CONNECTIONS true), run vacuumdb --freeze --dbname=template0 and disallow them again");
+                + " ALLOW_CONNECTIONS true), run vacuumdb --dbname=template0 --min-xid-age=");
         Evaluation frozen = on("wrap", verdicts.get(1));
         assertThat(frozen.severity()).isNull();
         assertThat(frozen.value()).isLessThan(0.001);
@@ -191,7 +191,8 @@ class VacuumChecksTest {
         assertThat(wrap.message()).startsWith("database wrap: MultiXact ID age 1,699,999,999 (79.2% of 2^31; below"
                 + " autovacuum_multixact_freeze_max_age 2,000,000,000); transaction ID age ")
                 .contains("Oldest by MultiXact ID age at the visit of ", ": public.old_orders 1,699,999,999. Run VACUUM"
-                        + " (FREEZE, VERBOSE) public.old_orders or freeze the whole database");
+                        + " (VERBOSE) public.old_orders or every table of the database past half its age: vacuumdb"
+                        + " --dbname=wrap --min-mxid-age=849999999");
     }
 
     @Test

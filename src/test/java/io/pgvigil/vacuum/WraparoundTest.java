@@ -61,8 +61,8 @@ class WraparoundTest {
                 assertThat(f.message()).startsWith(String.format(Locale.ROOT,
                         "database wrap: transaction ID age %,d (55.9%% of 2^31; below autovacuum_freeze_max_age"
                                 + " 2,000,000,000); MultiXact ID age ", age))
-                        .contains("public.old_orders 1,1", "Run VACUUM (FREEZE, VERBOSE) ",
-                                "vacuumdb --freeze --dbname=wrap", "see xmin_horizon")
+                        .contains("public.old_orders 1,1", "Run VACUUM (VERBOSE) ",
+                                "vacuumdb --dbname=wrap --min-xid-age=" + age / 2, "see xmin_horizon")
                         .doesNotContain("new_orders");
                 // template0, template1 and postgres are as old; only wrap was visited.
                 assertThat(m.finding("xid_wraparound", "template0").orElseThrow().message())
@@ -76,8 +76,8 @@ class WraparoundTest {
                         "pgvigil_check_value{check=\"xid_wraparound\",subject=\"wrap\"} " + f.value() + "\n",
                         "pgvigil_breach{check=\"xid_wraparound\",severity=\"warning\",subject=\"wrap\"} 1.0\n");
 
-                // What the message says to do works: a database-wide VACUUM (FREEZE) clears it.
-                pg.execute("wrap", "VACUUM (FREEZE)");
+                // What the message says to do works: a plain database-wide VACUUM (aggressive at this age) clears it.
+                pg.execute("wrap", "VACUUM");
                 assertThat(serverAge(pg, "age(datfrozenxid)")).isLessThan(1000);
                 m.poll();
                 assertThat(m.finding("xid_wraparound", "wrap")).isEmpty();
@@ -112,7 +112,7 @@ class WraparoundTest {
                         "pg_database_datminmxid_age{datname=\"wrap\"} 1.699999999E9\n",
                         "pgvigil_breach{check=\"xid_wraparound\",severity=\"critical\",subject=\"wrap\"} 1.0\n");
 
-                pg.execute("wrap", "VACUUM (FREEZE)");
+                pg.execute("wrap", "VACUUM");
                 m.poll();
                 assertThat(m.finding("xid_wraparound", "wrap")).isEmpty();
             }
