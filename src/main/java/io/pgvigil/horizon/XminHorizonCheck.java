@@ -163,13 +163,17 @@ public class XminHorizonCheck extends ThresholdCheck {
     }
 
     private static String advice(Holder h) {
+        // A backend or a prepared transaction holds vacuum back in its own database (and on the shared
+        // catalogs): the horizon of other databases ignores it. Slots and standby feedback hold every database.
+        String inDatabase = h.database() == null ? "" : " in database " + h.database() + " (and the shared catalogs)";
         String blocks = "Vacuum cannot remove the rows deleted after it, nor freeze past it";
+        String local = blocks + inDatabase;
         return switch (h.kind()) {
-            case BACKEND -> blocks + ". " + backendAdvice(h);
+            case BACKEND -> local + ". " + backendAdvice(h);
             case PREPARED_TRANSACTION -> String.format(Locale.ROOT, "%s, and a prepared transaction stays, through"
                     + " disconnects and restarts, until it is resolved: resolve it with the transaction manager that"
                     + " prepared it or, connected to database %s as %s or a superuser, run COMMIT PREPARED %s or"
-                    + " ROLLBACK PREPARED %s", blocks, h.database(), h.owner(), literal(h.name()), literal(h.name()));
+                    + " ROLLBACK PREPARED %s", local, h.database(), h.owner(), literal(h.name()), literal(h.name()));
             case REPLICATION_SLOT -> slotAdvice(h);
             case STANDBY -> blocks + ". A long query or transaction on that standby holds it: end it there, or set"
                     + " hot_standby_feedback = off on the standby (its queries may then be cancelled by recovery"
@@ -199,8 +203,10 @@ public class XminHorizonCheck extends ThresholdCheck {
             String blocks = "Vacuum cannot remove dead rows of the system catalogs after it, and no database's"
                     + " datfrozenxid can advance past it (transaction-ID wraparound)";
             return blocks + ". " + (active
-                    ? String.format(Locale.ROOT, "Its consumer (pid %d) is connected but does not confirm"
-                            + " progress: find out why it lags; if it is abandoned, stop it and %s", h.pid(), drop)
+                    ? String.format(Locale.ROOT, "Its consumer (pid %d) is connected: a slot's catalog_xmin cannot"
+                            + " pass the oldest transaction that was running, so first look for an old transaction or"
+                            + " prepared transaction on the server; otherwise the consumer does not confirm progress: find"
+                            + " out why it lags; if it is abandoned, stop it and %s", h.pid(), drop)
                     : "If nothing will read from it again, drop it: " + drop
                             + "; otherwise start its consumer, which moves catalog_xmin as it confirms changes");
         }

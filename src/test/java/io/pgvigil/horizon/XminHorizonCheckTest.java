@@ -54,7 +54,8 @@ class XminHorizonCheckTest {
     @Test
     void aForgottenPreparedTransactionIsNamedWithTheStatementsThatResolveItAndIsCriticalPastFreezeMaxAge() {
         List<Poll> polls = Recordings.polls(PREPARED, 18);
-        String resolve = " Vacuum cannot remove the rows deleted after it, nor freeze past it, and a prepared transaction"
+        String resolve = " Vacuum cannot remove the rows deleted after it, nor freeze past it in database postgres (and the"
+                + " shared catalogs), and a prepared transaction"
                 + " stays, through disconnects and restarts, until it is resolved: resolve it with the transaction"
                 + " manager that prepared it or, connected to database postgres as postgres or a superuser, run COMMIT"
                 + " PREPARED 'order-42' or ROLLBACK PREPARED 'order-42'";
@@ -88,7 +89,7 @@ class XminHorizonCheckTest {
                         + " application 'nightly-report', client 127.0.0.1, database postgres, idle in transaction;"
                         + " transaction open since 2026-12-02T06:35:18Z (0 s ago)) with its snapshot; query: SELECT"
                         + " count(*) FROM pg_class WHERE relname <> '…'. Vacuum cannot remove the rows deleted after"
-                        + " it, nor freeze past it. The session is idle in its transaction: the application must COMMIT"
+                        + " it, nor freeze past it in database postgres (and the shared catalogs). The session is idle in its transaction: the application must COMMIT"
                         + " or ROLLBACK; to end it now, SELECT pg_terminate_backend(6044)"
                         + " (idle_in_transaction_session_timeout ends such sessions by itself)"));
     }
@@ -202,7 +203,7 @@ class XminHorizonCheckTest {
         assertThat(XminHorizonCheck.message(new Horizon(200_000_000, List.of(worker)))).isEqualTo(
                 "the xmin horizon is 70,000,000 transactions behind; held by background worker pid 4242 (user app,"
                         + " database shop) with its snapshot. Vacuum cannot remove the rows deleted after it, nor"
-                        + " freeze past it. If it should not run that long, end it: SELECT pg_terminate_backend(4242)");
+                        + " freeze past it in database shop (and the shared catalogs). If it should not run that long, end it: SELECT pg_terminate_backend(4242)");
     }
 
     /** The sample lines starting with {@code prefix}. */
