@@ -30,6 +30,8 @@ public class DatabaseAgeCollector implements Collector<DatabaseAgeCollector.Data
     static final String SQL = """
             SELECT d.datname,
                    d.datallowconn AS allows_connections,
+                   d.datistemplate AS template,
+                   d.datconnlimit = -2 AS invalid,
                    age(d.datfrozenxid)::int8 AS xid_age,
                    mxid_age(d.datminmxid)::int8 AS mxid_age,
                    s.freeze_max_age,
@@ -46,8 +48,16 @@ public class DatabaseAgeCollector implements Collector<DatabaseAgeCollector.Data
      * @param allowsConnections {@code datallowconn}: false for template0, which pgvigil cannot visit
      * @param xidAge            {@code age(datfrozenxid)}: transactions since the oldest one not yet frozen
      * @param mxidAge           {@code mxid_age(datminmxid)}: MultiXact IDs since the oldest one still in use
+     * @param template          {@code datistemplate}: pgvigil does not visit templates
+     * @param invalid           {@code datconnlimit = -2}: left by an interrupted DROP DATABASE, nobody can connect
      */
-    public record DatabaseAge(String datname, boolean allowsConnections, long xidAge, long mxidAge) {
+    public record DatabaseAge(String datname, boolean allowsConnections, long xidAge, long mxidAge, boolean template,
+            boolean invalid) {
+
+        /** Neither a template nor an invalid database (recordings made before these were read). */
+        public DatabaseAge(String datname, boolean allowsConnections, long xidAge, long mxidAge) {
+            this(datname, allowsConnections, xidAge, mxidAge, false, false);
+        }
     }
 
     /**
@@ -79,7 +89,8 @@ public class DatabaseAgeCollector implements Collector<DatabaseAgeCollector.Data
         try (PreparedStatement st = connection.prepareStatement(SQL); ResultSet rs = st.executeQuery()) {
             while (rs.next()) {
                 rows.add(new DatabaseAge(rs.getString("datname"), rs.getBoolean("allows_connections"),
-                        rs.getLong("xid_age"), rs.getLong("mxid_age")));
+                        rs.getLong("xid_age"), rs.getLong("mxid_age"), rs.getBoolean("template"),
+                        rs.getBoolean("invalid")));
                 freezeMaxAge = rs.getLong("freeze_max_age");
                 multixactFreezeMaxAge = rs.getLong("multixact_freeze_max_age");
             }

@@ -153,8 +153,9 @@ public class VacuumLagCheck extends ThresholdCheck {
         sb.append(String.format(Locale.ROOT, "Autovacuum is on but has not caught up: %d of %d autovacuum workers are"
                 + " busy now", busy, server.maxWorkers()));
         if (busy >= server.maxWorkers()) {
-            sb.append(" (all of them: raise autovacuum_max_workers, or let each do more with"
-                    + " autovacuum_vacuum_cost_limit / autovacuum_vacuum_cost_delay)");
+            sb.append(" (all of them: raise autovacuum_vacuum_cost_limit or lower autovacuum_vacuum_cost_delay,"
+                    + " whose budget the running workers share, so more workers alone do not vacuum faster; then"
+                    + " autovacuum_max_workers)");
         } else {
             sb.append(" (if autovacuum keeps starting on it, lock conflicts may cancel it: the server log says"
                     + " \"canceling autovacuum task\")");

@@ -103,7 +103,11 @@ public class XidWraparoundCheck extends ThresholdCheck {
         // older than half the database's age, the oldest ones.
         String vacuumdb = "vacuumdb --dbname=" + shellWord(db.datname()) + (multixact
                 ? " --min-mxid-age=" + Math.max(1, db.mxidAge() / 2) : " --min-xid-age=" + Math.max(1, db.xidAge() / 2));
-        if (state == null && !db.allowsConnections()) {
+        if (db.invalid()) {
+            sb.append("It is an invalid database (datconnlimit = -2, left by an interrupted DROP DATABASE): nobody can"
+                    + " connect to vacuum it, and its age holds the server's back. Finish dropping it: DROP DATABASE ")
+                    .append(identifier(db.datname()));
+        } else if (state == null && !db.allowsConnections()) {
             sb.append("It does not allow connections (datallowconn is false), so pgvigil cannot list its tables."
                     + " Autovacuum freezes it once it passes the freeze max age; if its age keeps growing, allow"
                     + " connections for a moment (ALTER DATABASE ").append(identifier(db.datname()))
@@ -220,6 +224,9 @@ public class XidWraparoundCheck extends ThresholdCheck {
                 .filter(v -> v.datname().equals(db.datname()) && !v.success()).findFirst();
         if (failed.isPresent()) {
             return "pgvigil could not visit it (" + failed.get().error() + ")";
+        }
+        if (db.template()) {
+            return "pgvigil does not visit template databases";
         }
         return "not visited yet (pgvigil visits each database every pgvigil.indexes.interval, unless visits are off or"
                 + " pgvigil.databases.include / exclude leave it out)";

@@ -210,6 +210,19 @@ class VacuumChecksTest {
     }
 
     @Test
+    void anInvalidDatabaseIsToBeDroppedAndATemplateIsNotVisited() {
+        DatabaseAges ages = new DatabaseAges(List.of(), 200_000_000, 400_000_000);
+        String invalid = XidWraparoundCheck.message(new DatabaseAge("half_dropped", false, 1_100_000_000L, 0, false,
+                true), ages, Relations.NONE, null, false);
+        assertThat(invalid).contains("It is an invalid database (datconnlimit = -2, left by an interrupted DROP"
+                + " DATABASE)", "Finish dropping it: DROP DATABASE half_dropped").doesNotContain("vacuumdb");
+        String template = XidWraparoundCheck.message(new DatabaseAge("template1", true, 1_100_000_000L, 0, true, false),
+                ages, Relations.NONE, null, false);
+        assertThat(template).contains("Its oldest tables are not known: pgvigil does not visit template databases")
+                .doesNotContain("not visited yet");
+    }
+
+    @Test
     void aHorizonHeldAsFarBackAsTheAgeIsNamedAsWhatKeepsVacuumFromFreezing() {
         DatabaseAge shop = new DatabaseAge("shop", true, 1_200_000_000L, 0);
         Holder prepared = new Holder(Kind.PREPARED_TRANSACTION, 1_150_000_000L, 1, "transaction", null, null,
