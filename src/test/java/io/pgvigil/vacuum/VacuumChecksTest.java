@@ -104,7 +104,7 @@ class VacuumChecksTest {
                 new Running(103, "b", 3, "ANALYZE", "acquiring sample rows", true));
         assertThat(VacuumLagCheck.message(db, enabled, trigger, new Autovacuum(on, busy)))
                 .contains("Autovacuum is on but has not caught up: 3 of 3 autovacuum workers are busy now (all of"
-                        + " them: raise autovacuum_max_workers", "Run VACUUM (VERBOSE) public.jobs now",
+                        + " them: raise autovacuum_vacuum_cost_limit", "Run VACUUM (VERBOSE) public.jobs now",
                         "ALTER TABLE public.jobs SET (autovacuum_vacuum_scale_factor = 0.01)")
                 .doesNotContain("disabled");
         // A table that already has a low trigger is not told to lower it.
