@@ -1,5 +1,6 @@
 package io.pgvigil.relations;
 
+import static io.pgvigil.testing.TestMonitor.sample;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.sql.Connection;
@@ -321,15 +322,5 @@ class IndexesMatrixTest {
         } catch (SQLException e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    /** The value of one sample line of an exposition ({@code name{labels}}), failing when it is absent. */
-    static double sample(String scrape, String series) {
-        for (String line : scrape.split("\n")) {
-            if (line.startsWith(series + " ")) {
-                return Double.parseDouble(line.substring(series.length() + 1).split(" ")[0]);
-            }
-        }
-        throw new AssertionError("no sample " + series + " in the scrape");
     }
 }

@@ -72,6 +72,16 @@ public final class TestMonitor implements AutoCloseable {
         return last;
     }
 
+    /** The value of one sample line of an exposition ({@code name{labels}}), failing when it is absent. */
+    public static double sample(String scrape, String series) {
+        for (String line : scrape.split("\n")) {
+            if (line.startsWith(series + " ")) {
+                return Double.parseDouble(line.substring(series.length() + 1).split(" ")[0]);
+            }
+        }
+        throw new AssertionError("no sample " + series + " in the scrape");
+    }
+
     /** The exposition in the OpenMetrics text format, which /metrics serves to Prometheus. */
     public String scrape() {
         return registry.scrape(io.prometheus.client.exporter.common.TextFormat.CONTENT_TYPE_OPENMETRICS_100);
