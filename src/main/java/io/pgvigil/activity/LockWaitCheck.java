@@ -183,7 +183,7 @@ public class LockWaitCheck extends ThresholdCheck {
     /** What the waiter waits on, in words, from the lock type pg_stat_activity names in wait_event. */
     private static String waitsOn(Backend b) {
         String what = b.waitEvent() == null ? "" : switch (b.waitEvent()) {
-            case "transactionid" -> "a row locked by another transaction";
+            case "transactionid" -> "another transaction to end (a row it changed or locked, or a key it inserted)";
             case "tuple" -> "a row that another session also waits for";
             case "relation" -> "a table lock";
             case "advisory" -> "an advisory lock";

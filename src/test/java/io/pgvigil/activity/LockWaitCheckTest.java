@@ -103,7 +103,8 @@ class LockWaitCheckTest {
             assertThat(e.value()).isEqualTo(b.lockWaitSeconds());
             assertThat(e.severity()).isEqualTo(expected[poll - 1]);
             assertThat(e.message()).isEqualTo("2 sessions wait for a lock in database locks, the longest for "
-                    + duration(b.lockWaitSeconds()) + " (pid " + b.pid() + ", on a row locked by another transaction)."
+                    + duration(b.lockWaitSeconds()) + " (pid " + b.pid() + ", on another transaction to end"
+                    + " (a row it changed or locked, or a key it inserted))."
                     + " Root blocker: pid " + a.pid() + " (user postgres, application 'pdf-export', client 127.0.0.1:"
                     + a.clientPort() + ", idle in transaction for " + duration(a.stateAgeSeconds()) + ", transaction open "
                     + duration(a.xactAgeSeconds()) + ", query: SELECT balance FROM accounts WHERE id = 1 FOR UPDATE);"
@@ -131,8 +132,9 @@ class LockWaitCheckTest {
         Backend c = afterCommit.backends().stream().filter(Backend::waitingOnLock).findFirst().orElseThrow();
         assertThat(c.blockedBy()).containsExactly(root.pid());
         assertThat(on("locks", verdicts.get(4)).message()).startsWith("1 session waits for a lock in database locks,"
-                + " the longest for " + duration(c.lockWaitSeconds()) + " (pid " + c.pid() + ", on a row locked by another"
-                + " transaction). Root blocker: pid " + root.pid() + " (user postgres, application 'checkout', client"
+                + " the longest for " + duration(c.lockWaitSeconds()) + " (pid " + c.pid() + ", on another transaction to"
+                + " end (a row it changed or locked, or a key it inserted)). Root blocker: pid " + root.pid()
+                + " (user postgres, application 'checkout', client"
                 + " 127.0.0.1:" + root.clientPort() + ", idle in transaction for ")
                 .contains("; it blocks 1 session directly and 1 in total, chain depth 1. It sits idle");
         assertThat(on("locks", verdicts.get(5)).value()).isZero();
@@ -152,7 +154,8 @@ class LockWaitCheckTest {
         int high = Math.max(waiting.get(0).pid(), waiting.get(1).pid());
         assertThat(on("locks", judge(lockWait, polls).get(0)).message()).isEqualTo("2 sessions wait for a lock in"
                 + " database locks, the longest for " + duration(longest.lockWaitSeconds()) + " (pid " + longest.pid()
-                + ", on a row locked by another transaction). 2 sessions (pid " + low + ", " + high + ") wait on each"
+                + ", on another transaction to end (a row it changed or locked, or a key it inserted)). 2 sessions"
+                + " (pid " + low + ", " + high + ") wait on each"
                 + " other in a cycle: a deadlock in progress, which PostgreSQL's deadlock detector ends after"
                 + " deadlock_timeout by cancelling one of them.");
     }
@@ -166,8 +169,9 @@ class LockWaitCheckTest {
         Backend checkout = app(prepared, "checkout");
         PreparedTransaction batch = prepared.prepared().get(0);
         assertThat(on("locks", verdicts.get(0)).message()).isEqualTo("1 session waits for a lock in database locks,"
-                + " the longest for " + duration(checkout.lockWaitSeconds()) + " (pid " + checkout.pid() + ", on a row"
-                + " locked by another transaction). Root blocker: prepared transaction 'invoice-batch-7' (owner postgres,"
+                + " the longest for " + duration(checkout.lockWaitSeconds()) + " (pid " + checkout.pid() + ", on another"
+                + " transaction to end (a row it changed or locked, or a key it inserted))."
+                        + " Root blocker: prepared transaction 'invoice-batch-7' (owner postgres,"
                 + " database locks, prepared " + duration(batch.ageSeconds()) + " ago); it blocks 1 session directly"
                 + " and 1 in total, chain depth 1. A prepared transaction (two-phase commit) keeps its locks until its"
                 + " transaction manager finishes it; if that is gone, COMMIT PREPARED 'invoice-batch-7' or ROLLBACK"

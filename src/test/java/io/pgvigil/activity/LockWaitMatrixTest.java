@@ -89,7 +89,8 @@ class LockWaitMatrixTest {
             assertThat(first.value()).isEqualTo(bWaited).isLessThan(3.0);
             assertThat(first.severity()).isNull();
             assertThat(first.message()).startsWith("2 sessions wait for a lock in database locks, the longest for ")
-                    .contains("(pid " + b.pid + ", on a row locked by another transaction)",
+                    .contains("(pid " + b.pid + ", on another transaction to end (a row it changed or locked, or a key it"
+                                    + " inserted))",
                             ". Root blocker: pid " + a.pid + " (user postgres, application 'pdf-export', client " + a.client
                                     + ", idle in transaction for ",
                             ", transaction open ", ", query: SELECT balance FROM accounts WHERE id = 1 FOR UPDATE)",
@@ -308,7 +309,8 @@ class LockWaitMatrixTest {
             m.poll();
             assertThat(m.evaluation("lock_wait", DB).orElseThrow().message())
                     .startsWith("3 sessions wait for a lock in database locks, the longest for ")
-                    .contains("(pid " + w1.pid + ", on a row locked by another transaction). Root blocker: pid " + cart.pid
+                    .contains("(pid " + w1.pid + ", on another transaction to end (a row it changed or locked, or a key it inserted))."
+                            + " Root blocker: pid " + cart.pid
                             + " (user postgres, application 'cart', ",
                             "; it blocks 1 session directly and 2 in total, chain depth 2. ",
                             " Other root blockers: pid " + migration.pid + " (user postgres, application 'migration', idle"
@@ -316,7 +318,8 @@ class LockWaitMatrixTest {
                     .doesNotContain("pid " + posting.pid);
             assertThat(m.evaluation("lock_wait", "ledger").orElseThrow().message())
                     .startsWith("1 session waits for a lock in database ledger, the longest for ")
-                    .contains("(pid " + w4.pid + ", on a row locked by another transaction). Root blocker: pid "
+                    .contains("(pid " + w4.pid + ", on another transaction to end (a row it changed or locked, or a key it inserted))."
+                            + " Root blocker: pid "
                             + posting.pid + " (user postgres, application 'posting', ")
                     .doesNotContain("Other root blockers", "pid " + cart.pid);
             assertThat(m.scrape()).contains("pg_connections_waiting_on_lock{datname=\"locks\"} 3.0\n",
@@ -363,7 +366,8 @@ class LockWaitMatrixTest {
                     assertThat(p.database()).isEqualTo(DB);
                 });
                 assertThat(m.evaluation("lock_wait", DB).orElseThrow().message())
-                        .contains("(pid " + waiter.pid + ", on a row locked by another transaction). Root blocker:"
+                        .contains("(pid " + waiter.pid + ", on another transaction to end (a row it changed or locked, or a key it inserted))."
+                                + " Root blocker:"
                                 + " prepared transaction 'invoice-batch-7' (owner postgres, database locks, prepared ",
                                 "it blocks 1 session directly and 1 in total, chain depth 1.",
                                 "COMMIT PREPARED 'invoice-batch-7' or ROLLBACK PREPARED 'invoice-batch-7' as its owner in"
