@@ -59,6 +59,8 @@ public final class ConfigCheck {
             }
         });
 
+        problems.addAll(io.pgvigil.pgbouncer.PgBouncerTarget.problems(config.pgbouncer()));
+
         PgvigilConfig.Checks checks = config.checks();
         ordered(problems, "pool-saturation", checks.poolSaturation().warning(), checks.poolSaturation().critical());
         ordered(problems, "rollback-rate", checks.rollbackRate().warning(), checks.rollbackRate().critical());
@@ -74,6 +76,7 @@ public final class ConfigCheck {
         byteThresholds(problems, "replication-slot", "", checks.replicationSlot().warning(),
                 checks.replicationSlot().critical());
         ordered(problems, "lock-wait", checks.lockWait().warning(), checks.lockWait().critical());
+        ordered(problems, "pooler-saturation", checks.poolerSaturation().warning(), checks.poolerSaturation().critical());
         ordered(problems, "xid-wraparound", checks.xidWraparound().warning(), checks.xidWraparound().critical());
         PgvigilConfig.XminHorizon horizon = checks.xminHorizon();
         if (horizon.critical().isPresent()) {

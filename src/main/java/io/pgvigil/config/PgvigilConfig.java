@@ -32,6 +32,9 @@ public interface PgvigilConfig {
     /** The PostgreSQL server being watched. */
     Target target();
 
+    /** Optionally, a PgBouncer in front of the target, watched through its admin console. */
+    PgBouncer pgbouncer();
+
     /** Thresholds of every check. */
     Checks checks();
 
@@ -145,6 +148,31 @@ public interface PgvigilConfig {
     }
 
     /**
+     * A PgBouncer watched through its admin console (the virtual {@code pgbouncer} database), in the
+     * same poll as the target and with the target's connect and statement timeouts. Unset
+     * {@code url}: no PgBouncer is watched.
+     */
+    interface PgBouncer {
+        /**
+         * Where PgBouncer listens: {@code postgresql://host:port} (port 6432 when left out; a path, if
+         * any, must be {@code /pgbouncer}; a {@code jdbc:} prefix is accepted).
+         */
+        Optional<String> url();
+
+        /** The value of the {@code pgbouncer} label and the first part of finding subjects; default {@code host:port}. */
+        Optional<String> name();
+
+        /** A user listed in PgBouncer's {@code stats_users} (not {@code admin_users}): read-only SHOW commands. */
+        Optional<String> username();
+
+        /** Its password, if PgBouncer asks for one. Prefer {@link #passwordFile()}. */
+        Optional<String> password();
+
+        /** File holding the password (a mounted Secret), re-read at each connect. Trailing newlines are ignored. */
+        Optional<String> passwordFile();
+    }
+
+    /**
      * One group per check, named in kebab-case explicitly: SmallRye's Bean Validation names a group by
      * its raw method name in refusal messages ({@code pgvigil.checks.rollbackRate.warning}) unless
      * {@code @WithName} gives it (ConfigKeysTest fails on a group without one).
@@ -225,6 +253,22 @@ public interface PgvigilConfig {
         /** {@code checkpoint_pressure}: share of the recent checkpoints that WAL volume forced. */
         @WithName("checkpoint-pressure")
         CheckpointPressure checkpointPressure();
+
+        /** {@code pooler_saturation}: the longest time a client has waited for a server connection in a PgBouncer pool. */
+        @WithName("pooler-saturation")
+        PoolerSaturation poolerSaturation();
+    }
+
+    interface PoolerSaturation extends CheckConfig {
+        /** Longest client wait in a pool at which a warning opens. */
+        @DurationMin(millis = 1, message = Allowed.AT_LEAST_1MS)
+        @WithDefault("1s")
+        Duration warning();
+
+        /** Longest client wait in a pool at which the finding becomes critical. */
+        @DurationMin(millis = 1, message = Allowed.AT_LEAST_1MS)
+        @WithDefault("5s")
+        Duration critical();
     }
 
     interface LockWait extends CheckConfig {

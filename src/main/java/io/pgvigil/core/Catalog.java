@@ -49,6 +49,8 @@ import io.pgvigil.vacuum.ProgressVacuumCollector;
 import io.pgvigil.vacuum.VacuumLagCheck;
 import io.pgvigil.vacuum.VacuumMetrics;
 import io.pgvigil.vacuum.XidWraparoundCheck;
+import io.pgvigil.pgbouncer.PgBouncerMetrics;
+import io.pgvigil.pgbouncer.PoolerSaturationCheck;
 
 /**
  * Every check pgvigil has, in the order docs list them, every collector of the poll and every
@@ -64,7 +66,7 @@ public final class Catalog {
             TempSpillCheck.SPEC, ReplicationLagCheck.SPEC, ReplicationSlotCheck.SPEC, IndexHitRateCheck.SPEC,
             UnusedIndexCheck.SPEC, DuplicateIndexCheck.SPEC, InvalidIndexCheck.SPEC, SeqScanHeavyCheck.SPEC,
             LockWaitCheck.SPEC, XidWraparoundCheck.SPEC, XminHorizonCheck.SPEC, VacuumLagCheck.SPEC,
-            CheckpointPressureCheck.SPEC);
+            CheckpointPressureCheck.SPEC, PoolerSaturationCheck.SPEC);
 
     private Catalog() {
     }
@@ -85,7 +87,7 @@ public final class Catalog {
     public static List<MetricsGroup> metrics(PgvigilConfig config) {
         return List.of(new TargetMetrics(), new ActivityMetrics(), new DatabaseMetrics(), new StatementMetrics(config),
                 new ReplicationMetrics(), new RelationMetrics(), new VacuumMetrics(), new HorizonMetrics(),
-                new CheckpointMetrics(), new FindingMetrics(), new SelfMetrics(config));
+                new CheckpointMetrics(), new PgBouncerMetrics(), new FindingMetrics(), new SelfMetrics(config));
     }
 
     /** Every check, built from {@code config} as the CDI container builds its beans. */

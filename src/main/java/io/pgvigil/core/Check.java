@@ -37,6 +37,14 @@ public interface Check {
         return null;
     }
 
+    /**
+     * Whether the check judges PostgreSQL, and so is not evaluated in a poll that could not reach it. A
+     * check on another part (a PgBouncer in front) returns false and is evaluated in every poll.
+     */
+    default boolean needsTarget() {
+        return true;
+    }
+
     /** When an open finding may clear or step down (see {@code PgvigilConfig.CheckConfig}). */
     Clearing clearing();
 

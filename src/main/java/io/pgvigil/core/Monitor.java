@@ -32,13 +32,18 @@ import io.pgvigil.relations.Relations;
 import io.pgvigil.core.Window;
 import io.quarkus.arc.All;
 import io.pgvigil.relations.DatabaseVisitor;
+import io.pgvigil.pgbouncer.PgBouncerPoller;
+import io.pgvigil.pgbouncer.Poolers;
 
 /**
  * One poll, start to end: collect → window → check. Keeps one session open between polls and
  * reopens it after a failure; runs every collector in one read-only transaction, each under a
  * savepoint; when due, visits every database for its index and table statistics
  * ({@link DatabaseVisitor}); derives the window from the last snapshot that reached the target;
- * evaluates every enabled check. {@link #poll()} never throws: whatever fails is logged once and reported in the
+ * evaluates every enabled check. A configured PgBouncer is read in the same poll on its own console
+ * connection ({@link PgBouncerPoller}), whether or not PostgreSQL answers, and the other way round; its
+ * result is in the snapshot, also in one that could not reach PostgreSQL.
+ * {@link #poll()} never throws: whatever fails is logged once and reported in the
  * returned state.
  */
 @ApplicationScoped
@@ -50,6 +55,7 @@ public class Monitor {
     private final List<Check> checks;
     private final TargetConnector connector;
     private final DatabaseVisitor visitor;
+    private final PgBouncerPoller pgbouncer;
     private final int maxFindings;
     private final FindingTracker tracker = new FindingTracker();
     /** Last problem logged per collector (or per check, or "target"), so each is logged once. */
@@ -65,11 +71,12 @@ public class Monitor {
 
     @Inject
     public Monitor(@All List<Collector<?>> collectors, @All List<Check> checks, TargetConnector connector,
-            DatabaseVisitor visitor, PgvigilConfig config, Clock clock) {
+            DatabaseVisitor visitor, PgBouncerPoller pgbouncer, PgvigilConfig config, Clock clock) {
         this.collectors = collectors.stream().sorted(Comparator.comparing(Collector::key)).toList();
         this.checks = checks.stream().sorted(Comparator.comparing(Check::id)).toList();
         this.connector = connector;
         this.visitor = visitor;
+        this.pgbouncer = pgbouncer;
         this.maxFindings = config.findings().max();
         this.clock = clock;
     }
@@ -119,6 +126,14 @@ public class Monitor {
             statuses = collectors.stream()
                     .map(c -> new CollectorStatus(c.key(), true, null, false, null, "target unreachable")).toList();
         }
+        Poolers poolers = pgbouncer.poll();
+        if (!poolers.readings().isEmpty()) {
+            Map<Class<?>, Object> results = new HashMap<>(snapshot.results());
+            results.put(Poolers.class, poolers);
+            snapshot = new Snapshot(snapshot.at(), snapshot.server(), results);
+            statuses = new ArrayList<>(statuses);
+            statuses.addAll(PgBouncerPoller.statuses(poolers));
+        }
         Window window = Window.between(lastUp, snapshot);
         if (snapshot.up()) {
             noteRoleChange(snapshot.server());
@@ -140,7 +155,7 @@ public class Monitor {
                 tracker.apply(check, result.get(), at);
                 evaluations.put(check.id(), result.get());
             } else {
-                tracker.suspend(check.id(), snapshot.up() ? "its inputs were not collected in this poll"
+                tracker.suspend(check.id(), snapshot.up() || !check.needsTarget() ? "its inputs were not collected in this poll"
                         : "the target cannot be reached", at);
             }
         }
@@ -196,7 +211,7 @@ public class Monitor {
     }
 
     private Optional<List<Evaluation>> evaluate(Check check, Snapshot snapshot, Window window) {
-        if (!snapshot.up()) {
+        if (!snapshot.up() && check.needsTarget()) {
             return Optional.empty();
         }
         try {
@@ -252,5 +267,6 @@ public class Monitor {
     @PreDestroy
     public synchronized void close() {
         closeSession();
+        pgbouncer.close();
     }
 }

@@ -12,7 +12,9 @@ public enum SubjectKind {
     SLOT("slot name", true),
     STATEMENT("queryid", false),
     INDEX("`db.schema.index`", false),
-    TABLE("`db.schema.table`", false);
+    TABLE("`db.schema.table`", false),
+    /** A PgBouncer pool: as many as PgBouncer's (database, user) pairs, which its configuration bounds. */
+    POOL("`pgbouncer/database/user` (a PgBouncer pool)", true);
 
     private final String doc;
     private final boolean bounded;

@@ -199,6 +199,7 @@ public final class CatalogFiles {
             case STATEMENT -> "4242";
             case INDEX -> "shop.public.orders_note";
             case TABLE -> "shop.public.orders";
+            case POOL -> "pgbouncer/shop/app";
         };
     }
 

@@ -42,7 +42,8 @@ public final class TestMonitor implements AutoCloseable {
         List<Collector<?>> collectors = new ArrayList<>(Catalog.collectors(config));
         collectors.addAll(List.of(extraCollectors));
         List<Check> checks = checks(config);
-        this.monitor = new Monitor(collectors, checks, connector, new DatabaseVisitor(connector, config), config, clock);
+        this.monitor = new Monitor(collectors, checks, connector, new DatabaseVisitor(connector, config),
+                new io.pgvigil.pgbouncer.PgBouncerPoller(config), config, clock);
     }
 
     /** Every check of the service, from the catalog (ServiceTest proves the CDI beans are the same). */

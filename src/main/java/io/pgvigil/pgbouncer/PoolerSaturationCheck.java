@@ -1,0 +1,136 @@
+package io.pgvigil.pgbouncer;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+import jakarta.inject.Singleton;
+
+import io.pgvigil.activity.StatActivityCollector.Activity;
+import io.pgvigil.config.PgvigilConfig;
+import io.pgvigil.core.CheckSpec;
+import io.pgvigil.core.Evaluation;
+import io.pgvigil.core.Snapshot;
+import io.pgvigil.core.SubjectKind;
+import io.pgvigil.core.ThresholdCheck;
+import io.pgvigil.core.Unit;
+import io.pgvigil.core.Window;
+import io.pgvigil.pgbouncer.Poolers.Database;
+import io.pgvigil.pgbouncer.Poolers.Pool;
+import io.pgvigil.pgbouncer.Poolers.Reading;
+
+/**
+ * {@code pooler_saturation}: per PgBouncer pool, how long the oldest waiting client has waited for a
+ * server connection ({@code SHOW POOLS} {@code maxwait}). Subject: {@code pgbouncer/database/user}. A
+ * check of its own rather than {@code pool_saturation} with another subject: that one measures
+ * PostgreSQL's connection slots as a ratio and is judged only when PostgreSQL answers; this one is a
+ * time, read from PgBouncer, and is judged whenever PgBouncer answers — the two can disagree, which is
+ * the point (20 busy server connections look healthy to PostgreSQL while 500 clients queue).
+ */
+@Singleton
+public class PoolerSaturationCheck extends ThresholdCheck {
+
+    public static final String ID = "pooler_saturation";
+    public static final CheckSpec SPEC = CheckSpec.of(ID, Unit.SECONDS, SubjectKind.POOL,
+            "longest time a client of a PgBouncer pool has waited for a server connection",
+            "Clients wait for a server connection in PgBouncer pool {{ $labels.subject }}", PoolerSaturationCheck::new);
+
+    /** PgBouncer's own console appears in SHOW POOLS; its clients are admins, never queued behind PostgreSQL. */
+    static final String ADMIN_DATABASE = "pgbouncer";
+
+    private final double longTransaction;
+    private final double lockWait;
+
+    public PoolerSaturationCheck(PgvigilConfig config) {
+        super(SPEC, config.checks().poolerSaturation(), seconds(config.checks().poolerSaturation().warning()),
+                seconds(config.checks().poolerSaturation().critical()));
+        this.longTransaction = seconds(config.checks().longTransaction().warning());
+        this.lockWait = seconds(config.checks().lockWait().warning());
+    }
+
+    @Override
+    public boolean needsTarget() {
+        return false;
+    }
+
+    @Override
+    public Optional<List<Evaluation>> evaluate(Snapshot snapshot, Window window) {
+        Optional<Poolers> poolers = snapshot.get(Poolers.class);
+        if (poolers.isEmpty() || poolers.get().readings().stream().noneMatch(Reading::up)) {
+            return Optional.empty();
+        }
+        String holders = holders(snapshot);
+        List<Evaluation> evaluations = new ArrayList<>();
+        for (Reading reading : poolers.get().readings()) {
+            if (!reading.up()) {
+                continue;
+            }
+            for (Pool pool : reading.pools()) {
+                if (pool.database().equals(ADMIN_DATABASE) || pool.maxWaitSeconds() == null) {
+                    continue;
+                }
+                String subject = reading.name() + "/" + pool.database() + "/" + pool.user();
+                evaluations.add(Evaluation.above(subject, pool.maxWaitSeconds(), warning(), critical(),
+                        message(reading, pool, holders)));
+            }
+        }
+        return Optional.of(evaluations);
+    }
+
+    /** "3 clients waiting, the oldest for 2.4 s; 20 of 20 server connections ... raise ...". */
+    static String message(Reading reading, Pool pool, String holders) {
+        Database db = reading.database(pool.database());
+        long waiting = pool.clientsWaiting() == null ? 0 : pool.clientsWaiting();
+        long inUse = n(pool.serversActive()) + n(pool.serversUsed()) + n(pool.serversTested()) + n(pool.serversLogin());
+        Long poolSize = db == null ? null : db.poolSize();
+        Long maxDb = db == null ? null : db.maxConnections();
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,
+                "pool %s/%s of PgBouncer %s (%s mode): %d client(s) waiting, the oldest for %.1f s; %d active client(s);"
+                        + " %d server connection(s) in use and %d idle, pool_size %s, max_db_connections %s",
+                pool.database(), pool.user(), reading.name(), pool.poolMode() == null ? "unknown" : pool.poolMode(),
+                waiting, pool.maxWaitSeconds(), n(pool.clientsActive()), inUse, n(pool.serversIdle()),
+                poolSize == null ? "unknown" : poolSize, maxDb == null ? "unknown" : maxDb == 0 ? "unlimited" : maxDb));
+        if (maxDb != null && maxDb > 0 && db.currentConnections() != null && db.currentConnections() >= maxDb) {
+            sb.append(". The database's max_db_connections is reached (").append(db.currentConnections())
+                    .append(" server connections across its pools): raise it if PostgreSQL has slots to spare"
+                            + " (max_connections; see pool_saturation), or shorten the transactions that hold them");
+        } else if (n(pool.serversLogin()) > 0 && n(pool.serversActive()) < (poolSize == null ? Long.MAX_VALUE : poolSize)) {
+            sb.append(". Server connections are still logging in: PostgreSQL is slow to accept connections or refuses"
+                    + " them (max_connections reached? see pool_saturation and PgBouncer's log)");
+        } else {
+            sb.append(". Every server connection of the pool is busy: raise pool_size (default_pool_size) if PostgreSQL"
+                    + " has slots to spare (max_connections, see pool_saturation), or shorten the transactions that"
+                    + " hold server connections");
+            if ("session".equals(pool.poolMode())) {
+                sb.append("; in session mode a client keeps its server connection until it disconnects, so idle"
+                        + " clients hold them too: pool_mode = transaction lets clients share them");
+            }
+        }
+        return sb.append(holders).toString();
+    }
+
+    /** Pointers to what PostgreSQL shows holding connections: a long transaction, sessions waiting on locks. */
+    private String holders(Snapshot snapshot) {
+        if (!snapshot.up()) {
+            return "; PostgreSQL cannot be reached by pgvigil now (see pg_up)";
+        }
+        Optional<Activity> activity = snapshot.get(Activity.class);
+        if (activity.isEmpty()) {
+            return "";
+        }
+        StringBuilder sb = new StringBuilder();
+        activity.get().oldestTransaction().filter(b -> b.xactAgeSeconds() != null && b.xactAgeSeconds() >= longTransaction).ifPresent(b -> sb.append(
+                String.format(Locale.ROOT, "; PostgreSQL has a transaction open for %.0f s (pid %d, user %s): see the"
+                        + " long_transaction finding", b.xactAgeSeconds(), b.pid(), b.usename())));
+        activity.get().longestLockWaitByDatabase().entrySet().stream().filter(e -> e.getValue() >= lockWait)
+                .max(java.util.Map.Entry.comparingByValue()).ifPresent(e -> sb.append(String.format(Locale.ROOT,
+                        "; sessions wait on locks in database %s (the longest %.0f s): see the lock_wait finding",
+                        e.getKey(), e.getValue())));
+        return sb.toString();
+    }
+
+    private static long n(Long v) {
+        return v == null ? 0 : v;
+    }
+}
