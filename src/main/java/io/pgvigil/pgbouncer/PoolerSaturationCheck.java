@@ -41,12 +41,20 @@ public class PoolerSaturationCheck extends ThresholdCheck {
 
     private final double longTransaction;
     private final double lockWait;
+    private final boolean pgbouncerConfigured;
 
     public PoolerSaturationCheck(PgvigilConfig config) {
         super(SPEC, config.checks().poolerSaturation(), seconds(config.checks().poolerSaturation().warning()),
                 seconds(config.checks().poolerSaturation().critical()));
         this.longTransaction = seconds(config.checks().longTransaction().warning());
         this.lockWait = seconds(config.checks().lockWait().warning());
+        this.pgbouncerConfigured = config.pgbouncer().url().isPresent();
+    }
+
+    /** Off without a PgBouncer to watch ({@code pgvigil.pgbouncer.url}): no thresholds, no evaluation, nothing to suspend. */
+    @Override
+    public boolean enabled() {
+        return super.enabled() && pgbouncerConfigured;
     }
 
     @Override

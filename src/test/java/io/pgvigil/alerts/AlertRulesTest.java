@@ -34,7 +34,7 @@ class AlertRulesTest {
     static final List<Path> RULE_TESTS = List.of(Path.of("alerts/tests/pgvigil-checks.test.yml"),
             Path.of("alerts/tests/pgvigil-service.test.yml"));
     /** PgvigilTargetDown, PgvigilPollStale, PgvigilCollectorFailing, PgvigilDatabaseVisitFailing. */
-    static final int SERVICE_ALERTS = 4;
+    static final int SERVICE_ALERTS = 5;
     static final Path PROMETHEUS_RULE = Path.of("alerts/kubernetes/pgvigil-prometheusrule.yaml");
     static final String RUNBOOK_BASE = "https://github.com/pgvigil/pgvigil/blob/main/";
 

@@ -30,6 +30,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.pgvigil.testing.PackagedApp;
+import io.pgvigil.testing.PgBouncerServer;
 import io.pgvigil.testing.PgServer;
 import io.pgvigil.testing.Promtool;
 
@@ -59,16 +60,27 @@ class AlertsAndDashboardsIT {
                 "max_slot_wal_keep_size", "1GB"));
                 PgServer standby = primary.startStandby("standby_e2e")) {
             prepare(primary);
-            try (PackagedApp onPrimary = PackagedApp.start(pgvigil(primary, Map.of(
+            // A PgBouncer in front of the primary (pool of 2, no query_wait_timeout), watched by the primary's
+            // pgvigil, for the Pooler row and pooler_saturation.
+            PgBouncerServer pgbouncer = PgBouncerServer.start(primary, "transaction", 2, "query_wait_timeout = 0");
+            Map<String, String> onPrimaryConfig = new LinkedHashMap<>(Map.of(
                     "pgvigil.interval", "2s", "pgvigil.indexes.interval", "2s",
                     "pgvigil.checks.long-transaction.warning", "3s", "pgvigil.checks.long-transaction.critical", "1h",
                     "pgvigil.checks.slow-query.warning", "50ms",
                     "pgvigil.checks.rollback-rate.min-transactions", "5",
-                    "pgvigil.checks.replication-slot.warning", "1M")));
+                    "pgvigil.checks.replication-slot.warning", "1M"));
+            onPrimaryConfig.putAll(Map.of("pgvigil.pgbouncer.url", pgbouncer.url(), "pgvigil.pgbouncer.name", "e2e",
+                    "pgvigil.pgbouncer.username", PgBouncerServer.STATS_USER,
+                    "pgvigil.pgbouncer.password", PgBouncerServer.STATS_PASSWORD));
+            try (pgbouncer; PackagedApp onPrimary = PackagedApp.start(pgvigil(primary, onPrimaryConfig));
                     PackagedApp onStandby = PackagedApp.start(pgvigil(standby, Map.of("pgvigil.interval", "2s")))) {
                 String a = "localhost:" + onPrimary.port();
                 String b = "localhost:" + onStandby.port();
                 held.add(idleInTransaction(primary));
+                // Both server connections of the pool held by open transactions, and a third client queued behind them.
+                held.add(throughPgBouncerInTransaction(pgbouncer));
+                held.add(throughPgBouncerInTransaction(pgbouncer));
+                workload.add(new Thread(() -> queueBehind(pgbouncer, stop)));
                 workload.add(loop(stop, () -> businessAsUsual(primary)));
                 workload.add(loop(stop, () -> rollbackStorm(primary)));
                 workload.forEach(Thread::start);
@@ -104,14 +116,14 @@ class AlertsAndDashboardsIT {
                     everyRuleEvaluatesOnMetricsThatExist(api);
 
                     Set<String> induced = Set.of("PgvigilRollbackRateCritical", "PgvigilSlowQueryWarning",
-                            "PgvigilLongTransactionWarning", "PgvigilReplicationSlotWarning");
+                            "PgvigilLongTransactionWarning", "PgvigilReplicationSlotWarning", "PgvigilPoolerSaturationCritical");
                     awaitFiring(api, induced, Duration.ofSeconds(150));
 
                     stop.set(true);
+                    closeAll(held); // first: the client queued in PgBouncer gets a server connection and ends
                     for (Thread t : workload) {
                         t.join(10_000);
                     }
-                    closeAll(held);
                     primary.stop();
                     awaitFiring(api, Set.of("PgvigilTargetDown"), Duration.ofSeconds(150));
                     JsonNode down = alerts(api).stream().filter(x -> x.path("labels").path("alertname").asText()
@@ -217,6 +229,26 @@ class AlertsAndDashboardsIT {
         // The rollback storm has a database of its own, so that shop's steady commits do not dilute it.
         try (Connection c = primary.connect("payments"); Statement st = c.createStatement()) {
             st.execute("CREATE TABLE payments (id serial PRIMARY KEY, amount int CHECK (amount > 0))");
+        }
+    }
+
+    private static Connection throughPgBouncerInTransaction(PgBouncerServer pgbouncer) throws SQLException {
+        Connection c = pgbouncer.connectApp();
+        c.setAutoCommit(false);
+        try (Statement st = c.createStatement()) {
+            st.execute("SELECT 1");
+        }
+        return c;
+    }
+
+    /** A client that waits in PgBouncer's queue until the test ends (its connection is closed under it then). */
+    private static void queueBehind(PgBouncerServer pgbouncer, AtomicBoolean stop) {
+        try (Connection c = pgbouncer.connectApp(); Statement st = c.createStatement()) {
+            st.execute("SELECT 1");
+        } catch (SQLException e) {
+            if (!stop.get()) {
+                throw new IllegalStateException("the queued client failed before the end of the test", e);
+            }
         }
     }
 

@@ -74,6 +74,13 @@ class DashboardsTest {
             for (JsonNode p : d.path("panels")) {
                 String panel = name + " panel " + p.path("title").asText();
                 assertThat(ids.add(p.path("id").asInt())).as(panel + " unique id").isTrue();
+                if (p.path("type").asText().equals("row")) {
+                    // A row only heads the panels below it (the Pooler row): a title, a full width, no query.
+                    assertThat(p.path("title").asText()).as(panel).isNotBlank();
+                    assertThat(p.path("gridPos").path("w").asInt()).as(panel).isEqualTo(24);
+                    assertThat(p.has("targets")).as(panel).isFalse();
+                    continue;
+                }
                 assertThat(p.path("type").asText()).as(panel).isIn("stat", "timeseries", "table", "bargauge", "gauge");
                 assertThat(p.path("title").asText()).as(panel).isNotBlank();
                 assertThat(p.path("datasource").path("uid").asText()).as(panel).isEqualTo("${datasource}");
@@ -94,6 +101,7 @@ class DashboardsTest {
         assertThresholds("pgvigil-connections.json", "Connection slots in use", 0.8, 0.9);
         assertThresholds("pgvigil-connections.json", "Rollback ratio", 0.1, 0.25);
         assertThresholds("pgvigil-connections.json", "Oldest open transaction", 60, 300);
+        assertThresholds("pgvigil-connections.json", "Pooler: longest client wait per pool", 1, 5);
         assertThresholds("pgvigil-statements.json", "Mean execution time (top 10)", 0.1, 1);
         assertThresholds("pgvigil-indexes.json", "Index hit ratio", 0.95, 0.99);
         assertThresholds("pgvigil-replication.json", "Replay lag per standby (from the primary)", 5, 30);

@@ -75,6 +75,15 @@ public final class CatalogFiles {
                 summary: 'pgvigil cannot read index statistics of database {{ $labels.datname }} ({{ $labels.instance }})'
                 description: 'Visits of database {{ $labels.datname }} on {{ $labels.instance }} have failed for 15 minutes; its index and table findings are held. /api/v1/status (databases) gives the reason.'
                 runbook_url: 'https://github.com/pgvigil/pgvigil/blob/main/docs/runbooks/database-visit-failing.md'
+            - alert: PgvigilPgBouncerDown
+              expr: pgvigil_pgbouncer_up == 0
+              for: 1m
+              labels:
+                severity: critical
+              annotations:
+                summary: 'pgvigil cannot read PgBouncer {{ $labels.pgbouncer }} ({{ $labels.instance }})'
+                description: 'pgvigil_pgbouncer_up has been 0 for a minute for PgBouncer {{ $labels.pgbouncer }} on {{ $labels.instance }}: it is down, or its console refuses pgvigil''s login, and pooler_saturation is withdrawn for it. PostgreSQL is watched as usual. /api/v1/status (collector pgbouncer:{{ $labels.pgbouncer }}) gives the error.'
+                runbook_url: 'https://github.com/pgvigil/pgvigil/blob/main/docs/runbooks/pgbouncer-down.md'
             """;
 
     private CatalogFiles() {

@@ -51,6 +51,15 @@ class ConfigCheckTest {
             "pgvigil.target.lock-timeout | 0s | pgvigil.target.lock-timeout is PT0S: must be at least 1ms (a duration such as 100ms, 15s, 5m or PT1M)",
             "pgvigil.target.connect-timeout | 100ms | pgvigil.target.connect-timeout is PT0.1S: must be at least 1s (a duration such as 100ms, 15s, 5m or PT1M)",
             "pgvigil.target.password-file | /nonexistent/pgvigil-password | pgvigil.target.password-file='/nonexistent/pgvigil-password' cannot be read",
+            "pgvigil.pgbouncer.url | localhost:6432 | pgvigil.pgbouncer.url='localhost:6432' is not a postgresql:// URL with a host",
+            "pgvigil.pgbouncer.url | postgresql://localhost:6432/app | pgvigil.pgbouncer.url='postgresql://localhost:6432/app' names database app: pgvigil reads PgBouncer's admin console, database pgbouncer",
+            "pgvigil.pgbouncer.url | postgresql://localhost:6432/pgbouncer?password=hunter2 | pgvigil.pgbouncer.url='postgresql://localhost:6432/pgbouncer?…' has a query string or user info",
+            "pgvigil.pgbouncer.url | postgresql://localhost:99999 | pgvigil.pgbouncer.url='postgresql://localhost:99999' has port 99999: must be 1 to 65535",
+            "pgvigil.pgbouncer.name | edge | pgvigil.pgbouncer.name is set but pgvigil.pgbouncer.url is not",
+            "pgvigil.checks.pooler-saturation.warning | 10s | pgvigil.checks.pooler-saturation.warning=PT10S is above pgvigil.checks.pooler-saturation.critical=PT5S",
+            "pgvigil.pgbouncer.username | pgvigil | pgvigil.pgbouncer.username is set but pgvigil.pgbouncer.url is not",
+            "pgvigil.pgbouncer.password | secret | pgvigil.pgbouncer.password is set but pgvigil.pgbouncer.url is not",
+            "pgvigil.pgbouncer.password-file | /nonexistent/pgbouncer-password | pgvigil.pgbouncer.password-file is set but pgvigil.pgbouncer.url is not",
             "pgvigil.checks.pool-saturation.warning | 1.5 | pgvigil.checks.pool-saturation.warning is 1.5: must be a ratio from 0 to 1",
             "pgvigil.checks.pool-saturation.critical | -0.1 | pgvigil.checks.pool-saturation.critical is -0.1: must be a ratio from 0 to 1",
             "pgvigil.checks.pool-saturation.warning | 0.95 | pgvigil.checks.pool-saturation.warning=0.95 is above pgvigil.checks.pool-saturation.critical=0.9",
@@ -112,6 +121,26 @@ class ConfigCheckTest {
         Map<String, String> props = new HashMap<>(Map.of("pgvigil.target.url", URL));
         props.put(key, value);
         assertThat(refusals(props)).anySatisfy(p -> assertThat(p).startsWith(problem));
+    }
+
+    @Test
+    void aPgBouncerNeedsAValidNameAUserAndOneReadablePassword() {
+        Map<String, String> props = Map.of("pgvigil.target.url", URL, "pgvigil.pgbouncer.url", "postgresql://pooler:6432",
+                "pgvigil.pgbouncer.name", "edge pooler", "pgvigil.pgbouncer.password", "x",
+                "pgvigil.pgbouncer.password-file", "/nonexistent/pgbouncer-password");
+        assertThat(refusals(props)).anySatisfy(p -> assertThat(p).startsWith(
+                "pgvigil.pgbouncer.name='edge pooler' is not a valid name: 1 to 63 letters, digits"))
+                .contains("pgvigil.pgbouncer.username is not set: give a user listed in PgBouncer's stats_users",
+                        "pgvigil.pgbouncer.password and pgvigil.pgbouncer.password-file are both set: set only one")
+                .anySatisfy(p -> assertThat(p).startsWith(
+                        "pgvigil.pgbouncer.password-file='/nonexistent/pgbouncer-password' cannot be read"));
+        assertThat(refusals(Map.of("pgvigil.target.url", URL, "pgvigil.pgbouncer.url", "jdbc:postgresql://pooler/pgbouncer",
+                "pgvigil.pgbouncer.username", "pgvigil", "pgvigil.pgbouncer.password", "x"))).isEmpty();
+        var target = io.pgvigil.pgbouncer.PgBouncerTarget.of(config(Map.of("pgvigil.target.url", URL,
+                "pgvigil.pgbouncer.url", "postgresql://pooler", "pgvigil.pgbouncer.username", "pgvigil")).pgbouncer())
+                .orElseThrow();
+        assertThat(target.name()).isEqualTo("pooler:6432");
+        assertThat(target.port()).isEqualTo(6432);
     }
 
     @Test

@@ -41,6 +41,8 @@ class ConfigKeysTest {
     static final Map<String, String> ANY_TEXT = Map.of(
             "pgvigil.target.username", "a role name; a wrong one is reported by the server at connect time",
             "pgvigil.target.password", "a password; a wrong one is reported by the server, never echoed",
+            "pgvigil.pgbouncer.username", "a PgBouncer user; one not in stats_users is reported by PgBouncer at login (PgBouncerTest)",
+            "pgvigil.pgbouncer.password", "a password; a wrong one is reported by PgBouncer, never echoed",
             "pgvigil.databases.include", "glob patterns over database names; one that matches nothing is valid",
             "pgvigil.databases.exclude", "glob patterns over database names; one that matches nothing is valid");
 

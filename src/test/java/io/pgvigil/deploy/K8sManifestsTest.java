@@ -63,7 +63,8 @@ class K8sManifestsTest {
         try (Stream<Path> files = Files.walk(folder)) {
             for (Path file : files.filter(p -> p.toString().endsWith(".yaml")).sorted().toList()) {
                 String name = file.getFileName().toString();
-                if (name.equals("kustomization.yaml") || name.startsWith("move-")) {
+                // move-*.yaml and patch-*.yaml are JSON patches of a variant, checked applied to the base below.
+                if (name.equals("kustomization.yaml") || name.startsWith("move-") || name.startsWith("patch-")) {
                     continue;
                 }
                 JsonNode tree = YAML.readTree(file.toFile());
@@ -91,7 +92,7 @@ class K8sManifestsTest {
     @Test
     void everyManifestIsAKubernetesObjectWithNoUnknownField() throws Exception {
         List<Manifest> all = manifests(K8S);
-        assertThat(all).hasSize(12);
+        assertThat(all).hasSize(13);
         for (Manifest m : all) {
             List<String> unknown = new ArrayList<>();
             unknownFields(m.object(), m.tree().path("kind").asText(), unknown, new IdentityHashMap<>());
@@ -124,7 +125,7 @@ class K8sManifestsTest {
     void everyKustomizationNamesFilesThatExist() throws IOException {
         try (Stream<Path> files = Files.walk(K8S)) {
             List<Path> kustomizations = files.filter(p -> p.getFileName().toString().equals("kustomization.yaml")).toList();
-            assertThat(kustomizations).hasSize(4);
+            assertThat(kustomizations).hasSize(5);
             for (Path k : kustomizations) {
                 JsonNode tree = YAML.readTree(k.toFile());
                 assertThat(tree.path("kind").asText()).isEqualTo("Kustomization");
@@ -194,6 +195,81 @@ class K8sManifestsTest {
     }
 
     @Test
+    void thePgBouncerVariantRunsPgBouncerInThePodAndPointsPgvigilAtItsConsole() throws Exception {
+        Path variant = K8S.resolve("variants/pgbouncer");
+        JsonNode kustomization = YAML.readTree(variant.resolve("kustomization.yaml").toFile());
+        Map<String, String> patchByKind = new HashMap<>();
+        kustomization.path("patches").forEach(p -> patchByKind.put(p.path("target").path("kind").asText(), p.path("path").asText()));
+        assertThat(patchByKind).containsOnlyKeys("StatefulSet", "ConfigMap", "Service", "NetworkPolicy");
+
+        StatefulSet sts = YAML.treeToValue(patched("base/statefulset.yaml", variant.resolve(patchByKind.get("StatefulSet"))),
+                StatefulSet.class);
+        List<String> unknown = new ArrayList<>();
+        unknownFields(sts, "StatefulSet", unknown, new IdentityHashMap<>());
+        assertThat(unknown).isEmpty();
+        PodSpec spec = sts.getSpec().getTemplate().getSpec();
+        assertThat(spec.getContainers()).extracting(Container::getName).containsExactly("postgres", "pgbouncer");
+        Container pgbouncer = spec.getContainers().get(1);
+        var sc = pgbouncer.getSecurityContext();
+        assertThat(sc.getRunAsNonRoot()).isTrue();
+        assertThat(sc.getReadOnlyRootFilesystem()).isTrue();
+        assertThat(sc.getAllowPrivilegeEscalation()).isFalse();
+        assertThat(sc.getCapabilities().getDrop()).containsExactly("ALL");
+        assertThat(pgbouncer.getResources().getLimits()).containsKeys("cpu", "memory");
+        int consolePort = pgbouncer.getPorts().stream().filter(p -> p.getName().equals("pgbouncer")).findFirst().orElseThrow()
+                .getContainerPort();
+        Set<String> volumes = new java.util.HashSet<>();
+        spec.getVolumes().forEach(v -> volumes.add(v.getName()));
+        pgbouncer.getVolumeMounts().forEach(m -> {
+            assertThat(volumes).as("volume of mount " + m.getMountPath()).contains(m.getName());
+            assertThat(m.getReadOnly()).as(m.getMountPath()).isTrue();
+        });
+
+        // pgvigil's configuration with the patch: valid, pointing at the pod's PgBouncer as a stats user
+        // whose password file is in pgvigil's mounted secret.
+        ConfigMap cm = YAML.treeToValue(patched("base/pgvigil-configmap.yaml", variant.resolve(patchByKind.get("ConfigMap"))),
+                ConfigMap.class);
+        PgvigilConfig config = io.pgvigil.testing.TestConfig.builder()
+                .withSources(new io.smallrye.config.EnvConfigSource(cm.getData(), 300)).build()
+                .getConfigMapping(PgvigilConfig.class);
+        assertThat(ConfigCheck.problems(config, true)).allSatisfy(p -> assertThat(p).contains("password-file"));
+        var target = io.pgvigil.pgbouncer.PgBouncerTarget.of(config.pgbouncer()).orElseThrow();
+        assertThat(target.host()).isEqualTo("localhost");
+        assertThat(target.port()).isEqualTo(consolePort);
+        String passwordFile = config.pgbouncer().passwordFile().orElseThrow();
+        Container pgvigil = pgvigil(spec);
+        var secretMount = pgvigil.getVolumeMounts().stream().filter(m -> passwordFile.startsWith(m.getMountPath() + "/"))
+                .findFirst().orElseThrow();
+        Volume secret = spec.getVolumes().stream().filter(v -> v.getName().equals(secretMount.getName())).findFirst().orElseThrow();
+        assertThat(secret.getSecret().getItems()).anySatisfy(i -> assertThat(secretMount.getMountPath() + "/" + i.getPath())
+                .isEqualTo(passwordFile));
+
+        // PgBouncer's own configuration: the console port, pgvigil's user among stats_users and not among admins.
+        ConfigMap ini = of(manifests(variant), ConfigMap.class).stream()
+                .filter(c -> c.getMetadata().getName().equals("pgbouncer-config")).findFirst().orElseThrow();
+        String text = ini.getData().get("pgbouncer.ini");
+        assertThat(text).containsPattern("(?m)^listen_port = " + consolePort + "$")
+                .containsPattern("(?m)^stats_users = .*\\b" + target.username() + "\\b")
+                .doesNotContain("admin_users");
+
+        Service service = YAML.treeToValue(patched("base/service.yaml", variant.resolve(patchByKind.get("Service"))), Service.class);
+        assertThat(service.getSpec().getPorts()).anySatisfy(p -> {
+            assertThat(p.getPort()).isEqualTo(consolePort);
+            assertThat(p.getTargetPort().getStrVal()).isEqualTo("pgbouncer");
+        });
+        NetworkPolicy policy = YAML.treeToValue(patched("base/networkpolicy.yaml",
+                variant.resolve(patchByKind.get("NetworkPolicy"))), NetworkPolicy.class);
+        assertThat(policy.getSpec().getIngress()).anySatisfy(r -> {
+            assertThat(r.getFrom()).as("PgBouncer from any client, like PostgreSQL").isEmpty();
+            assertThat(r.getPorts()).anySatisfy(p -> assertThat(p.getPort().getIntVal()).isEqualTo(consolePort));
+        });
+    }
+
+    private static JsonNode patched(String base, Path patch) throws IOException {
+        return applyPatch(YAML.readTree(K8S.resolve(base).toFile()), YAML.readTree(patch.toFile()));
+    }
+
+    @Test
     void servicesAndPodMonitorsSelectThePodsAndTheirPorts() throws Exception {
         for (Path folder : List.of(K8S.resolve("base"), K8S.resolve("overlays/standalone"))) {
             List<Manifest> manifests = manifests(folder);
@@ -224,8 +300,8 @@ class K8sManifestsTest {
         JsonNode deployed = YAML.readTree(K8S.resolve("monitoring/pgvigil-prometheusrule.yaml").toFile());
         JsonNode alerts = YAML.readTree(Path.of("alerts/kubernetes/pgvigil-prometheusrule.yaml").toFile());
         assertThat(deployed).isEqualTo(alerts);
-        // One alert per severity of every check in the catalog, and the four on pgvigil itself.
-        int rules = io.pgvigil.core.Catalog.CHECKS.stream().mapToInt(c -> c.severities().size()).sum() + 4;
+        // One alert per severity of every check in the catalog, and the five on pgvigil itself.
+        int rules = io.pgvigil.core.Catalog.CHECKS.stream().mapToInt(c -> c.severities().size()).sum() + 5;
         assertThat(YAML.treeToValue(deployed, PrometheusRule.class).getSpec().getGroups().get(0).getRules())
                 .hasSize(rules);
     }
@@ -397,10 +473,16 @@ class K8sManifestsTest {
         }
     }
 
-    /** RFC 6902 move and remove, the two operations the variant uses. */
+    /** RFC 6902 add, move and remove, the operations the variants use. */
     static JsonNode applyPatch(JsonNode doc, JsonNode patch) {
         for (JsonNode op : patch) {
             switch (op.path("op").asText()) {
+                case "add" -> {
+                    String pointer = op.path("path").asText();
+                    assertThat(doc.at(pointer.substring(0, pointer.lastIndexOf('/'))).isMissingNode())
+                            .as("patch path " + pointer).isFalse();
+                    add(doc, pointer, op.path("value").deepCopy());
+                }
                 case "move" -> {
                     JsonNode value = doc.at(op.path("from").asText()).deepCopy();
                     remove(doc, op.path("from").asText());

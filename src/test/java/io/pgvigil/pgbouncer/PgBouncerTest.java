@@ -153,6 +153,10 @@ class PgBouncerTest {
         for (Future<?> w : waiters) {
             w.get(10, TimeUnit.SECONDS);
         }
+        assertThat(io.pgvigil.testing.MetricsDoc.exported(scrape)).as("every PgBouncer family of docs/metrics.md")
+                .containsAll(io.pgvigil.testing.MetricsDoc.NEED_A_PGBOUNCER);
+        assertThat(io.pgvigil.testing.MetricsDoc.documented()).containsAll(io.pgvigil.testing.MetricsDoc.NEED_A_PGBOUNCER);
+
         PollState after = m.poll();
         assertThat(pool(after).clientsWaiting()).isZero();
         assertThat(m.finding("pooler_saturation", SUBJECT)).isEmpty();

@@ -194,6 +194,7 @@ public class ServiceTest {
         Set<String> expected = new TreeSet<>(MetricsDoc.documented());
         expected.removeAll(MetricsDoc.NEED_A_STANDBY);
         expected.removeAll(MetricsDoc.NOT_ON_A_DEFAULT_PRIMARY);
+        expected.removeAll(MetricsDoc.NEED_A_PGBOUNCER);
         assertThat(MetricsDoc.exported(metrics())).as("exported metrics").isEqualTo(expected);
     }
 

@@ -30,6 +30,10 @@ public final class MetricsDoc {
             .absentOnADefaultPrimary(PgServer.defaultMajor()).stream().map(io.pgvigil.metrics.MetricFamily::exposedName)
             .collect(java.util.stream.Collectors.toUnmodifiableSet());
 
+    /** Families that exist only with a PgBouncer configured; PgBouncerTest checks them. */
+    public static final Set<String> NEED_A_PGBOUNCER = new io.pgvigil.pgbouncer.PgBouncerMetrics().families().stream()
+            .map(io.pgvigil.metrics.MetricFamily::exposedName).collect(java.util.stream.Collectors.toUnmodifiableSet());
+
     private MetricsDoc() {
     }
 
