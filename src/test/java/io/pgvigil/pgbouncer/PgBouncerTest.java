@@ -219,6 +219,13 @@ class PgBouncerTest {
                 "pgvigil_collector_success{collector=\"pgbouncer:edge\"} 0.0");
         assertThat(scrape).doesNotContain("pgvigil_pgbouncer_pool_client_connections{");
 
+        long sockets = openSockets();
+        for (int i = 0; i < 100; i++) {
+            assertThat(status(wrongPassword.poll()).success()).isFalse();
+        }
+        assertThat(openSockets()).as("100 refused logins leave no socket open").isLessThanOrEqualTo(sockets);
+        assertThat(consoleClients(pgb)).as("nor a client in PgBouncer").isZero();
+
         // The password file is read at each connect: a rotated secret is used from the next poll.
         Files.writeString(secret, PgBouncerServer.STATS_PASSWORD + "\n");
         assertThat(status(wrongPassword.poll()).success()).isTrue();
@@ -256,6 +263,8 @@ class PgBouncerTest {
             assertThat(status(failed).success()).isFalse();
             assertThat(failed.up()).isTrue();
         }
+        System.out.printf("PgBouncer down for 300 polls: threads %d -> %d, open sockets %d -> %d%n", threads,
+                Thread.activeCount(), sockets, openSockets());
         assertThat(Thread.activeCount()).isLessThanOrEqualTo(threads);
         assertThat(openSockets()).isLessThanOrEqualTo(sockets);
         assertThat(m.scrape()).contains("pgvigil_pgbouncer_up{pgbouncer=\"edge\"} 0.0", "pg_up 1.0");

@@ -75,6 +75,12 @@ public final class PgBouncerServer implements AutoCloseable {
      * plus more {@code [pgbouncer]} settings as {@code key = value} lines.
      */
     public static PgBouncerServer start(PgServer backend, String poolMode, int poolSize, String... settings) {
+        return start(backend, poolMode, poolSize, 0, settings);
+    }
+
+    /** As {@link #start(PgServer, String, int, String...)}, with {@code app1} to {@code app<moreDatabases>} too (benchmarks). */
+    public static PgBouncerServer start(PgServer backend, String poolMode, int poolSize, int moreDatabases,
+            String... settings) {
         require();
         try {
             Path folder = Files.createTempDirectory("pgvigil-pgbouncer-");
@@ -86,7 +92,11 @@ public final class PgBouncerServer implements AutoCloseable {
                     + STATS_USER + "\" \"" + STATS_PASSWORD + "\"\n\"" + OTHER_USER + "\" \"" + OTHER_PASSWORD + "\"\n");
             StringBuilder ini = new StringBuilder();
             ini.append("[databases]\n").append(DATABASE).append(" = host=127.0.0.1 port=").append(backend.port())
-                    .append(" dbname=postgres\n\n[pgbouncer]\n")
+                    .append(" dbname=postgres\n");
+            for (int i = 1; i <= moreDatabases; i++) {
+                ini.append(DATABASE).append(i).append(" = host=127.0.0.1 port=").append(backend.port()).append(" dbname=postgres\n");
+            }
+            ini.append("\n[pgbouncer]\n")
                     .append("listen_addr = 127.0.0.1\nlisten_port = ").append(port).append('\n')
                     .append("unix_socket_dir =\n")
                     .append("auth_type = scram-sha-256\nauth_file = ").append(folder.resolve("userlist.txt")).append('\n')
@@ -178,8 +188,13 @@ public final class PgBouncerServer implements AutoCloseable {
 
     /** A client of the {@code app} database through PgBouncer, as an application would connect. */
     public Connection connectApp() throws SQLException {
+        return connectApp(DATABASE);
+    }
+
+    /** A client of {@code database} (a PgBouncer database name) through PgBouncer. */
+    public Connection connectApp(String database) throws SQLException {
         // prepareThreshold=0: no named server-side statements, which transaction pooling cannot carry.
-        return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port + "/" + DATABASE
+        return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port + "/" + database
                 + "?prepareThreshold=0&ApplicationName=pgbouncer-test-client", APP_USER, APP_PASSWORD);
     }
 
