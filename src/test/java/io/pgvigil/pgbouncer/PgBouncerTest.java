@@ -198,6 +198,51 @@ class PgBouncerTest {
     }
 
     @Test
+    void whenMaxDbConnectionsIsTheLimitTheAdviceSaysSo() throws Exception {
+        PgServer pg = PgServer.shared(PgServer.defaultMajor());
+        PgBouncerServer pgb = closing(PgBouncerServer.start(pg, "transaction", 5, "max_db_connections = 1"));
+        TestMonitor m = watching(pg, pgb);
+
+        Connection holder = holdingTransaction(pgb);
+        Future<?> waiter = waitingClient(pgb);
+        PgServer.await("a client has waited 1 s", () -> m.poll() != null && m.finding("pooler_saturation", SUBJECT).isPresent());
+
+        Finding f = m.finding("pooler_saturation", SUBJECT).orElseThrow();
+        assertThat(f.message()).contains("1 client(s) waiting", "1 server connection(s) in use and 0 idle, pool_size 5,"
+                + " max_db_connections 1", "The database's max_db_connections is reached (1 server connections across its pools)");
+        assertThat(TestMonitor.sample(m.scrape(), "pgvigil_pgbouncer_database_max_connections{" + POOL + "}")).isEqualTo(1.0);
+        assertThat(TestMonitor.sample(m.scrape(), "pgvigil_pgbouncer_database_current_connections{" + POOL + "}")).isEqualTo(1.0);
+        holder.commit();
+        waiter.get(10, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void aPgBouncerThatStopsAnsweringFailsThePollWithinTheStatementTimeoutAndIsReadAgainOnceItAnswers() throws Exception {
+        PgServer pg = PgServer.shared(PgServer.defaultMajor());
+        PgBouncerServer pgb = closing(PgBouncerServer.start(pg, "transaction", 2));
+        TestMonitor m = watching(pg, pgb, "pgvigil.target.statement-timeout", "1s", "pgvigil.target.connect-timeout", "1s");
+        assertThat(status(m.poll()).success()).isTrue();
+
+        pgb.pause();
+        try {
+            long start = System.nanoTime();
+            PollState hung = m.poll();
+            double seconds = (System.nanoTime() - start) / 1e9;
+            assertThat(status(hung).success()).isFalse();
+            assertThat(status(hung).error()).contains("PgBouncer did not answer SHOW POOLS within 1000 ms");
+            assertThat(hung.up()).as("PostgreSQL is polled as usual").isTrue();
+            assertThat(seconds).as("the poll is bounded by the statement timeout").isLessThan(3);
+            // The next poll logs in again: the login is bounded by the connect timeout.
+            start = System.nanoTime();
+            assertThat(status(m.poll()).success()).isFalse();
+            assertThat((System.nanoTime() - start) / 1e9).isLessThan(3);
+        } finally {
+            pgb.resume();
+        }
+        assertThat(status(m.poll()).success()).isTrue();
+    }
+
+    @Test
     void aRefusedLoginIsReportedOnceWhilePostgresIsWatchedAsUsual() throws Exception {
         PgServer pg = PgServer.shared(PgServer.defaultMajor());
         PgBouncerServer pgb = closing(PgBouncerServer.start(pg, "transaction", 2));

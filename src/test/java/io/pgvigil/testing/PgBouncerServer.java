@@ -168,6 +168,31 @@ public final class PgBouncerServer implements AutoCloseable {
         }
     }
 
+    /** Freezes PgBouncer (SIGSTOP): it keeps its sockets open but answers nothing, as a hung process would. */
+    public synchronized void pause() {
+        signal("STOP");
+    }
+
+    /** Lets a paused PgBouncer run again (SIGCONT). */
+    public synchronized void resume() {
+        signal("CONT");
+    }
+
+    private void signal(String name) {
+        try {
+            // unshare execs PgBouncer, so the child's pid is PgBouncer's.
+            Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start();
+            if (kill.waitFor() != 0) {
+                throw new AssertionError("kill -" + name + " failed");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
     private boolean accepts() {
         try (Socket s = new Socket()) {
             s.connect(new InetSocketAddress("127.0.0.1", port), 200);
