@@ -344,6 +344,23 @@ class PgBouncerTest {
         }
     }
 
+    /**
+     * Why pgvigil has its own console client: pgjdbc (42.7.6 and later) follows the login with {@code SET
+     * extra_float_digits} for a server reporting a version below 12, as the console does, and PgBouncer
+     * refuses any SET from a stats user, whatever the query mode. If this starts to pass, pgjdbc or
+     * PgBouncer changed, and {@link ConsoleConnection} may give way to pgjdbc.
+     */
+    @Test
+    void pgjdbcCannotLogInToTheConsoleAsAStatsUser() {
+        PgServer pg = PgServer.shared(PgServer.defaultMajor());
+        PgBouncerServer pgb = closing(PgBouncerServer.start(pg, "transaction", 2));
+        for (String params : List.of("preferQueryMode=simple", "preferQueryMode=simple&assumeMinServerVersion=12")) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> java.sql.DriverManager.getConnection(
+                    "jdbc:postgresql://127.0.0.1:" + pgb.port() + "/pgbouncer?" + params, PgBouncerServer.STATS_USER,
+                    PgBouncerServer.STATS_PASSWORD).close()).as(params).hasMessageContaining("admin access needed");
+        }
+    }
+
     /** Clients of PgBouncer's console logged in with pgvigil's application_name. */
     private static long consoleClients(PgBouncerServer pgb) throws SQLException {
         try (ConsoleConnection c = ConsoleConnection.open("127.0.0.1", pgb.port(), PgBouncerServer.STATS_USER,
