@@ -57,6 +57,17 @@ public class PoolerSaturationCheck extends ThresholdCheck {
         return super.enabled() && pgbouncerConfigured;
     }
 
+    /**
+     * {@code maxwait} is the queue at the poll's instant: a pool whose clients queue in bursts can read 0
+     * at one poll and 3 s at the next. A finding therefore clears only after {@code clear-after}
+     * consecutive polls without a wait over the threshold, so that one incident of bursts opens once and
+     * clears once.
+     */
+    @Override
+    public boolean clearsByMargin() {
+        return false;
+    }
+
     @Override
     public boolean needsTarget() {
         return false;
