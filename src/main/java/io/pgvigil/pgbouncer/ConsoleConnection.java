@@ -34,7 +34,7 @@ import javax.crypto.spec.SecretKeySpec;
  * PostgreSQL wire protocol's simple query flow and nothing else.
  *
  * <p>Why not pgjdbc: the console reports its own version ({@code 1.18.0/bouncer}) as
- * {@code server_version}, and pgjdbc 42.7.6 and later answer a server older than 12 with
+ * {@code server_version}, and pgjdbc 42.7.5 and later (42.7.13 here) answer a server older than 12 with
  * {@code SET extra_float_digits = 2} right after the login, whatever {@code preferQueryMode} or
  * {@code assumeMinServerVersion} say. The console refuses every SET from a {@code stats_users} user
  * ("admin access needed"), and from an admin before PgBouncer 1.25 too ("SET failed"), so pgjdbc

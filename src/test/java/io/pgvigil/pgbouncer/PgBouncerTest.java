@@ -354,7 +354,7 @@ class PgBouncerTest {
     }
 
     /**
-     * Why pgvigil has its own console client: pgjdbc (42.7.6 and later) follows the login with {@code SET
+     * Why pgvigil has its own console client: pgjdbc (42.7.5 and later; 42.7.13 here) follows the login with {@code SET
      * extra_float_digits} for a server reporting a version below 12, as the console does, and PgBouncer
      * refuses any SET from a stats user, whatever the query mode. If this starts to pass, pgjdbc or
      * PgBouncer changed, and {@link ConsoleConnection} may give way to pgjdbc.
