@@ -57,6 +57,8 @@ final class ConsoleConnection implements AutoCloseable {
     private final DataInputStream in;
     private final DataOutputStream out;
     private final Map<String, String> parameters = new HashMap<>();
+    /** How PgBouncer had pgvigil log in: {@code trust}, {@code cleartext}, {@code md5} or {@code SCRAM-SHA-256}. */
+    private String authMethod = "trust";
 
     private ConsoleConnection(Socket socket) throws IOException {
         this.socket = socket;
@@ -137,6 +139,10 @@ final class ConsoleConnection implements AutoCloseable {
         }
     }
 
+    String authMethod() {
+        return authMethod;
+    }
+
     /** Whether the socket is still open on this side (a lost peer shows only at the next query). */
     boolean isOpen() {
         return !socket.isClosed();
@@ -200,8 +206,12 @@ final class ConsoleConnection implements AutoCloseable {
             case 0 -> {
                 return null; // AuthenticationOk
             }
-            case 3 -> sendPassword(requirePassword(password));
+            case 3 -> {
+                authMethod = "cleartext";
+                sendPassword(requirePassword(password));
+            }
             case 5 -> {
+                authMethod = "md5";
                 byte[] salt = java.util.Arrays.copyOfRange(msg, 4, 8);
                 String inner = md5Hex((requirePassword(password) + user).getBytes(StandardCharsets.UTF_8));
                 byte[] saltedInput = new byte[inner.length() + 4];
@@ -214,6 +224,7 @@ final class ConsoleConnection implements AutoCloseable {
                 if (!List.of(mechanisms.split("\0")).contains("SCRAM-SHA-256")) {
                     throw new SQLException("PgBouncer offers no SASL mechanism pgvigil speaks: " + mechanisms.replace('\0', ' '), "28000");
                 }
+                authMethod = "SCRAM-SHA-256";
                 Scram started = new Scram(requirePassword(password));
                 ByteArrayOutputStream body = new ByteArrayOutputStream();
                 body.write("SCRAM-SHA-256".getBytes(StandardCharsets.US_ASCII));

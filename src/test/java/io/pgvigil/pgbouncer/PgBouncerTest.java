@@ -353,6 +353,24 @@ class PgBouncerTest {
         }
     }
 
+    @org.junit.jupiter.params.ParameterizedTest(name = "auth_type = {0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = { "plain", "md5", "scram-sha-256" })
+    void theConsoleClientLogsInWithEveryPasswordMethodAndIsRefusedAWrongPassword(String authType) throws Exception {
+        PgServer pg = PgServer.shared(PgServer.defaultMajor());
+        PgBouncerServer pgb = closing(PgBouncerServer.start(pg, "transaction", 2, "auth_type = " + authType));
+        try (ConsoleConnection c = ConsoleConnection.open("127.0.0.1", pgb.port(), PgBouncerServer.STATS_USER,
+                PgBouncerServer.STATS_PASSWORD, "pgvigil-test", Duration.ofSeconds(5), Duration.ofSeconds(5))) {
+            assertThat(c.parameter("server_version")).endsWith("/bouncer");
+            assertThat(c.authMethod()).isEqualTo(Map.of("plain", "cleartext", "md5", "md5", "scram-sha-256", "SCRAM-SHA-256")
+                    .get(authType));
+            assertThat(c.query("SHOW POOLS")).isNotEmpty().allSatisfy(row -> assertThat(row).containsKeys("database",
+                    "user", "cl_active", "cl_waiting", "sv_active", "sv_idle", "sv_used", "sv_tested", "sv_login", "maxwait"));
+        }
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ConsoleConnection.open("127.0.0.1", pgb.port(),
+                PgBouncerServer.STATS_USER, "wrong", "pgvigil-test", Duration.ofSeconds(5), Duration.ofSeconds(5)))
+                .hasMessageContaining("authentication failed").hasMessageNotContaining("wrong");
+    }
+
     /**
      * Why pgvigil has its own console client: pgjdbc (42.7.5 and later; 42.7.13 here) follows the login with {@code SET
      * extra_float_digits} for a server reporting a version below 12, as the console does, and PgBouncer

@@ -96,20 +96,26 @@ public final class PgBouncerServer implements AutoCloseable {
             for (int i = 1; i <= moreDatabases; i++) {
                 ini.append(DATABASE).append(i).append(" = host=127.0.0.1 port=").append(backend.port()).append(" dbname=postgres\n");
             }
-            ini.append("\n[pgbouncer]\n")
-                    .append("listen_addr = 127.0.0.1\nlisten_port = ").append(port).append('\n')
-                    .append("unix_socket_dir =\n")
-                    .append("auth_type = scram-sha-256\nauth_file = ").append(folder.resolve("userlist.txt")).append('\n')
-                    .append("stats_users = ").append(STATS_USER).append('\n')
-                    .append("pool_mode = ").append(poolMode).append('\n')
-                    .append("default_pool_size = ").append(poolSize).append('\n')
-                    .append("reserve_pool_size = 0\nmax_client_conn = 100\n")
-                    // A test that goes wrong fails in seconds, not after the default 120 s.
-                    .append("query_wait_timeout = 20\n")
-                    .append("logfile = ").append(folder.resolve("pgbouncer.log")).append('\n');
-            for (String s : settings) {
-                ini.append(s).append('\n');
+            java.util.Map<String, String> pgbouncer = new java.util.LinkedHashMap<>();
+            pgbouncer.put("listen_addr", "127.0.0.1");
+            pgbouncer.put("listen_port", Integer.toString(port));
+            pgbouncer.put("unix_socket_dir", "");
+            pgbouncer.put("auth_type", "scram-sha-256");
+            pgbouncer.put("auth_file", folder.resolve("userlist.txt").toString());
+            pgbouncer.put("stats_users", STATS_USER);
+            pgbouncer.put("pool_mode", poolMode);
+            pgbouncer.put("default_pool_size", Integer.toString(poolSize));
+            pgbouncer.put("reserve_pool_size", "0");
+            pgbouncer.put("max_client_conn", "100");
+            // A test that goes wrong fails in seconds, not after the default 120 s.
+            pgbouncer.put("query_wait_timeout", "20");
+            pgbouncer.put("logfile", folder.resolve("pgbouncer.log").toString());
+            for (String setting : settings) {
+                String[] kv = setting.split("=", 2);
+                pgbouncer.put(kv[0].strip(), kv[1].strip()); // a test's setting replaces the default, never repeats it
             }
+            ini.append("\n[pgbouncer]\n");
+            pgbouncer.forEach((key, value) -> ini.append(key).append(" = ").append(value).append('\n'));
             Files.writeString(folder.resolve("pgbouncer.ini"), ini);
             PgBouncerServer server = new PgBouncerServer(folder, port);
             server.startProcess();
