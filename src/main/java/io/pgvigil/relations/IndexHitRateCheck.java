@@ -40,7 +40,7 @@ public class IndexHitRateCheck extends RelationCheck {
 
     public static final String ID = "index_hit_rate";
     public static final CheckSpec SPEC = CheckSpec.of(ID, Unit.RATIO, SubjectKind.DATABASE,
-            "index blocks found in shared buffers / index block accesses between two visits (≥ min-block-accesses); a cache still warming up is not judged",
+            "index blocks found in shared buffers / index block accesses between two visits (≥ min-block-accesses); a cache warming up opens none",
             "Index reads in database {{ $labels.subject }} miss shared buffers", IndexHitRateCheck::new).whereLowerIsWorse().alertAfter(Duration.ofMinutes(5));
 
     /** Blocks read from outside shared buffers while the database's indexes fit, and what they hold. */
