@@ -14,6 +14,9 @@ import io.pgvigil.relations.RelationWindow;
 import io.pgvigil.relations.RelationWindow.TableDelta;
 import io.pgvigil.relations.Relations.DatabaseState;
 import io.pgvigil.core.CheckSpec;
+import io.pgvigil.core.Snapshot;
+import io.pgvigil.plans.PlanAdvice;
+import io.pgvigil.plans.Plans;
 import io.pgvigil.core.Evaluation;
 import io.pgvigil.core.Severity;
 import io.pgvigil.core.Unit;
@@ -65,14 +68,19 @@ public class SeqScanHeavyCheck extends RelationCheck {
                 continue;
             }
             String name = qualified(table.schema(), table.name());
+            List<Index> indexes = indexesOf(db, table);
+            PlanAdvice planned = PlanAdvice.of(plans, db.datname(), table, indexes);
             String message = String.format(java.util.Locale.ROOT,
                     "table %s in database %s (%d live rows, %s) was read by %d sequential scans of %.0f rows each on"
                             + " average, %.0f%% of its %d scans in the last %.0f s. %s",
                     name, db.datname(), table.liveRows(), tableSize(table), d.seqScans(), d.rowsPerSeqScan(),
-                    d.seqShare() * 100, d.seqScans() + d.idxScans(), w.seconds(), advice(name, table, indexesOf(db, table)));
+                    d.seqShare() * 100, d.seqScans() + d.idxScans(), w.seconds(),
+                    planned.text() == null ? advice(name, table, indexes)
+                            : planned.text() + (table.withoutPlannerStatistics() || table.staleStatistics()
+                                    ? ". Its planner statistics are missing or stale: run ANALYZE " + name + " too" : ""));
             // Below the threshold too: an open finding clears only with the clearing margin (hysteresis).
             evaluations.add(Evaluation.measured(subject(db, table), d.seqShare(),
-                    d.seqShare() >= warning() ? Severity.WARNING : null, warning(), message));
+                    d.seqShare() >= warning() ? Severity.WARNING : null, warning(), message).withAdvice(planned.advice()));
         }
         return evaluations;
     }
@@ -121,7 +129,7 @@ public class SeqScanHeavyCheck extends RelationCheck {
     }
 
     /** The valid indexes of a table (an index being built or left invalid serves no query). */
-    private static List<Index> indexesOf(DatabaseState db, Table table) {
+    static List<Index> indexesOf(DatabaseState db, Table table) {
         return db.current().indexes().stream()
                 .filter(i -> i.relid() == table.relid() && i.valid() && !i.beingBuilt())
                 .sorted(java.util.Comparator.comparing(Index::name)).toList();
@@ -131,6 +139,13 @@ public class SeqScanHeavyCheck extends RelationCheck {
     static String tableSize(Table table) {
         return table.sizeBytes() == 0 && table.liveRows() > 0 ? "size not yet known: no VACUUM or ANALYZE yet"
                 : size(table.sizeBytes());
+    }
+
+    private Plans plans = Plans.OFF;
+
+    @Override
+    void begin(Snapshot snapshot) {
+        plans = snapshot.get(Plans.class).orElse(Plans.OFF);
     }
 
     private boolean large(Table table) {
