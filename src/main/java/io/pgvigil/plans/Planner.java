@@ -30,6 +30,7 @@ import io.pgvigil.core.Monitor;
 import io.pgvigil.core.Savepoint;
 import io.pgvigil.core.Snapshot;
 import io.pgvigil.core.Window;
+import io.pgvigil.relations.RelationSubjects;
 import io.pgvigil.relations.Relations;
 import io.pgvigil.relations.RelationsCollector.DatabaseRelations;
 import io.pgvigil.relations.RelationsCollector.Index;
@@ -42,8 +43,8 @@ import io.pgvigil.target.ServerInfo;
  * Obtains generic plans of the statements that findings point at, without executing them
  * ({@code pgvigil.plans.enabled}, off by default). At the end of each poll, {@link #choose} picks the
  * statements worth a plan: those flagged by {@code slow_query}, {@code query_regression},
- * {@code temp_spill} or {@code n_plus_one}, and the top statements (by execution time in the interval)
- * of a database with a {@code seq_scan_heavy} table; only SELECT statements (and {@code WITH ...
+ * {@code temp_spill} or {@code n_plus_one}, and for a {@code seq_scan_heavy} table the statements of its
+ * database whose text names it (those that took most time in the interval first, then overall); only SELECT statements (and {@code WITH ...
  * SELECT}). During the next database visit round, {@link #fetchTexts} reads their normalized texts
  * from pg_stat_statements on the main session (the redacted texts that pgvigil shows cannot be
  * planned; the normalized ones are never shown or logged), and {@link #planIn} plans up to
@@ -67,8 +68,8 @@ public class Planner {
     /** Checks whose statement findings are worth a plan; the subject is the statement's queryid. */
     static final Set<String> STATEMENT_CHECKS = Set.of("slow_query", "query_regression", "temp_spill", "n_plus_one");
     static final String SEQ_SCAN_HEAVY = "seq_scan_heavy";
-    /** Statements of a database with a seq_scan_heavy table that are planned: the top ones by time. */
-    static final int TOP_PER_SEQ_SCAN_DATABASE = 3;
+    /** Statements planned for a seq_scan_heavy table: those naming it, the slowest first. */
+    static final int TOP_PER_SEQ_SCAN_TABLE = 3;
     /** Plans kept for the API, the oldest dropped first. */
     static final int MAX_PLANS = 200;
 
@@ -156,7 +157,11 @@ public class Planner {
             }
         }
         Map<Long, Double> means = new HashMap<>();
-        window.statements().forEach(d -> means.merge(d.statement().queryid(), d.meanSeconds(), Math::max));
+        Map<Long, Double> recent = new HashMap<>();
+        window.statements().forEach(d -> {
+            means.merge(d.statement().queryid(), d.meanSeconds(), Math::max);
+            recent.merge(d.statement().queryid(), d.execSeconds(), Double::sum);
+        });
         for (Finding f : open) {
             if (STATEMENT_CHECKS.contains(f.check())) {
                 long queryid;
@@ -170,21 +175,27 @@ public class Planner {
                 }
             }
         }
-        Set<String> seqScanDatabases = new java.util.TreeSet<>();
-        Set<String> datnames = snapshot.get(Relations.class).map(r -> r.databases().keySet()).orElse(Set.of());
+        // A seq_scan_heavy table: the statements of its database whose text names it, the slowest first.
+        Relations relations = snapshot.get(Relations.class).orElse(Relations.NONE);
         for (Finding f : open) {
-            if (f.check().equals(SEQ_SCAN_HEAVY)) {
-                datnames.stream().filter(d -> f.subject().startsWith(d + ".")).forEach(seqScanDatabases::add);
+            if (!f.check().equals(SEQ_SCAN_HEAVY)) {
+                continue;
             }
-        }
-        for (String datname : seqScanDatabases) {
-            window.statements().stream()
-                    .filter(d -> datname.equals(d.statement().datname()) && d.statement().toplevel()
-                            && select(d.statement().text()))
-                    .sorted(Comparator.comparingDouble(Window.StatementDelta::execSeconds).reversed())
-                    .limit(TOP_PER_SEQ_SCAN_DATABASE)
-                    .forEach(d -> add(next, d.statement(), d.meanSeconds(), "top statement of a database with a "
-                            + SEQ_SCAN_HEAVY + " table"));
+            relations.databases().values().forEach(db -> db.current().tables().stream()
+                    .filter(t -> RelationSubjects.of(db.datname(), t.schema(), t.name()).equals(f.subject()))
+                    .forEach(t -> {
+                        Pattern named = Pattern.compile("(?<![\\w$\"])\"?" + Pattern.quote(t.name()) + "\"?(?![\\w$])",
+                                Pattern.CASE_INSENSITIVE);
+                        statements.get().entries().stream()
+                                .filter(e -> db.datname().equals(e.datname()) && e.toplevel() && select(e.text())
+                                        && named.matcher(e.text()).find())
+                                .sorted(Comparator.comparingDouble((StatStatementsCollector.Statement e) ->
+                                        recent.getOrDefault(e.queryid(), 0.0)).thenComparingDouble(
+                                                StatStatementsCollector.Statement::execSeconds).reversed())
+                                .limit(TOP_PER_SEQ_SCAN_TABLE)
+                                .forEach(e -> add(next, e, means.getOrDefault(e.queryid(), 0.0), "reads "
+                                        + SEQ_SCAN_HEAVY + " table " + t.name()));
+                    }));
         }
         wanted = next;
         lastTried.keySet().retainAll(next.keySet());

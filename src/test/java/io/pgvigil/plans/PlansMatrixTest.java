@@ -65,7 +65,9 @@ class PlansMatrixTest {
                     .containsExactly(before[0] + 10, before[1]);
             Plans plans = m.last().snapshot().get(Plans.class).orElseThrow();
             Plan plan = plans.plans().stream().filter(p -> p.seqScansOf("public", "orders").size() == 1).findFirst()
-                    .orElseThrow(() -> new AssertionError("no plan scans orders: " + plans));
+                    .orElseThrow(() -> new AssertionError("no plan scans orders: " + plans + "; statements: "
+                            + m.last().window().statements().stream().map(d -> d.statement().datname() + ":"
+                                    + d.statement().text()).toList() + "; findings: " + m.last().open()));
             assertThat(plan.method()).isEqualTo(major >= 16 ? Planner.GENERIC : Planner.PREPARED);
             assertThat(plan.searchPath()).isEqualTo("\"postgres\", public");
             assertThat(plan.text()).contains("Seq Scan on public.orders").contains("Filter: (orders.customer_id = $1)");
