@@ -15,9 +15,12 @@ import java.util.List;
  * @param nodes       the plan's nodes, depth first
  * @param meanSeconds the statement's mean execution time when it was planned (a re-plan is due when it moves)
  * @param proposals   for each sequential scan with a filter: the index it would need, or why none is proposed
+ * @param previousShape the shape of the statement's plan before the last change, null while it has not changed
+ * @param changedAt   when pgvigil saw the shape change, null while it has not
  */
 public record Plan(long queryid, String datname, Instant obtainedAt, String method, String searchPath, String json,
-        List<PlanNode> nodes, double meanSeconds, List<IndexProposal> proposals) {
+        List<PlanNode> nodes, double meanSeconds, List<IndexProposal> proposals, String previousShape,
+        Instant changedAt) {
 
     public Plan {
         nodes = List.copyOf(nodes);
@@ -54,6 +57,22 @@ public record Plan(long queryid, String datname, Instant obtainedAt, String meth
             s.append(n.describe());
         }
         return s.toString();
+    }
+
+    /**
+     * This plan, remembering {@code before}'s shape when it differs (or what {@code before} remembered):
+     * a plan shape is compared without costs, so a new estimate is not a change.
+     */
+    Plan after(Plan before) {
+        if (before == null) {
+            return this;
+        }
+        if (!before.shape().equals(shape())) {
+            return new Plan(queryid, datname, obtainedAt, method, searchPath, json, nodes, meanSeconds, proposals,
+                    before.shape(), obtainedAt);
+        }
+        return new Plan(queryid, datname, obtainedAt, method, searchPath, json, nodes, meanSeconds, proposals,
+                before.previousShape(), before.changedAt());
     }
 
     /** The sequential scans of a table in this plan. */

@@ -45,7 +45,8 @@ import io.pgvigil.target.ServerInfo;
  * statements worth a plan: those flagged by {@code slow_query}, {@code query_regression},
  * {@code temp_spill} or {@code n_plus_one}, and for a {@code seq_scan_heavy} table the statements of its
  * database whose text names it (those that took most time in the interval first, then overall); only SELECT statements (and {@code WITH ...
- * SELECT}). During the next database visit round, {@link #fetchTexts} reads their normalized texts
+ * SELECT}), then the {@value #BUSIEST} busiest statements of the interval, so that a statement has a plan
+ * to compare with before it regresses. During the next database visit round, {@link #fetchTexts} reads their normalized texts
  * from pg_stat_statements on the main session (the redacted texts that pgvigil shows cannot be
  * planned; the normalized ones are never shown or logged), and {@link #planIn} plans up to
  * {@code per-round} of them in each database, on the visit's own session, inside its read-only
@@ -70,6 +71,8 @@ public class Planner {
     static final String SEQ_SCAN_HEAVY = "seq_scan_heavy";
     /** Statements planned for a seq_scan_heavy table: those naming it, the slowest first. */
     static final int TOP_PER_SEQ_SCAN_TABLE = 3;
+    /** The busiest statements of an interval (by execution time) planned for a baseline shape. */
+    static final int BUSIEST = 5;
     /** Plans kept for the API, the oldest dropped first. */
     static final int MAX_PLANS = 200;
 
@@ -197,6 +200,13 @@ public class Planner {
                                         + SEQ_SCAN_HEAVY + " table " + t.name()));
                     }));
         }
+        // Then the busiest statements of the interval, so that a plan exists before a regression to
+        // compare with; they come last, so findings are planned first within per-round.
+        window.statements().stream()
+                .filter(d -> d.statement().toplevel() && d.statement().datname() != null && select(d.statement().text()))
+                .sorted(Comparator.comparingDouble(Window.StatementDelta::execSeconds).reversed())
+                .limit(BUSIEST)
+                .forEach(d -> add(next, d.statement(), d.meanSeconds(), "among the busiest statements"));
         wanted = next;
         lastTried.keySet().retainAll(next.keySet());
     }
@@ -302,9 +312,9 @@ public class Planner {
                 String json = explain(connection, server, text);
                 List<PlanNode> nodes = PlanReader.nodes(json);
                 List<IndexProposal> proposals = advise(connection, server, text, nodes, relations);
-                plans.remove(key);
+                Plan before = plans.remove(key);
                 plans.put(key, new Plan(w.queryid(), w.datname(), now, server.major() >= 16 ? GENERIC : PREPARED,
-                        searchPath, json, nodes, w.meanSeconds(), proposals));
+                        searchPath, json, nodes, w.meanSeconds(), proposals, null, null).after(before));
                 failures.remove(key);
                 roundPlanned++;
                 while (plans.size() > MAX_PLANS) {

@@ -118,6 +118,60 @@ class PlansMatrixTest {
         }
     }
 
+    /**
+     * A statement planned while it was fast (as one of the busiest) keeps its plan's shape; after its
+     * index is dropped it regresses, is planned again, and query_regression says how the plan changed.
+     */
+    @ParameterizedTest(name = "PostgreSQL {0}")
+    @MethodSource("io.pgvigil.testing.PgServer#majorsStream")
+    void droppingTheIndexAStatementUsesIsReportedAsAPlanChangeOnItsRegression(int major) throws Exception {
+        PgServer pg = PgServer.shared(major);
+        pg.recreateDatabase(DB);
+        try (Connection c = pg.connect(DB); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE events (id int PRIMARY KEY, account int NOT NULL, payload text NOT NULL)");
+            st.execute("INSERT INTO events SELECT g, g % 50000, md5(g::text) FROM generate_series(1, 200000) g");
+            st.execute("CREATE INDEX events_account ON events (account)");
+            st.execute("ANALYZE events");
+            st.execute("GRANT SELECT ON events TO " + PgServer.MONITOR_ROLE);
+        }
+        String sql = "SELECT id, payload FROM events WHERE account = ?";
+        try (TestMonitor m = TestMonitor.watching(pg, "pgvigil.indexes.interval", "1s", "pgvigil.databases.include", DB,
+                "pgvigil.plans.enabled", "true", "pgvigil.checks.query-regression.min-mean", "1ms");
+                Connection app = pg.connect(DB); PreparedStatement lookup = app.prepareStatement(sql)) {
+            m.poll();
+            for (int round = 0; round < 5; round++) {
+                run(lookup, 10);
+                nextRound(m);
+            }
+            Plan fast = m.last().snapshot().get(Plans.class).orElseThrow().plans().stream()
+                    .filter(p -> p.shape().contains("events_account")).findFirst()
+                    .orElseThrow(() -> new AssertionError("not planned while fast: " + m.last().snapshot().get(Plans.class)));
+            assertThat(fast.previousShape()).isNull();
+            assertThat(m.finding("query_regression", Long.toString(fast.queryid()))).isEmpty();
+
+            try (Connection c = pg.connect(DB); Statement st = c.createStatement()) {
+                st.execute("DROP INDEX events_account");
+            }
+            run(lookup, 10);
+            nextRound(m);
+            assertThat(m.finding("query_regression", Long.toString(fast.queryid()))).as("regressed").isPresent();
+            run(lookup, 10);
+            nextRound(m);
+            Finding regression = m.finding("query_regression", Long.toString(fast.queryid())).orElseThrow();
+            assertThat(regression.message()).contains(". Its generic plan in database " + DB + " changed (seen ")
+                    .contains("): " + fast.shape() + " → Seq Scan on public.events");
+        } finally {
+            pg.execute("DROP DATABASE IF EXISTS " + DB + " WITH (FORCE)");
+        }
+    }
+
+    private static void run(PreparedStatement st, int times) throws SQLException {
+        for (int i = 0; i < times; i++) {
+            st.setInt(1, i * 7);
+            st.executeQuery().close();
+        }
+    }
+
     /** The application's lookups: ten, through a prepared statement as an ORM would send them. */
     private static void lookups(PgServer pg) throws SQLException {
         long before = counters(pg)[0] + counters(pg)[1];
