@@ -410,8 +410,8 @@ public class Planner {
                 st.executeQuery().close();
             }
             List<PlanNode> after = PlanReader.nodes(explain(connection, server, text));
-            boolean used = after.stream().anyMatch(n -> n.index() != null && n.index().contains("btree")
-                    && proposal.table().equals(n.relation()));
+            // hypopg names its indexes "<oid>btree_table_column"; a Bitmap Index Scan node names no relation.
+            boolean used = after.stream().anyMatch(n -> n.index() != null && n.index().matches("<\\d+>.*"));
             double newCost = after.get(0).totalCost();
             boolean halved = newCost <= cost / 2;
             String how = String.format(java.util.Locale.ROOT, "%s with a hypothetical index (hypopg): the planner %s it,"
