@@ -88,7 +88,7 @@ public final class IndexAdvisor {
         }
         List<String> columns = new ArrayList<>(equality);
         range.stream().filter(c -> !equality.contains(c)).findFirst().ifPresent(columns::add);
-        String predicate = constant.isEmpty() ? null : String.join(" AND ", constant);
+        String predicate = constant.isEmpty() ? null : "(" + String.join(" AND ", constant) + ")";
         if (columns.isEmpty()) {
             columns.addAll(constantColumns);
             predicate = null;
