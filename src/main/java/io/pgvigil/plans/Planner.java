@@ -208,7 +208,8 @@ public class Planner {
                 .limit(BUSIEST)
                 .forEach(d -> add(next, d.statement(), d.meanSeconds(), "among the busiest statements"));
         wanted = next;
-        lastTried.keySet().retainAll(next.keySet());
+        // A statement that leaves the wanted list for a poll and comes back is not planned again before refresh.
+        lastTried.keySet().removeIf(k -> !next.containsKey(k) && !plans.containsKey(k) && !failures.containsKey(k));
     }
 
     private static void add(Map<Key, Wanted> wanted, StatStatementsCollector.Statement s, double mean, String reason) {
