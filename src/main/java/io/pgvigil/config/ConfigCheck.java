@@ -125,9 +125,9 @@ public final class ConfigCheck {
         return problems;
     }
 
-    /** pgvigil.indexes.enabled and pgvigil.checks.&lt;check&gt;.enabled, one per method of {@link PgvigilConfig.Checks}. */
+    /** pgvigil.indexes.enabled, pgvigil.plans.enabled and pgvigil.checks.&lt;check&gt;.enabled, one per method of {@link PgvigilConfig.Checks}. */
     static List<String> booleanKeys() {
-        List<String> keys = new ArrayList<>(List.of("pgvigil.indexes.enabled"));
+        List<String> keys = new ArrayList<>(List.of("pgvigil.indexes.enabled", "pgvigil.plans.enabled"));
         java.util.Arrays.stream(PgvigilConfig.Checks.class.getDeclaredMethods()).map(java.lang.reflect.Method::getName)
                 .sorted().forEach(m -> keys.add("pgvigil.checks." + m.replaceAll("([A-Z])", "-$1")
                         .toLowerCase(java.util.Locale.ROOT) + ".enabled"));

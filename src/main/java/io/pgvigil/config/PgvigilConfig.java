@@ -67,6 +67,33 @@ public interface PgvigilConfig {
     /** Visits to every database for index and table statistics. */
     Indexes indexes();
 
+    /** Generic plans of the statements that findings point at (opt-in). */
+    Plans plans();
+
+    interface Plans {
+        /**
+         * Whether pgvigil obtains generic plans (never executing anything) of the statements that
+         * findings point at. The role then needs to read the tables: pg_read_all_data (14+) or SELECT grants.
+         */
+        @WithDefault("false")
+        boolean enabled();
+
+        /** Most statements planned in each database per visit round. */
+        @Min(value = 1, message = Allowed.AT_LEAST)
+        @WithDefault("3")
+        int perRound();
+
+        /** A statement is planned again at most this often (sooner when its mean time doubles or halves). */
+        @DurationMin(seconds = 1, message = Allowed.AT_LEAST_1S)
+        @WithDefault("10m")
+        Duration refresh();
+
+        /** statement_timeout and lock_timeout of each planning. */
+        @DurationMin(millis = 1, message = Allowed.AT_LEAST_1MS)
+        @WithDefault("2s")
+        Duration timeout();
+    }
+
     interface Databases {
         /**
          * Databases to visit, as patterns ({@code *} any characters, {@code ?} one character, matched

@@ -10,9 +10,19 @@ package io.pgvigil.core;
  * @param message   a plain sentence for people, naming what to look at
  * @param hold      true when there is no trustworthy measurement this interval (a counter reset):
  *                  an open finding stays as it is, a closed one stays closed
+ * @param advice    the SQL the message proposes, as data; null when it proposes none
  */
 public record Evaluation(String subject, Double value, Severity severity, double threshold, String message,
-        boolean hold) {
+        boolean hold, Advice advice) {
+
+    public Evaluation(String subject, Double value, Severity severity, double threshold, String message, boolean hold) {
+        this(subject, value, severity, threshold, message, hold, null);
+    }
+
+    /** The same verdict, proposing {@code advice}. */
+    public Evaluation withAdvice(Advice advice) {
+        return new Evaluation(subject, value, severity, threshold, message, hold, advice);
+    }
 
     public static Evaluation measured(String subject, double value, Severity severity, double threshold,
             String message) {

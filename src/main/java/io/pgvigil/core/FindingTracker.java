@@ -76,7 +76,8 @@ public final class FindingTracker {
             }
             if (before == null) {
                 if (e.severity() != null) {
-                    Finding opened = new Finding(id, e.severity(), e.subject(), e.value(), e.threshold(), e.message(), now);
+                    Finding opened = new Finding(id, e.severity(), e.subject(), e.value(), e.threshold(), e.message(), now,
+                            e.advice());
                     current.put(e.subject(), new Open(opened));
                     log(opened.severity(), "finding opened: check=%s severity=%s subject=%s value=%s threshold=%s: %s",
                             id, opened.severity().label(), e.subject(), format(e.value()), format(e.threshold()),
@@ -108,7 +109,8 @@ public final class FindingTracker {
             if (target != was) {
                 before.clean = 0;
             }
-            before.finding = new Finding(id, target, e.subject(), e.value(), threshold, e.message(), before.finding.since());
+            before.finding = new Finding(id, target, e.subject(), e.value(), threshold, e.message(), before.finding.since(),
+                    e.advice());
             if (target != was) {
                 log(target, "finding changed: check=%s severity=%s (was %s) subject=%s value=%s threshold=%s: %s",
                         id, target.label(), was.label(), e.subject(), format(e.value()), format(threshold), e.message());

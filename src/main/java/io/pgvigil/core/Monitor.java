@@ -111,6 +111,7 @@ public class Monitor {
                 server = collect(results, statuses);
             }
             results.put(Relations.class, visitor.visitIfDue(session, server, at));
+            results.put(io.pgvigil.plans.Plans.class, visitor.plans());
             snapshot = new Snapshot(at, server, results);
             if (lastProblem.remove("target") != null) {
                 LOG.infof("target %s answers again", connector.displayUrl());
@@ -160,6 +161,9 @@ public class Monitor {
             }
         }
         List<Finding> open = tracker.open();
+        if (snapshot.up()) {
+            visitor.choosePlans(snapshot, window, open);
+        }
         List<Finding> published = open.size() > maxFindings ? open.subList(0, maxFindings) : open;
         double seconds = (System.nanoTime() - start) / 1e9;
         return new PollState(snapshot, window, statuses, evaluations, published, open,

@@ -80,7 +80,7 @@ public class ApiResource {
     }
 
     @Schema(name = "Finding", description = "An open breach of a check's threshold")
-    @JsonPropertyOrder({ "check", "severity", "subject", "value", "threshold", "message", "since" })
+    @JsonPropertyOrder({ "check", "severity", "subject", "value", "threshold", "message", "since", "advice" })
     public record FindingView(
             @Schema(required = true, description = "Check id (docs/checks.md)", examples = "pool_saturation")
             String check,
@@ -92,12 +92,25 @@ public class ApiResource {
             @Schema(required = true, description = "The threshold of this severity, in the same unit") double threshold,
             @Schema(required = true, description = "What is wrong, in a sentence") String message,
             @Schema(required = true, description = "When the finding opened, at any severity (ISO-8601, UTC)")
-            Instant since) {
+            Instant since,
+            @Schema(nullable = true, description = "The SQL the message proposes, as data; null when it proposes none")
+            AdviceView advice) {
 
         static FindingView of(Finding f) {
             return new FindingView(f.check(), f.severity().label(), f.subject(), f.value(), f.threshold(), f.message(),
-                    f.since());
+                    f.since(), f.advice() == null ? null : new AdviceView(f.advice().sql(), f.advice().verified(),
+                            f.advice().how()));
         }
+    }
+
+    @Schema(name = "Advice", description = "What a finding proposes to run")
+    @JsonPropertyOrder({ "sql", "verified", "how" })
+    public record AdviceView(
+            @Schema(required = true, description = "The statement to run", examples = "CREATE INDEX CONCURRENTLY ON public.orders (user_id);")
+            String sql,
+            @Schema(required = true, description = "true when a hypothetical index (hypopg) made the planner use it"
+                    + " and at least halved the plan's cost") boolean verified,
+            @Schema(required = true, description = "How it was checked, or why it was not") String how) {
     }
 
     @GET

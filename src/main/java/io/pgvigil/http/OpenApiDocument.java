@@ -41,6 +41,7 @@ public class OpenApiDocument {
     public static final String BAD_PARAMETER = "BadParameter";
     public static final String UNAUTHORIZED = "Unauthorized";
     public static final String INTERNAL_ERROR = "InternalError";
+    public static final String NOT_FOUND = "NotFound";
     public static final String NO_DATA = "NoData";
     static final String BEARER = "bearer";
 

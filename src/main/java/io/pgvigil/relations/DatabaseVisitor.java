@@ -28,6 +28,8 @@ import io.pgvigil.relations.RelationHistory;
 import io.pgvigil.relations.Relations;
 import io.pgvigil.relations.Relations.Visit;
 import io.pgvigil.core.Monitor;
+import io.pgvigil.plans.Planner;
+import io.pgvigil.plans.Plans;
 
 /**
  * Visits every database of the server, one at a time, for its index and table statistics (which
@@ -73,9 +75,16 @@ public class DatabaseVisitor {
     private Instant roundAt;
     private long roundTick;
 
-    @Inject
+    private final Planner planner;
+
     public DatabaseVisitor(TargetConnector connector, PgvigilConfig config) {
+        this(connector, config, new Planner(config));
+    }
+
+    @Inject
+    public DatabaseVisitor(TargetConnector connector, PgvigilConfig config, Planner planner) {
         this.connector = connector;
+        this.planner = planner;
         this.enabled = config.indexes().enabled();
         this.interval = config.indexes().interval();
         this.include = config.databases().include().stream().map(DatabaseVisitor::glob).toList();
@@ -113,6 +122,7 @@ public class DatabaseVisitor {
             }
         }
         connection.commit();
+        planner.fetchTexts(connection, server, now);
         history.retain(present);
         lastProblem.keySet().retainAll(present);
         collectors.keySet().retainAll(present);
@@ -141,6 +151,7 @@ public class DatabaseVisitor {
             try {
                 relations = collector.collect(connection, server.versionNum(), server.blockSize());
                 connection.commit();
+                plan(datname, connection, server, at, relations);
             } catch (SQLException | RuntimeException e) {
                 // A failure of this visit's reading (a RuntimeException: data it could not make sense of)
                 // fails this visit, not the poll.
@@ -152,6 +163,7 @@ public class DatabaseVisitor {
                 Connection connection = visit.connection();
                 relations = collector.collect(connection, server.versionNum(), server.blockSize());
                 connection.commit();
+                plan(datname, connection, server, at, relations);
             } catch (SQLException | RuntimeException e) {
                 return failed(datname, at, seconds(start), Monitor.describe(e));
             }
@@ -169,6 +181,34 @@ public class DatabaseVisitor {
             LOG.warnf("database %s cannot be visited for index and table statistics, skipping it: %s", datname, problem);
         }
         return new Visit(datname, at, false, seconds, 0, 0, problem);
+    }
+
+    /**
+     * Plans the due statements of the database just visited, on the same session. A failure of the
+     * session here is logged and leaves the visit's statistics standing; the transaction is rolled back.
+     */
+    private void plan(String datname, Connection connection, ServerInfo server, Instant at, DatabaseRelations relations) {
+        try {
+            planner.planIn(datname, connection, server, at, relations);
+        } catch (SQLException | RuntimeException e) {
+            LOG.warnf("plans in database %s stopped: %s", datname, Monitor.describe(e));
+            try {
+                connection.rollback();
+            } catch (SQLException ignored) {
+                // the session is gone; the next poll reconnects
+            }
+        }
+    }
+
+    /** The plans obtained so far, for the poll's snapshot. */
+    public Plans plans() {
+        return planner.latest();
+    }
+
+    /** After a poll's checks: which statements the next round plans. */
+    public void choosePlans(io.pgvigil.core.Snapshot snapshot, io.pgvigil.core.Window window,
+            List<io.pgvigil.core.Finding> open) {
+        planner.choose(snapshot, window, open);
     }
 
     private boolean included(String datname) {

@@ -45,6 +45,7 @@ abstract class RelationCheck extends ThresholdCheck {
         if (relations.isEmpty()) {
             return Optional.empty();
         }
+        begin(snapshot);
         List<Evaluation> evaluations = new ArrayList<>();
         for (DatabaseState db : relations.get().databases().values()) {
             List<Evaluation> judged = judge(db);
@@ -55,6 +56,10 @@ abstract class RelationCheck extends ThresholdCheck {
             }
         }
         return Optional.of(evaluations);
+    }
+
+    /** Called once per poll before the databases are judged, for what a check needs from the server. */
+    void begin(Snapshot snapshot) {
     }
 
     /** Verdicts on one database's latest visit. */

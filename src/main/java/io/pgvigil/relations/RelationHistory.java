@@ -70,6 +70,7 @@ public final class RelationHistory {
         previous.current().indexes().forEach(i -> before.put(i.indexrelid(), i));
         long hit = 0;
         long read = 0;
+        long accessedBytes = 0;
         Map<Long, Long> idxScansByTable = new HashMap<>();
         for (Index index : current.indexes()) {
             Index prev = before.get(index.indexrelid());
@@ -79,6 +80,9 @@ public final class RelationHistory {
             }
             hit += index.blocksHit() - prev.blocksHit();
             read += index.blocksRead() - prev.blocksRead();
+            if (index.blocksHit() + index.blocksRead() > prev.blocksHit() + prev.blocksRead()) {
+                accessedBytes += index.sizeBytes();
+            }
             idxScansByTable.merge(index.relid(), index.scans() - prev.scans(), Long::sum);
         }
         Map<Long, Table> tablesBefore = new HashMap<>();
@@ -102,6 +106,6 @@ public final class RelationHistory {
                     table.seqRowsRead() - prev.seqRowsRead(), idxScansByTable.getOrDefault(table.relid(), 0L)));
         }
         double seconds = Duration.between(previous.at(), at).toNanos() / 1e9;
-        return new RelationWindow(seconds, hit, read, heapHit, heapRead, tables);
+        return new RelationWindow(seconds, hit, read, heapHit, heapRead, tables, accessedBytes);
     }
 }

@@ -13,9 +13,11 @@ import java.util.Map;
  * @param heapBlksHit  table (heap) blocks found in shared buffers, summed over the database's tables
  * @param heapBlksRead table (heap) blocks read from the kernel
  * @param tables       per table (by relid)
+ * @param accessedIndexBytes the size of the indexes that had a block access (hit or read) between the two visits:
+ *                     the working set that {@code index_hit_rate} weighs against {@code shared_buffers}
  */
 public record RelationWindow(double seconds, long idxBlksHit, long idxBlksRead, long heapBlksHit, long heapBlksRead,
-        Map<Long, TableDelta> tables) {
+        Map<Long, TableDelta> tables, long accessedIndexBytes) {
 
     public RelationWindow {
         tables = Map.copyOf(tables);

@@ -126,6 +126,9 @@ public final class RelationsCollector {
                    pg_stat_get_blocks_fetched(c.oid) - pg_stat_get_blocks_hit(c.oid) AS heap_blks_read,
                    extract(epoch FROM pg_stat_get_last_vacuum_time(c.oid))::float8 AS last_vacuum,
                    extract(epoch FROM pg_stat_get_last_autovacuum_time(c.oid))::float8 AS last_autovacuum,
+                   extract(epoch FROM pg_stat_get_last_analyze_time(c.oid))::float8 AS last_analyze,
+                   extract(epoch FROM pg_stat_get_last_autoanalyze_time(c.oid))::float8 AS last_autoanalyze,
+                   pg_stat_get_mod_since_analyze(c.oid) AS mod_since_analyze,
                    %s AS last_seq_scan
               FROM pg_class c
               JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -185,15 +188,62 @@ public final class RelationsCollector {
      * @param xidAge         {@code age(relfrozenxid)}, the older of the table's and its TOAST table's
      * @param mxidAge        {@code mxid_age(relminmxid)}, the older of the table's and its TOAST table's
      * @param autovacuum     the table's own autovacuum storage parameters (reloptions)
+     * @param analyzed       when its planner statistics were last gathered, and what changed since
      */
     public record Table(long relid, String schema, String name, long sizeBytes, long liveRows, long seqScans,
             long seqRowsRead, long writes, Double lastSeqScanSeconds, long deadRows, double reltuples,
             long heapBlocksHit, long heapBlocksRead, Double lastVacuumSeconds, Double lastAutovacuumSeconds,
-            long xidAge, long mxidAge, AutovacuumOptions autovacuum) {
+            long xidAge, long mxidAge, AutovacuumOptions autovacuum, Analyzed analyzed) {
 
         public Table {
             // Absent from polls recorded before these columns were read (testing.Recordings).
             autovacuum = autovacuum == null ? AutovacuumOptions.NONE : autovacuum;
+            analyzed = analyzed == null ? Analyzed.UNKNOWN : analyzed;
+        }
+
+        public Table(long relid, String schema, String name, long sizeBytes, long liveRows, long seqScans,
+                long seqRowsRead, long writes, Double lastSeqScanSeconds, long deadRows, double reltuples,
+                long heapBlocksHit, long heapBlocksRead, Double lastVacuumSeconds, Double lastAutovacuumSeconds,
+                long xidAge, long mxidAge, AutovacuumOptions autovacuum) {
+            this(relid, schema, name, sizeBytes, liveRows, seqScans, seqRowsRead, writes, lastSeqScanSeconds, deadRows,
+                    reltuples, heapBlocksHit, heapBlocksRead, lastVacuumSeconds, lastAutovacuumSeconds, xidAge, mxidAge,
+                    autovacuum, null);
+        }
+
+        /**
+         * The planner has no statistics for the table yet: {@code reltuples} is -1 (14+: never vacuumed
+         * or analyzed), or the table has live rows but {@code relpages} is still 0 (13).
+         */
+        public boolean withoutPlannerStatistics() {
+            return reltuples < 0 || (sizeBytes == 0 && liveRows > 0);
+        }
+
+        /**
+         * More rows changed since the last ANALYZE than autoanalyze's default trigger (50 + 10 % of the
+         * rows): the planner's estimates may be off.
+         */
+        public boolean staleStatistics() {
+            return analyzed.modifiedSinceAnalyze() > 50 + 0.1 * Math.max(reltuples, 0);
+        }
+    }
+
+    /**
+     * When a table's planner statistics were last gathered ({@code pg_stat_user_tables}).
+     *
+     * @param lastAnalyzeSeconds     last manual ANALYZE as epoch seconds, null if never (since the statistics began)
+     * @param lastAutoanalyzeSeconds last autoanalyze as epoch seconds, null if never
+     * @param modifiedSinceAnalyze   {@code n_mod_since_analyze}: rows inserted, updated or deleted since
+     */
+    public record Analyzed(Double lastAnalyzeSeconds, Double lastAutoanalyzeSeconds, long modifiedSinceAnalyze) {
+
+        public static final Analyzed UNKNOWN = new Analyzed(null, null, 0);
+
+        /** The later of the two, null if neither is known. */
+        public Double lastSeconds() {
+            if (lastAnalyzeSeconds == null) {
+                return lastAutoanalyzeSeconds;
+            }
+            return lastAutoanalyzeSeconds == null ? lastAnalyzeSeconds : Math.max(lastAnalyzeSeconds, lastAutoanalyzeSeconds);
         }
     }
 
@@ -386,7 +436,9 @@ public final class RelationsCollector {
                         rs.getLong("heap_blks_hit"), rs.getLong("heap_blks_read"),
                         rs.getObject("last_vacuum", Double.class), rs.getObject("last_autovacuum", Double.class),
                         xidAge, mxidAge,
-                        AutovacuumOptions.parse(reloptions == null ? null : (String[]) reloptions.getArray())));
+                        AutovacuumOptions.parse(reloptions == null ? null : (String[]) reloptions.getArray()),
+                        new Analyzed(rs.getObject("last_analyze", Double.class),
+                                rs.getObject("last_autoanalyze", Double.class), rs.getLong("mod_since_analyze"))));
             }
         }
         return new DatabaseRelations(indexes, tables, oldest(frozen));

@@ -61,6 +61,7 @@ public class QueryRegressionCheck extends ThresholdCheck {
             return Optional.empty();
         }
         double minMean = seconds(config.minMean());
+        io.pgvigil.plans.Plans plans = snapshot.get(io.pgvigil.plans.Plans.class).orElse(io.pgvigil.plans.Plans.OFF);
         List<Evaluation> evaluations = new ArrayList<>();
         Map<Long, QueryTotals> totals = QueryTotals.byQueryid(window);
         for (QueryTotals t : totals.values()) {
@@ -78,7 +79,7 @@ public class QueryRegressionCheck extends ThresholdCheck {
                         mean * 1000, t.calls(), window.seconds(), ratio, b.meanSeconds() * 1000, b.windows(),
                         t.databases(), t.shortText());
                 evaluations.add(Evaluation.above(Long.toString(t.queryid()), ratio, config.warning(), config.critical(),
-                        message));
+                        message + planChange(plans, t.queryid())));
             }
             if (!judged || ratio < config.warning()) {
                 baselines.put(t.queryid(), b == null ? new Baseline(mean, 1)
@@ -87,6 +88,16 @@ public class QueryRegressionCheck extends ThresholdCheck {
         }
         forgetGone(statements.get());
         return Optional.of(StatementChecks.holdIdle(evaluations, totals.keySet(), statements.get()));
+    }
+
+    /** ". Its plan changed at ...: Index Scan using ... → Seq Scan on ..." when a plan of it changed shape. */
+    static String planChange(io.pgvigil.plans.Plans plans, long queryid) {
+        return plans.plans().stream().filter(p -> p.queryid() == queryid && p.previousShape() != null)
+                .max(java.util.Comparator.comparing(io.pgvigil.plans.Plan::changedAt))
+                .map(p -> ". Its generic plan in database " + p.datname() + " changed (seen "
+                        + p.changedAt().truncatedTo(java.time.temporal.ChronoUnit.SECONDS) + "): " + p.previousShape()
+                        + " → " + p.shape())
+                .orElse("");
     }
 
     /** Baselines of statements that pg_stat_statements no longer has are dropped: memory stays bounded. */

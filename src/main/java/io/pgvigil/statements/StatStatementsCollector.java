@@ -42,7 +42,7 @@ import io.pgvigil.core.Savepoint;
 public class StatStatementsCollector implements Collector<StatStatementsCollector.Statements> {
 
     public static final String KEY = "pg_stat_statements";
-    static final String EXTENSION = "pg_stat_statements";
+    public static final String EXTENSION = "pg_stat_statements";
 
     /** Version-dependent columns: 1.8 (PostgreSQL 13) has no toplevel and no stats_since. */
     static final String COLUMNS_1_8 = "true AS toplevel, NULL::float8 AS stats_since_seconds";

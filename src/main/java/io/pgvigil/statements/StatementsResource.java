@@ -11,6 +11,7 @@ import jakarta.inject.Inject;
 import jakarta.ws.rs.DefaultValue;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
@@ -31,6 +32,8 @@ import io.pgvigil.core.Window;
 import io.pgvigil.http.BadParameter;
 import io.pgvigil.http.NoData;
 import io.pgvigil.http.OpenApiDocument;
+import io.pgvigil.plans.Plan;
+import io.pgvigil.plans.Plans;
 import io.pgvigil.statements.StatStatementsCollector.Statement;
 import io.pgvigil.statements.StatStatementsCollector.Statements;
 
@@ -142,6 +145,120 @@ public class StatementsResource {
                 .sorted(Comparator.comparingDouble(key).reversed()).toList();
         return new StatementList(all.size() > n ? all.subList(0, n) : all, all.size(), all.size() > n,
                 state.snapshot().at(), window.seconds(), window.statementsHeld());
+    }
+
+    @Schema(name = "StatementDetail", description = "One statement: its pg_stat_statements entries (one per database"
+            + " and role), its latest generic plan in each database, and the index advice drawn from it")
+    @JsonPropertyOrder({ "queryId", "asOf", "entries", "plansEnabled", "plansProblem", "plans", "planFailures" })
+    public record StatementDetail(
+            @Schema(required = true, description = "pg_stat_statements.queryid, as a string (64-bit)") String queryId,
+            @Schema(required = true, description = "When the poll these numbers are from began (ISO-8601, UTC)")
+            Instant asOf,
+            @Schema(required = true, description = "Its entries, cumulative since each entry was created or reset")
+            List<EntryView> entries,
+            @Schema(required = true, description = "pgvigil.plans.enabled") boolean plansEnabled,
+            @Schema(nullable = true, description = "What stops plans in general (a missing privilege), null when "
+                    + "nothing does") String plansProblem,
+            @Schema(required = true, description = "Its latest plan in each database it was planned in") List<PlanView> plans,
+            @Schema(required = true, description = "Databases where its latest try to plan it failed, and why")
+            List<PlanFailureView> planFailures) {
+    }
+
+    @Schema(name = "StatementEntry", description = "One pg_stat_statements entry of the statement, cumulative")
+    @JsonPropertyOrder({ "database", "user", "topLevel", "query", "calls", "totalExecSeconds", "meanExecSeconds", "rows" })
+    public record EntryView(@Schema(nullable = true) String database, @Schema(nullable = true) String user,
+            @Schema(required = true) boolean topLevel,
+            @Schema(nullable = true, description = "Its text, string literals masked") String query,
+            @Schema(required = true) long calls, @Schema(required = true) double totalExecSeconds,
+            @Schema(required = true) double meanExecSeconds, @Schema(required = true) long rows) {
+    }
+
+    @Schema(name = "Plan", description = "A generic plan, obtained without executing the statement")
+    @JsonPropertyOrder({ "database", "obtainedAt", "method", "searchPath", "shape", "text", "plan", "indexAdvice" })
+    public record PlanView(@Schema(required = true) String database,
+            @Schema(required = true, description = "When pgvigil planned it") Instant obtainedAt,
+            @Schema(required = true, description = "EXPLAIN (GENERIC_PLAN) on 16+, PREPARE + plan_cache_mode = "
+                    + "force_generic_plan before") String method,
+            @Schema(required = true, description = "The search_path it was planned under") String searchPath,
+            @Schema(required = true, description = "Node types, relations and indexes, without costs") String shape,
+            @Schema(required = true, description = "The plan as indented text") String text,
+            @Schema(required = true, description = "EXPLAIN (VERBOSE, FORMAT JSON) as the server gave it")
+            com.fasterxml.jackson.databind.JsonNode plan,
+            @Schema(required = true, description = "For each sequential scan with a filter: the index proposed, or why "
+                    + "none is") List<IndexAdviceView> indexAdvice) {
+    }
+
+    @Schema(name = "IndexAdvice", description = "The index a sequential scan would need, or why none is proposed")
+    @JsonPropertyOrder({ "table", "filter", "sql", "verified", "how", "reason" })
+    public record IndexAdviceView(@Schema(required = true) String table, @Schema(nullable = true) String filter,
+            @Schema(nullable = true, description = "CREATE INDEX CONCURRENTLY ..., null when none is proposed") String sql,
+            @Schema(required = true, description = "true when a hypothetical index (hypopg) was used by the planner "
+                    + "and at least halved the plan's cost") boolean verified,
+            @Schema(required = true, description = "How it was checked, or why not") String how,
+            @Schema(nullable = true, description = "Why no index is proposed, null when one is") String reason) {
+    }
+
+    @Schema(name = "PlanFailure", description = "Why the statement could not be planned in a database")
+    @JsonPropertyOrder({ "database", "at", "reason" })
+    public record PlanFailureView(@Schema(required = true) String database, @Schema(required = true) Instant at,
+            @Schema(required = true) String reason) {
+    }
+
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
+    @GET
+    @Path("/{queryid}")
+    @Tag(name = "statements")
+    @Operation(summary = "One statement, with its generic plan and index advice",
+            description = "Its pg_stat_statements entries and, where pgvigil.plans.enabled is on and a finding pointed "
+                    + "at it, its latest generic plan in each database (never executed) with the index advice drawn "
+                    + "from it. 404 when neither pg_stat_statements nor the plans know the queryid.")
+    @APIResponse(responseCode = "200", description = "The statement")
+    @APIResponse(responseCode = "400", ref = OpenApiDocument.BAD_PARAMETER)
+    @APIResponse(responseCode = "401", ref = OpenApiDocument.UNAUTHORIZED)
+    @APIResponse(responseCode = "404", ref = OpenApiDocument.NOT_FOUND)
+    @APIResponse(responseCode = "500", ref = OpenApiDocument.INTERNAL_ERROR)
+    @APIResponse(responseCode = "503", ref = OpenApiDocument.NO_DATA)
+    public StatementDetail statement(@Parameter(description = "pg_stat_statements.queryid (64-bit, signed)")
+            @PathParam("queryid") String queryid) {
+        long id;
+        try {
+            id = Long.parseLong(queryid);
+        } catch (NumberFormatException e) {
+            throw BadParameter.of("queryid", queryid, "queryid='" + queryid + "' must be a pg_stat_statements queryid"
+                    + " (a 64-bit whole number)");
+        }
+        PollState state = latest.get();
+        NoData.requireTarget(state, config.interval());
+        NoData.requireCollector(state, StatStatementsCollector.KEY, config.interval());
+        Statements statements = state.snapshot().get(Statements.class).orElseThrow();
+        Plans plans = state.snapshot().get(Plans.class).orElse(Plans.OFF);
+        List<EntryView> entries = statements.entries().stream().filter(s -> s.queryid() == id)
+                .map(s -> new EntryView(s.datname(), s.user(), s.toplevel(), s.text(), s.calls(), s.execSeconds(),
+                        s.calls() == 0 ? 0 : s.execSeconds() / s.calls(), s.rows())).toList();
+        List<PlanView> planViews = plans.plans().stream().filter(p -> p.queryid() == id).map(StatementsResource::view)
+                .toList();
+        List<PlanFailureView> failures = plans.failures().stream().filter(f -> f.queryid() == id)
+                .map(f -> new PlanFailureView(f.datname(), f.at(), f.reason())).toList();
+        if (entries.isEmpty() && planViews.isEmpty() && failures.isEmpty()) {
+            throw io.pgvigil.http.Problem.of(404, "pg_stat_statements has no statement with queryid " + id
+                    + " (it may have been evicted or reset), and pgvigil has no plan of it").exception();
+        }
+        return new StatementDetail(Long.toString(id), state.snapshot().at(), entries, plans.enabled(), plans.problem(),
+                planViews, failures);
+    }
+
+    private static PlanView view(Plan p) {
+        com.fasterxml.jackson.databind.JsonNode json;
+        try {
+            json = JSON.readTree(p.json());
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            json = null;
+        }
+        return new PlanView(p.datname(), p.obtainedAt(), p.method(), p.searchPath(), p.shape(), p.text(), json,
+                p.proposals().stream().map(a -> new IndexAdviceView(
+                        io.pgvigil.relations.RelationSubjects.qualified(a.schema(), a.table()), a.filter(), a.sql(),
+                        a.verified(), a.how(), a.reason())).toList());
     }
 
     private static StatementView view(Window.StatementDelta d, Statements statements) {

@@ -22,9 +22,17 @@ import java.util.TreeMap;
  * @param preloadLibraries  {@code shared_preload_libraries}
  * @param userOid           oid of the role pgvigil is logged in as (its own statements are left out)
  * @param backendPid        pgvigil's own backend pid, so that collectors can leave it out
+ * @param sharedBuffersBytes {@code shared_buffers} in bytes; null where unknown (polls recorded before it was read)
  */
 public record ServerInfo(int versionNum, String version, boolean inRecovery, double startTimeSeconds,
-        Map<String, Extension> extensions, int backendPid, int blockSize, String preloadLibraries, long userOid) {
+        Map<String, Extension> extensions, int backendPid, int blockSize, String preloadLibraries, long userOid,
+        Long sharedBuffersBytes) {
+
+    public ServerInfo(int versionNum, String version, boolean inRecovery, double startTimeSeconds,
+            Map<String, Extension> extensions, int backendPid, int blockSize, String preloadLibraries, long userOid) {
+        this(versionNum, version, inRecovery, startTimeSeconds, extensions, backendPid, blockSize, preloadLibraries,
+                userOid, null);
+    }
 
     /** An installed extension: the schema holding its objects, and its version ("1.10"). */
     public record Extension(String schema, String version) {
@@ -55,6 +63,7 @@ public record ServerInfo(int versionNum, String version, boolean inRecovery, dou
                    pg_backend_pid() AS backend_pid,
                    current_setting('block_size')::int AS block_size,
                    current_setting('shared_preload_libraries') AS preload_libraries,
+                   pg_size_bytes(current_setting('shared_buffers')) AS shared_buffers_bytes,
                    (SELECT oid::int8 FROM pg_roles WHERE rolname = session_user) AS user_oid
             """;
 
@@ -80,7 +89,8 @@ public record ServerInfo(int versionNum, String version, boolean inRecovery, dou
             }
             return new ServerInfo(rs.getInt("version_num"), rs.getString("version"), rs.getBoolean("in_recovery"),
                     rs.getDouble("start_time_seconds"), Map.copyOf(extensions), rs.getInt("backend_pid"),
-                    rs.getInt("block_size"), rs.getString("preload_libraries"), rs.getLong("user_oid"));
+                    rs.getInt("block_size"), rs.getString("preload_libraries"), rs.getLong("user_oid"),
+                    rs.getObject("shared_buffers_bytes", Long.class));
         }
     }
 }

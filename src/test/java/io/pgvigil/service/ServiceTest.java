@@ -126,7 +126,8 @@ public class ServiceTest {
             assertThat(findings.getString("asOf")).matches(ISO_UTC);
             assertThat(findings.getList("notEvaluated")).isEmpty();
             assertThat(findings.getMap("items[0]")).containsOnlyKeys("check", "severity", "subject", "value",
-                    "threshold", "message", "since");
+                    "threshold", "message", "since", "advice");
+            assertThat(findings.getString("items[0].advice")).as("pool_saturation proposes no SQL").isNull();
             assertThat(findings.getString("items[0].severity")).isEqualTo("warning");
             assertThat(findings.getString("items[0].subject")).isEqualTo("server");
             assertThat(findings.getDouble("items[0].value")).isEqualTo(15.0 / 17);
@@ -231,6 +232,24 @@ public class ServiceTest {
                 "order='drop table' is not one of total_time, mean_time, calls, rows, temp");
         assertBadParameter("/api/v1/statements?limit=-1", "limit", "-1", "limit='-1' must be a whole number from 1 to 1000");
         assertBadParameter("/api/v1/statements?limit=ten", "limit", "ten", "limit='ten' must be a whole number from 1 to 1000");
+
+        // One statement: its entries (plans are off by default, so none), a 400 for a queryid that is no number, a 404
+        // for one pg_stat_statements does not know.
+        String queryId = all.getString("items[0].queryId");
+        JsonPath one = given().get("/api/v1/statements/" + queryId).then().statusCode(200).extract().jsonPath();
+        assertThat(one.getMap("$")).containsOnlyKeys("queryId", "asOf", "entries", "plansEnabled", "plansProblem", "plans",
+                "planFailures");
+        assertThat(one.getString("queryId")).isEqualTo(queryId);
+        assertThat(one.getList("entries")).isNotEmpty();
+        assertThat(one.getBoolean("plansEnabled")).isFalse();
+        assertThat(one.getList("plans")).isEmpty();
+        assertBadParameter("/api/v1/statements/abc", "queryid", "abc",
+                "queryid='abc' must be a pg_stat_statements queryid (a 64-bit whole number)");
+        var missing = given().get("/api/v1/statements/1");
+        assertThat(missing.statusCode()).isEqualTo(404);
+        assertThat(missing.contentType()).isEqualTo("application/problem+json");
+        assertThat(missing.jsonPath().getString("detail")).isEqualTo("pg_stat_statements has no statement with queryid 1"
+                + " (it may have been evicted or reset), and pgvigil has no plan of it");
     }
 
     /** A 400 problem naming the parameter and its value. */
@@ -385,6 +404,7 @@ public class ServiceTest {
             "/api/v1/findings", List.of(),
             "/api/v1/status", List.of(),
             "/api/v1/statements", List.of("order", "limit"),
+            "/api/v1/statements/{queryid}", List.of("queryid"),
             "/api/v1/indexes", List.of("database", "findings", "limit"),
             "/api/v1/tables", List.of("database", "findings", "limit"));
 
@@ -419,8 +439,11 @@ public class ServiceTest {
             if (!endpoint.getValue().isEmpty()) {
                 expected.add("400");
             }
-            if (LISTS.contains(path)) {
+            if (LISTS.contains(path) || path.endsWith("{queryid}")) {
                 expected.add("503");
+            }
+            if (path.endsWith("{queryid}")) {
+                expected.add("404");
             }
             assertThat(codes).as(path + " responses").isEqualTo(expected);
             String schema = doc.getString(get + ".responses.'200'.content.'application/json'.schema.$ref");
@@ -435,14 +458,14 @@ public class ServiceTest {
                 assertThat(doc.getString("components.responses." + name + ".content.'application/problem+json'.schema.$ref"))
                         .as(path + " " + code).isEqualTo("#/components/schemas/Problem");
             }
-            assertThat(apiDoc).as("docs/api.md documents " + path).contains("## GET " + path);
+            assertThat(apiDoc).as("docs/api.md documents " + path).contains("## GET " + path.replace("{queryid}", "{queryId}"));
         }
         assertThat(doc.getMap("components.schemas.Problem.properties")).containsOnlyKeys("type", "title", "status",
                 "detail", "parameter", "value", "reason", "collector", "error", "lastSuccessAt");
         assertThat(doc.getList("components.schemas.Problem.properties.reason.enum")).containsExactly("no-poll-yet",
                 "target-down", "no-interval-yet", "collector-off", "collector-failed");
         assertThat(doc.getMap("components.schemas.Finding.properties")).containsOnlyKeys("check", "severity", "subject",
-                "value", "threshold", "message", "since");
+                "value", "threshold", "message", "since", "advice");
         assertThat(doc.getList("components.schemas.Finding.properties.severity.enum")).containsExactly("info", "warning",
                 "critical");
     }

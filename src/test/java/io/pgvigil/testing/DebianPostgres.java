@@ -66,6 +66,25 @@ public final class DebianPostgres implements AutoCloseable {
         assumeTrue(present, message);
     }
 
+    /**
+     * Skips (outside CI) or fails (CI set) unless Debian's {@code postgresql-15-hypopg} is installed too,
+     * as .ci/run installs it.
+     */
+    public static void requireHypopg() {
+        require();
+        Path control = Path.of(BIN).getParent().getParent().getParent().resolve("share/postgresql/15/extension/hypopg.control");
+        boolean present = Files.exists(Path.of("/usr/share/postgresql/15/extension/hypopg.control")) || Files.exists(control);
+        String message = "hypopg is not installed for Debian's PostgreSQL 15: install postgresql-15-hypopg (sudo apt-get"
+                + " install -y postgresql-15-hypopg), as .ci/run does, to run this test";
+        if (!present && System.getenv("CI") != null) {
+            throw new AssertionError(message + " (CI is set, so this is a failure, not a skip)");
+        }
+        if (!present) {
+            System.err.println("SKIPPED: " + message);
+        }
+        assumeTrue(present, message);
+    }
+
     /** A new cluster ({@code initdb}), not started yet. */
     public static DebianPostgres initdb() {
         require();
