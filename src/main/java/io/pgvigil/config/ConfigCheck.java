@@ -99,6 +99,10 @@ public final class ConfigCheck {
             problems.add("pgvigil.indexes.interval=" + config.indexes().interval() + " is shorter than pgvigil.interval="
                     + config.interval() + ": databases are visited from a poll, at most once per poll");
         }
+        if (config.plans().enabled() && !config.indexes().enabled()) {
+            problems.add("pgvigil.plans.enabled=true needs pgvigil.indexes.enabled=true: statements are planned during"
+                    + " the database visits, which pgvigil.indexes.enabled=false turns off");
+        }
 
         access(problems, "pgvigil.api", config.api());
         access(problems, "pgvigil.metrics", config.metrics());

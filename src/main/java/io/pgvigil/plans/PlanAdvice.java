@@ -48,19 +48,24 @@ public record PlanAdvice(String text, Advice advice) {
             text.append(" and ").append(filters.size() - MAX_STATEMENTS_NAMED).append(" more");
         }
         text.append(". ");
+        if (table.withoutPlannerStatistics() || table.staleStatistics()) {
+            // The plans' estimates (and the selectivity an index proposal rests on) come from these statistics.
+            text.append("Its planner statistics are missing or stale: run ANALYZE ")
+                    .append(RelationSubjects.qualified(table.schema(), table.name()))
+                    .append(" first; pgvigil proposes no index until the plans rest on fresh statistics");
+            return new PlanAdvice(text.toString(), null);
+        }
         for (IndexProposal p : proposals) {
             if (!p.proposes()) {
                 continue;
             }
-            Index existing = indexes.stream().filter(i -> i.valid() && "btree".equals(i.method())
-                    && !i.keyAttnums().isEmpty() && i.keyAttnums().get(0) != 0 && i.columns() != null
-                    && !i.columns().isEmpty() && i.columns().get(0).equals(p.columns().get(0))).findFirst().orElse(null);
+            Index existing = IndexAdvisor.serving(p.columns(), p.leading(), indexes);
             if (existing != null) {
-                text.append("Index ").append(existing.name()).append(" now leads with ").append(p.columns().get(0))
-                        .append(": check that the plans use it (the next plan shows it)");
+                text.append("Index ").append(existing.name()).append(" now serves this filter: the next plan shows"
+                        + " whether it is used");
                 return new PlanAdvice(text.toString(), null);
             }
-            text.append("Create ").append(p.sql()).append(" (").append(p.how()).append(')');
+            text.append("Proposed: ").append(p.sql()).append(" (").append(p.how()).append(')');
             return new PlanAdvice(text.toString(), new Advice(p.sql(), p.verified(), p.how()));
         }
         String reason = proposals.stream().filter(p -> !p.proposes()).map(IndexProposal::reason).findFirst()

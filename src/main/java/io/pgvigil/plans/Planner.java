@@ -108,6 +108,7 @@ public class Planner {
     private final int perRound;
     private final Duration refresh;
     private final Duration timeout;
+    private final Duration lockTimeout;
 
     private Map<Key, Wanted> wanted = Map.of();
     /** Normalized texts of the wanted statements, by (dbid, userid, queryid): never shown, never logged. */
@@ -129,6 +130,7 @@ public class Planner {
         this.perRound = config.plans().perRound();
         this.refresh = config.plans().refresh();
         this.timeout = config.plans().timeout();
+        this.lockTimeout = config.target().lockTimeout();
     }
 
     public boolean enabled() {
@@ -286,12 +288,13 @@ public class Planner {
                 break;
             }
             String text = texts.get(List.of(w.dbid(), w.userid(), w.queryid()));
-            Key key = new Key(w.datname(), w.queryid());
-            lastTried.put(key, now);
             if (text == null) {
-                fail(key, now, "pg_stat_statements no longer has its text");
+                // Not fetched at the round's start (it became due since, or pg_stat_statements lost its text):
+                // the next round tries again.
                 continue;
             }
+            Key key = new Key(w.datname(), w.queryid());
+            lastTried.put(key, now);
             String refused = plannable(text);
             if (refused != null) {
                 fail(key, now, refused);
@@ -299,12 +302,15 @@ public class Planner {
             }
             planned++;
             String searchPath = searchPath(w);
+            // Each statement in a subtransaction that is always rolled back: whatever planning did (a
+            // function the planner evaluated, a pg_notify from one) is undone and never delivered, its
+            // locks are released before the next statement, and no ROLLBACK counts in the database's
+            // xact_rollback (the surrounding transaction commits, empty).
             Savepoint savepoint = Savepoint.set(connection, "pgvigil_plan");
             try {
                 try (Statement st = connection.createStatement()) {
-                    long ms = Math.max(1, timeout.toMillis());
-                    st.execute("SET LOCAL statement_timeout = " + ms);
-                    st.execute("SET LOCAL lock_timeout = " + ms);
+                    st.execute("SET LOCAL statement_timeout = " + Math.max(1, timeout.toMillis()));
+                    st.execute("SET LOCAL lock_timeout = " + Math.max(1, Math.min(timeout.toMillis(), lockTimeout.toMillis())));
                 }
                 try (PreparedStatement st = connection.prepareStatement("SELECT pg_catalog.set_config('search_path', ?, true)")) {
                     st.setString(1, searchPath);
@@ -322,8 +328,9 @@ public class Planner {
                     plans.remove(plans.keySet().iterator().next());
                 }
             } catch (SQLException | RuntimeException e) {
-                savepoint.rollback();
                 fail(key, now, reason(e, searchPath));
+            } finally {
+                savepoint.rollback();
             }
         }
         connection.commit();
@@ -359,8 +366,15 @@ public class Planner {
         }
     }
 
+    /** The column types of one table whose filter casts a column (is it varchar::text, or a cast no index serves?). */
+    static final String COLUMN_TYPES_SQL = """
+            SELECT attname::text, pg_catalog.format_type(atttypid, atttypmod)
+              FROM pg_catalog.pg_attribute WHERE attrelid = ?::oid AND attnum > 0 AND NOT attisdropped
+            """;
+
     static final String HYPOPG_SQL = """
-            SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'hypopg'
+            SELECT n.nspname FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+             WHERE e.extname = 'hypopg'
             """;
 
     /**
@@ -385,7 +399,18 @@ public class Planner {
                 continue;
             }
             List<Index> indexes = relations.indexes().stream().filter(i -> i.relid() == table.relid()).toList();
-            IndexProposal proposal = IndexAdvisor.propose(node, table, indexes);
+            Map<String, String> types = new HashMap<>();
+            if (node.filter() != null && node.filter().contains("::")) {
+                try (PreparedStatement st = connection.prepareStatement(COLUMN_TYPES_SQL)) {
+                    st.setLong(1, table.relid());
+                    try (ResultSet rs = st.executeQuery()) {
+                        while (rs.next()) {
+                            types.put(rs.getString(1), rs.getString(2));
+                        }
+                    }
+                }
+            }
+            IndexProposal proposal = IndexAdvisor.propose(node, table, indexes, types);
             if (proposal.proposes()) {
                 if (hypopg == null) {
                     try (PreparedStatement st = connection.prepareStatement(HYPOPG_SQL); ResultSet rs = st.executeQuery()) {
@@ -416,12 +441,14 @@ public class Planner {
             double newCost = after.get(0).totalCost();
             boolean halved = newCost <= cost / 2;
             String how = String.format(java.util.Locale.ROOT, "%s with a hypothetical index (hypopg): the planner %s it,"
-                    + " and the plan's cost goes from %.1f to %.1f", used && halved ? "verified" : "not verified",
+                    + " and the plan's cost goes from %.1f to %.1f", used && halved ? "verified" : "refuted",
                     used ? "uses" : "does not use", cost, newCost);
-            return proposal.verified(used && halved, how);
+            // Dexter's rule: kept only when the planner uses it and the cost at least halves.
+            return used && halved ? proposal.verified(true, how)
+                    : proposal.rejected(how + (used ? ", not by half" : "") + ": no index is proposed");
         } catch (SQLException e) {
             savepoint.rollback();
-            return proposal.verified(false, "not verified: hypopg failed (" + firstLine(e) + ")");
+            return proposal.verified(false, "not verified: hypopg failed [SQLState " + e.getSQLState() + "]");
         } finally {
             Savepoint reset = Savepoint.set(connection, "pgvigil_hypopg");
             try (Statement st = connection.createStatement()) {
@@ -444,7 +471,9 @@ public class Planner {
             Plan plan = plans.get(e.getKey());
             boolean moved = plan != null && plan.meanSeconds() > 0 && w.meanSeconds() > 0
                     && (w.meanSeconds() >= 2 * plan.meanSeconds() || w.meanSeconds() <= plan.meanSeconds() / 2);
-            if (tried == null || !now.isBefore(tried.plus(refresh)) || (moved && now.isAfter(tried))) {
+            // A moved mean re-plans sooner, but a statement whose last try failed waits for refresh.
+            boolean failed = failures.containsKey(e.getKey());
+            if (tried == null || !now.isBefore(tried.plus(refresh)) || (moved && !failed && now.isAfter(tried))) {
                 due.add(w);
             }
         }
@@ -463,7 +492,11 @@ public class Planner {
         if (path == null) {
             path = searchPaths.getOrDefault(List.of(-1L, -1L), "\"$user\", public");
         }
-        String role = w.user() == null ? "" : '"' + w.user().replace("\"", "\"\"") + '"';
+        if (w.user() == null) {
+            // A dropped role: "$user" names no schema, as for a role without one of its name.
+            return path.replaceAll("\"?\\$user\"?\\s*,?\\s*", "").replaceAll(",\\s*$", "");
+        }
+        String role = '"' + w.user().replace("\"", "\"\"") + '"';
         return path.replace("\"$user\"", role).replace("$user", role);
     }
 
@@ -479,6 +512,12 @@ public class Planner {
         }
         if (!SELECT.matcher(text).find()) {
             return "only SELECT statements are planned";
+        }
+        // A normalized text has only $n where the constants were: a literal, an escape or a dollar-quoted
+        // string means pg_stat_statements kept a raw text (real values, and a lexer pgvigil would have to trust).
+        String unquoted = text.replaceAll("\"(?:[^\"]|\"\")*\"", "\"\"");
+        if (unquoted.indexOf('\'') >= 0 || unquoted.indexOf('\\') >= 0 || unquoted.matches("(?s).*\\$(?!\\d).*")) {
+            return "its text holds literal values (pg_stat_statements did not normalize it)";
         }
         String code = outsideQuotes(text);
         if (WRITES.matcher(code).find()) {
@@ -560,34 +599,36 @@ public class Planner {
         }
     }
 
+    /**
+     * Why planning failed, in a fixed sentence per SQLSTATE: never the server's message, which a function
+     * the planner evaluated could fill with anything it read.
+     */
     private String reason(Exception e, String searchPath) {
         if (e instanceof SQLException sql) {
             String state = sql.getSQLState();
             if ("42501".equals(state)) {
-                String missing = "pgvigil's role cannot read the tables it plans (" + firstLine(sql) + "): plans need"
-                        + " pg_read_all_data (PostgreSQL 14+) or SELECT on the tables";
                 roundRefused = true;
-                noteProblem(missing);
-                return missing;
+                noteProblem(PRIVILEGE);
+                return PRIVILEGE;
             }
-            if ("42P01".equals(state)) {
-                return firstLine(sql) + " under search_path " + searchPath + ": the application may set its own"
-                        + " search_path, which pgvigil cannot know";
+            if ("42P01".equals(state) || "42883".equals(state)) {
+                return "a relation or function it names does not exist under search_path " + searchPath
+                        + " [SQLState " + state + "]: the application may set its own search_path, which pgvigil cannot know";
             }
             if ("57014".equals(state) || "55P03".equals(state)) {
-                return "planning took longer than pgvigil.plans.timeout (" + timeout.toMillis() + " ms) or waited for a lock: "
-                        + firstLine(sql);
+                return "planning took longer than pgvigil.plans.timeout (" + timeout.toMillis() + " ms) or waited for a"
+                        + " lock [SQLState " + state + "]";
             }
-            return firstLine(sql);
+            if ("42P18".equals(state)) {
+                return "PostgreSQL cannot tell the type of one of its parameters without values [SQLState 42P18]";
+            }
+            return "planning failed [SQLState " + state + "]";
         }
-        return "its plan could not be read: " + e.getMessage();
+        return "its plan could not be read (" + e.getClass().getSimpleName() + ")";
     }
 
-    private static String firstLine(SQLException e) {
-        String m = e.getMessage() == null ? e.toString() : e.getMessage();
-        int nl = m.indexOf('\n');
-        return nl < 0 ? m : m.substring(0, nl);
-    }
+    static final String PRIVILEGE = "pgvigil's role cannot read a table this statement reads [SQLState 42501]: plans"
+            + " need SELECT on the application's tables (GRANT SELECT ... TO pgvigil), or pg_read_all_data on 14+";
 
     private void fail(Key key, Instant now, String reason) {
         failures.put(key, new Plans.Failure(key.queryid(), key.datname(), now, reason));

@@ -25,15 +25,17 @@ import io.pgvigil.target.ServerInfo;
  * user index), judged only with at least {@code min-block-accesses}. Lower is worse. Subject: the
  * database.
  *
- * <p>A low rate means two different things. When the indexes read in the window are larger than
+ * <p>A low rate means different things. When the indexes read in the window are larger than
  * {@code shared_buffers}, they do not fit: the finding opens and says so, with both sizes. When they
- * fit, the misses are either a cache warming up (after a restart, or an index read for the first
- * time), which needs nothing, or blocks read again after something else evicted them. The check tells
- * the two apart by counting, per database, the blocks read from outside shared buffers since the
- * indexes were first seen to fit (or since the server started): while that count stays within the
- * pages those indexes hold, every miss can have been a first read, so the cache is warming and no
- * finding opens; past it, some block was read twice, and the finding opens saying that the indexes
- * fit but are evicted.
+ * fit, the misses are either a cache warming up after the server started, which needs nothing, or
+ * blocks read again after something else evicted them. The check counts, per database and from the
+ * server's start, the blocks read from outside shared buffers in windows whose indexes fit. It calls
+ * the cache warming, and opens no finding, only while that count began within
+ * {@link #WARMING_START} of the server's start (pgvigil was watching from the start), no window since
+ * the start overran shared buffers, and the count stays within the pages those indexes hold (so every
+ * miss can have been a first read). Otherwise a low rate opens the finding: past the pages it says the
+ * indexes are evicted; when pgvigil began watching a server already running, it says the misses are
+ * first reads or evictions, which it cannot tell apart.
  */
 @Singleton
 public class IndexHitRateCheck extends RelationCheck {
@@ -43,8 +45,21 @@ public class IndexHitRateCheck extends RelationCheck {
             "index blocks found in shared buffers / index block accesses between two visits (≥ min-block-accesses); a cache warming up opens none",
             "Index reads in database {{ $labels.subject }} miss shared buffers", IndexHitRateCheck::new).whereLowerIsWorse().alertAfter(Duration.ofMinutes(5));
 
-    /** Blocks read from outside shared buffers while the database's indexes fit, and what they hold. */
-    private record Warming(double serverStart, Instant from, Instant countedVisit, long blocksRead, long pages) {
+    /** How soon after the server's start the count must begin for a warming verdict. */
+    static final Duration WARMING_START = Duration.ofMinutes(5);
+
+    /**
+     * Since the server's start (or since pgvigil first saw it): blocks read from outside shared buffers
+     * in windows whose indexes fit, the pages those indexes hold, and whether a window overran shared buffers.
+     */
+    private record Warming(double serverStart, Instant from, Instant countedVisit, long blocksRead, long pages,
+            boolean overrun) {
+
+        /** Every miss since the server started can have been a first read. */
+        boolean warming() {
+            return !overrun && blocksRead <= pages
+                    && from.getEpochSecond() - serverStart <= WARMING_START.toSeconds();
+        }
     }
 
     private final long minAccesses;
@@ -91,36 +106,41 @@ public class IndexHitRateCheck extends RelationCheck {
                     + " they do not fit. Raise shared_buffers (with the memory to back it), or read less: drop unused"
                     + " and duplicate indexes, and make sure the hot lookups use the narrowest index",
                     size(w.accessedIndexBytes()), size(sharedBuffers));
-        } else if (warm != null && warm.blocksRead() <= warm.pages()) {
-            // Every miss since the indexes fit can have been a first read: a cache warming up.
+        } else if (warm.warming()) {
+            // Every miss since the server started can have been a first read: a cache warming up.
             severity = null;
             message = measured + String.format(Locale.ROOT, "; the indexes read (%s) fit in shared_buffers (%s) and %d"
                     + " blocks were read from outside %s, no more than the %d they hold: the cache is warming"
                     + " up, nothing to do", size(w.accessedIndexBytes()), size(sharedBuffers), warm.blocksRead(),
                     since(warm), warm.pages());
-        } else {
+        } else if (warm.blocksRead() > warm.pages()) {
             message = measured + String.format(Locale.ROOT, "; the indexes read (%s) fit in shared_buffers (%s), yet %d"
                     + " blocks were read from outside %s, more than the %d they hold: they are evicted by other"
                     + " reads. Look for large sequential scans (seq_scan_heavy) and other databases' work, and compare"
                     + " the table hit rate; shared_buffers may be too small for tables and indexes together",
-                    size(w.accessedIndexBytes()), size(sharedBuffers), warm == null ? w.idxBlksRead() : warm.blocksRead(),
-                    since(warm), warm == null ? 0 : warm.pages());
+                    size(w.accessedIndexBytes()), size(sharedBuffers), warm.blocksRead(), since(warm), warm.pages());
+        } else {
+            message = measured + String.format(Locale.ROOT, "; the indexes read (%s) fit in shared_buffers (%s): the"
+                    + " misses are blocks read for the first time (a new index or query, or %s) or evicted by other"
+                    + " reads; pgvigil cannot tell which. If the rate stays low, look for large sequential scans"
+                    + " (seq_scan_heavy) and other databases' work", size(w.accessedIndexBytes()), size(sharedBuffers),
+                    warm.overrun() ? "the indexes read earlier did not fit" : "pgvigil began watching after the server started");
         }
         return List.of(Evaluation.measured(db.datname(), ratio, severity,
                 severity == Severity.CRITICAL ? critical() : warning(), message));
     }
 
     /**
-     * Adds the visit's blocks read to the database's count while its indexes fit in shared buffers
-     * (once per visit: a database is judged again at every poll until its next visit); a restart or a
-     * window whose indexes do not fit starts the count again.
+     * Adds the visit's blocks read to the database's count (once per visit: a database is judged again
+     * at every poll until its next visit). Only a restart starts the count again; a window whose indexes
+     * do not fit marks it overrun. Null when shared_buffers or the indexes' size is unknown.
      */
     private Warming count(DatabaseState db, RelationWindow w) {
         Long sharedBuffers = server == null ? null : server.sharedBuffersBytes();
-        if (sharedBuffers == null || w.accessedIndexBytes() == 0 || w.accessedIndexBytes() > sharedBuffers) {
-            warming.remove(db.datname());
+        if (sharedBuffers == null || w.accessedIndexBytes() == 0) {
             return null;
         }
+        boolean fits = w.accessedIndexBytes() <= sharedBuffers;
         long pages = w.accessedIndexBytes() / Math.max(1, server.blockSize());
         Warming before = warming.get(db.datname());
         if (before != null && before.serverStart() != server.startTimeSeconds()) {
@@ -131,9 +151,10 @@ public class IndexHitRateCheck extends RelationCheck {
         }
         Warming next = before == null
                 ? new Warming(server.startTimeSeconds(), db.at().minusMillis(Math.round(w.seconds() * 1000)), db.at(),
-                        w.idxBlksRead(), pages)
-                : new Warming(before.serverStart(), before.from(), db.at(), before.blocksRead() + w.idxBlksRead(),
-                        Math.max(before.pages(), pages));
+                        fits ? w.idxBlksRead() : 0, fits ? pages : 0, !fits)
+                : new Warming(before.serverStart(), before.from(), db.at(),
+                        before.blocksRead() + (fits ? w.idxBlksRead() : 0), Math.max(before.pages(), fits ? pages : 0),
+                        before.overrun() || !fits);
         warming.put(db.datname(), next);
         return next;
     }

@@ -79,7 +79,7 @@ public class QueryRegressionCheck extends ThresholdCheck {
                         mean * 1000, t.calls(), window.seconds(), ratio, b.meanSeconds() * 1000, b.windows(),
                         t.databases(), t.shortText());
                 evaluations.add(Evaluation.above(Long.toString(t.queryid()), ratio, config.warning(), config.critical(),
-                        message + planChange(plans, t.queryid())));
+                        message + planChange(plans, t.queryid(), snapshot.at())));
             }
             if (!judged || ratio < config.warning()) {
                 baselines.put(t.queryid(), b == null ? new Baseline(mean, 1)
@@ -90,9 +90,17 @@ public class QueryRegressionCheck extends ThresholdCheck {
         return Optional.of(StatementChecks.holdIdle(evaluations, totals.keySet(), statements.get()));
     }
 
-    /** ". Its plan changed at ...: Index Scan using ... → Seq Scan on ..." when a plan of it changed shape. */
-    static String planChange(io.pgvigil.plans.Plans plans, long queryid) {
-        return plans.plans().stream().filter(p -> p.queryid() == queryid && p.previousShape() != null)
+    /**
+     * ". Its generic plan ... changed (seen ...): Index Scan using ... → Seq Scan on ..." when a plan of it
+     * changed shape within the last hour.
+     */
+    /** A plan change older than this is not offered as the regression's explanation. */
+    static final java.time.Duration PLAN_CHANGE_RECENT = java.time.Duration.ofHours(1);
+
+    static String planChange(io.pgvigil.plans.Plans plans, long queryid, java.time.Instant now) {
+        java.time.Instant recent = now.minus(PLAN_CHANGE_RECENT);
+        return plans.plans().stream().filter(p -> p.queryid() == queryid && p.previousShape() != null
+                && p.changedAt().isAfter(recent))
                 .max(java.util.Comparator.comparing(io.pgvigil.plans.Plan::changedAt))
                 .map(p -> ". Its generic plan in database " + p.datname() + " changed (seen "
                         + p.changedAt().truncatedTo(java.time.temporal.ChronoUnit.SECONDS) + "): " + p.previousShape()

@@ -163,6 +163,14 @@ class ConfigCheckTest {
                 + " pgvigil.checks.replication-lag.critical-bytes=1073741824 bytes: warning must not exceed critical");
     }
 
+    @Test
+    void plansNeedTheDatabaseVisits() {
+        Map<String, String> props = Map.of("pgvigil.target.url", URL, "pgvigil.plans.enabled", "true",
+                "pgvigil.indexes.enabled", "false");
+        assertThat(refusals(props)).containsExactly("pgvigil.plans.enabled=true needs pgvigil.indexes.enabled=true:"
+                + " statements are planned during the database visits, which pgvigil.indexes.enabled=false turns off");
+    }
+
     /** What a user is told: the mapping's constraint violations if there are any (Quarkus stops there), else ConfigCheck's problems. */
     static List<String> refusals(Map<String, String> props) {
         try {

@@ -57,7 +57,7 @@ class HypopgTest {
                 assertThat(f.advice().verified()).as(f.advice().how()).isTrue();
                 assertThat(f.advice().how()).startsWith("verified with a hypothetical index (hypopg): the planner uses it,"
                         + " and the plan's cost goes from ");
-                assertThat(f.message()).contains("Create CREATE INDEX CONCURRENTLY ON public.orders (customer_id);"
+                assertThat(f.message()).contains("Proposed: CREATE INDEX CONCURRENTLY ON public.orders (customer_id);"
                         + " (verified with a hypothetical index (hypopg)");
             }
         }

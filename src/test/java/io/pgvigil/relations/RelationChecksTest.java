@@ -182,6 +182,61 @@ class RelationChecksTest {
         });
     }
 
+    /**
+     * The recorded lookups' windows, with as few misses (400) as a warming cache would have (the index
+     * holds 825 pages) and shared_buffers large enough for it: on a server that started just before
+     * pgvigil's first window that is a cache warming up, no finding; on one that had been running for a
+     * day when pgvigil started, pgvigil cannot tell first reads from evictions and the finding opens;
+     * after a window whose indexes did not fit, the cache cannot be warming either.
+     */
+    @Test
+    void fewMissesAreWarmingOnlyOnAServerPgvigilWatchedFromItsStart() {
+        List<Poll> recorded = Recordings.polls(HIT_RATE, 18);
+        double started = recorded.get(0).snapshot().server().startTimeSeconds();
+        List<Poll> fresh = List.of(recorded.get(0), tuned(recorded.get(1), 64L << 20, started, 400, 9600));
+        assertThat(judge(check("index_hit_rate"), fresh).get(1)).singleElement().satisfies(e -> {
+            assertThat(e.value()).isLessThan(0.99);
+            assertThat(e.severity()).isNull();
+            assertThat(e.message()).contains("400 blocks were read from outside in the last").contains(
+                    "no more than the 825 they hold: the cache is warming up, nothing to do");
+        });
+        List<Poll> old = List.of(recorded.get(0), tuned(recorded.get(1), 64L << 20, started - 86400, 400, 9600));
+        assertThat(judge(check("index_hit_rate"), old).get(1)).singleElement().satisfies(e -> {
+            assertThat(e.severity()).isEqualTo(Severity.WARNING);
+            assertThat(e.message()).endsWith("; the indexes read (6.4 MiB) fit in shared_buffers (64.0 MiB): the misses"
+                    + " are blocks read for the first time (a new index or query, or pgvigil began watching after the"
+                    + " server started) or evicted by other reads; pgvigil cannot tell which. If the rate stays low,"
+                    + " look for large sequential scans (seq_scan_heavy) and other databases' work");
+        });
+        List<Poll> overrun = List.of(recorded.get(0), tuned(recorded.get(1), 1L << 20, started, 5005, 9996),
+                tuned(recorded.get(2), 64L << 20, started, 400, 9600));
+        List<List<Evaluation>> verdicts = judge(check("index_hit_rate"), overrun);
+        assertThat(verdicts.get(1).get(0).message()).contains("are larger than shared_buffers (1.0 MiB)");
+        assertThat(verdicts.get(2)).singleElement().satisfies(e -> {
+            assertThat(e.severity()).isEqualTo(Severity.WARNING);
+            assertThat(e.message()).contains("or the indexes read earlier did not fit");
+        });
+    }
+
+    /** A recorded poll with another shared_buffers, server start, and the cold database's window misses and hits. */
+    private static Poll tuned(Poll poll, long sharedBuffers, double serverStart, long read, long hit) {
+        Snapshot s = poll.snapshot();
+        Relations relations = s.get(Relations.class).orElseThrow();
+        DatabaseState d = relations.databases().get("cold");
+        RelationWindow w = d.window();
+        DatabaseState window = new DatabaseState(d.datname(), d.at(), d.fresh(), d.current(), new RelationWindow(w.seconds(),
+                hit, read, w.heapBlksHit(), w.heapBlksRead(), w.tables(), w.accessedIndexBytes()), d.idleSince(),
+                d.scanSeenAt());
+        Map<String, DatabaseState> databases = new HashMap<>(relations.databases());
+        databases.put("cold", window);
+        io.pgvigil.target.ServerInfo v = s.server();
+        Map<Class<?>, Object> results = new HashMap<>(s.results());
+        results.put(Relations.class, new Relations(databases, relations.visits()));
+        return new Poll(new Snapshot(s.at(), new io.pgvigil.target.ServerInfo(v.versionNum(), v.version(), v.inRecovery(),
+                serverStart, v.extensions(), v.backendPid(), v.blockSize(), v.preloadLibraries(), v.userOid(),
+                sharedBuffers), results), poll.collectors(), poll.durationSeconds(), poll.error());
+    }
+
     private static Snapshot withSharedBuffers(Snapshot snapshot, long bytes) {
         io.pgvigil.target.ServerInfo s = snapshot.server();
         return new Snapshot(snapshot.at(), new io.pgvigil.target.ServerInfo(s.versionNum(), s.version(), s.inRecovery(),
