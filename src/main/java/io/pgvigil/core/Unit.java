@@ -17,6 +17,8 @@ public enum Unit {
     INTERVALS("consecutive intervals", "printf \"%.0f interval(s)\""),
     /** A count of transaction IDs (how far the xmin horizon is behind); alerts print 60M. */
     TRANSACTIONS("transactions", "humanize"),
+    /** A rate: events per second (n_plus_one's avoidable round trips); alerts print 12.5 per second. */
+    PER_SECOND("per second", "printf \"%.1f per second\""),
     /** A multiple of the subject's own autovacuum trigger (a table's dead rows over the count that starts autovacuum). */
     TRIGGER_MULTIPLE("times its autovacuum trigger", "printf \"%.1f times its autovacuum trigger\"");
 
@@ -57,6 +59,7 @@ public enum Unit {
                     : value >= 1L << 20 && value % (1L << 20) == 0 ? (long) (value / (1L << 20)) + " MiB"
                     : (long) value + " bytes";
             case FACTOR, TRIGGER_MULTIPLE -> (value == Math.rint(value) ? Long.toString((long) value) : Double.toString(value)) + "×";
+            case PER_SECOND -> (value == Math.rint(value) ? Long.toString((long) value) : Double.toString(value)) + "/s";
             case INTERVALS -> (long) value + (value == 1 ? " interval" : " intervals");
             case TRANSACTIONS -> value >= 1e6 && value % 1e6 == 0 ? (long) (value / 1e6) + " million"
                     : String.format(Locale.ROOT, "%,d", (long) value);

@@ -1,0 +1,149 @@
+package io.pgvigil.statements;
+
+import java.util.ArrayDeque;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The recent interval deltas of every top-level statement, per (database, queryid), over the last
+ * {@code window} of time whatever the poll interval: what {@code n_plus_one} judges. An interval
+ * belongs to the window while its midpoint is inside it (so poll jitter neither adds nor drops an
+ * interval). Running sums make the window's totals O(1) per statement; a statement leaves when its
+ * last interval does or when pg_stat_statements no longer has it, so memory is bounded by what
+ * pg_stat_statements holds times the intervals in a window. Not thread-safe: the check's poll only.
+ */
+public final class NPlusOneHistory {
+
+    /** One statement's activity in one interval, summed over roles. */
+    public record Delta(long dbid, String datname, long queryid, String text, long calls, long rows,
+            double execSeconds) {
+    }
+
+    record Key(long dbid, long queryid) {
+    }
+
+    /** {@code end} and {@code seconds} in epoch seconds: the interval (end - seconds, end]. */
+    record Sample(double end, double seconds, long calls, long rows, double execSeconds) {
+
+        double midpoint() {
+            return end - seconds / 2;
+        }
+    }
+
+    /** One statement's samples and their sums. */
+    static final class Series {
+        final Key key;
+        String datname;
+        String text;
+        final ArrayDeque<Sample> samples = new ArrayDeque<>(4);
+        long calls;
+        long rows;
+        double execSeconds;
+
+        Series(Key key) {
+            this.key = key;
+        }
+
+        /** Calls and rows in the half of the window before {@code mid} ([0], [1]) and after it ([2], [3]). */
+        long[] halves(double mid) {
+            long[] h = new long[4];
+            for (Sample s : samples) {
+                int i = s.midpoint() < mid ? 0 : 2;
+                h[i] += s.calls();
+                h[i + 1] += s.rows();
+            }
+            return h;
+        }
+    }
+
+    private final double windowSeconds;
+    private final Map<Key, Series> series = new HashMap<>();
+    /** The intervals in the window: start and end of each, oldest first. */
+    private final ArrayDeque<double[]> intervals = new ArrayDeque<>();
+
+    public NPlusOneHistory(double windowSeconds) {
+        this.windowSeconds = windowSeconds;
+    }
+
+    /** Records the interval ending at {@code end} (epoch seconds) and drops what left the window. */
+    public void add(double end, double seconds, Collection<Delta> deltas) {
+        if (seconds > 0) {
+            intervals.addLast(new double[] { end - seconds, end });
+            for (Delta d : deltas) {
+                if (d.calls() <= 0) {
+                    continue;
+                }
+                Series s = series.computeIfAbsent(new Key(d.dbid(), d.queryid()), Series::new);
+                s.datname = d.datname();
+                if (d.text() != null) {
+                    s.text = d.text();
+                }
+                s.samples.addLast(new Sample(end, seconds, d.calls(), d.rows(), d.execSeconds()));
+                s.calls += d.calls();
+                s.rows += d.rows();
+                s.execSeconds += d.execSeconds();
+            }
+        }
+        double from = end - windowSeconds;
+        while (!intervals.isEmpty() && (intervals.peekFirst()[0] + intervals.peekFirst()[1]) / 2 <= from) {
+            intervals.removeFirst();
+        }
+        for (Iterator<Series> it = series.values().iterator(); it.hasNext();) {
+            Series s = it.next();
+            while (!s.samples.isEmpty() && s.samples.peekFirst().midpoint() <= from) {
+                Sample gone = s.samples.removeFirst();
+                s.calls -= gone.calls();
+                s.rows -= gone.rows();
+                s.execSeconds -= gone.execSeconds();
+            }
+            if (s.samples.isEmpty()) {
+                it.remove();
+            }
+        }
+    }
+
+    /** Forgets the statements that pg_stat_statements no longer has (evicted, reset). */
+    public void retain(Set<Long> queryids) {
+        series.values().removeIf(s -> !queryids.contains(s.key.queryid()));
+    }
+
+    /** Statements that ran in the window. */
+    Collection<Series> series() {
+        return series.values();
+    }
+
+    /** The queryids that ran in the window, in any database. */
+    public Set<Long> queryids() {
+        Set<Long> ids = new java.util.HashSet<>(series.size() * 2);
+        series.keySet().forEach(k -> ids.add(k.queryid()));
+        return ids;
+    }
+
+    /** Number of intervals in the window. */
+    public int intervals() {
+        return intervals.size();
+    }
+
+    /** Start of the oldest interval in the window (epoch seconds), NaN when empty. */
+    double start() {
+        return intervals.isEmpty() ? Double.NaN : intervals.peekFirst()[0];
+    }
+
+    /** End of the newest interval in the window (epoch seconds), NaN when empty. */
+    double end() {
+        return intervals.isEmpty() ? Double.NaN : intervals.peekLast()[1];
+    }
+
+    /** Seconds the window's intervals cover. */
+    public double coveredSeconds() {
+        return intervals.isEmpty() ? 0 : end() - start();
+    }
+
+    /** Statements held, for memory accounting. */
+    public int size() {
+        return series.size();
+    }
+}
