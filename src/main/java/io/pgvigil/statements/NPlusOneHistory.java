@@ -47,6 +47,18 @@ public final class NPlusOneHistory {
             this.key = key;
         }
 
+        /** Calls ({@code rows} false) or rows per interval of the window, aligned with {@code ends}. */
+        double[] perInterval(double[] ends, boolean rows) {
+            double[] v = new double[ends.length];
+            for (Sample s : samples) {
+                int i = java.util.Arrays.binarySearch(ends, s.end());
+                if (i >= 0) {
+                    v[i] += rows ? s.rows() : s.calls();
+                }
+            }
+            return v;
+        }
+
         /** Calls and rows in the half of the window before {@code mid} ([0], [1]) and after it ([2], [3]). */
         long[] halves(double mid) {
             long[] h = new long[4];
@@ -120,6 +132,16 @@ public final class NPlusOneHistory {
         Set<Long> ids = new java.util.HashSet<>(series.size() * 2);
         series.keySet().forEach(k -> ids.add(k.queryid()));
         return ids;
+    }
+
+    /** The ends of the window's intervals, oldest first. */
+    double[] ends() {
+        double[] ends = new double[intervals.size()];
+        int i = 0;
+        for (double[] interval : intervals) {
+            ends[i++] = interval[1];
+        }
+        return ends;
     }
 
     /** Number of intervals in the window. */

@@ -40,6 +40,10 @@ public final class NPlusOneMatcher {
     static final double STABILITY = 2.0;
     /** Most parents named for one child. */
     static final int MAX_PARENTS = 4;
+    /** A child whose calls per interval vary less than this (coefficient of variation) cannot tell a parent by timing. */
+    static final double FLAT = 0.25;
+    /** Least share of the variance of the child's calls per interval that a parent's rows must explain. */
+    static final double MIN_FIT = 0.5;
     /** Most candidate parents of a lookup looked at closely (the nearest in rows). */
     static final int MAX_CANDIDATES = 16;
 
@@ -85,6 +89,7 @@ public final class NPlusOneMatcher {
             return matches; // one interval has no halves to compare
         }
         double mid = (history.start() + history.end()) / 2;
+        double[] ends = history.ends();
         double seconds = history.coveredSeconds();
         Map<Long, List<Series>> byDatabase = new HashMap<>();
         for (Series s : history.series()) {
@@ -109,8 +114,8 @@ public final class NPlusOneMatcher {
                 if (child.calls < settings.minCalls() || !SqlText.isDataStatement(child.text)) {
                     continue;
                 }
-                Match m = child.rows <= child.calls ? lookup(child, parents, rows, mid, seconds)
-                        : oncePerRow(child, parents, rows, mid, seconds);
+                Match m = child.rows <= child.calls ? lookup(child, parents, rows, mid, ends, seconds)
+                        : oncePerRow(child, parents, rows, mid, ends, seconds);
                 if (m != null) {
                     matches.add(m);
                 }
@@ -120,7 +125,7 @@ public final class NPlusOneMatcher {
     }
 
     /** A one-to-many child: one parent, calls ≈ its rows. */
-    private Match oncePerRow(Series child, List<Series> parents, long[] rows, double mid, double seconds) {
+    private Match oncePerRow(Series child, List<Series> parents, long[] rows, double mid, double[] ends, double seconds) {
         long low = (long) Math.ceil(child.calls / settings.ratioMax());
         long high = (long) Math.floor(child.calls / settings.ratioMin());
         Series best = null;
@@ -138,7 +143,7 @@ public final class NPlusOneMatcher {
             if (childHalves == null) {
                 childHalves = child.halves(mid);
             }
-            if (stable(child, childHalves, List.of(p), mid)) {
+            if (stable(child, childHalves, List.of(p), mid) && comoves(child.perInterval(ends, false), p.perInterval(ends, true))) {
                 best = p;
                 bestDistance = distance;
             }
@@ -147,7 +152,7 @@ public final class NPlusOneMatcher {
     }
 
     /** A lookup child: one or more parents whose rows together explain its calls. */
-    private Match lookup(Series child, List<Series> parents, long[] rows, double mid, double seconds) {
+    private Match lookup(Series child, List<Series> parents, long[] rows, double mid, double[] ends, double seconds) {
         long low = Math.max(2, (long) Math.ceil(child.calls * MIN_SHARE));
         long high = (long) Math.floor(child.calls / settings.lookupRatioMin());
         int from = lowerBound(rows, low);
@@ -164,6 +169,7 @@ public final class NPlusOneMatcher {
         if (childHalves[0] == 0 || childHalves[2] == 0) {
             return null;
         }
+        double[] childCalls = child.perInterval(ends, false);
         for (int looked = 0; looked < 4 * MAX_CANDIDATES && near.size() < MAX_CANDIDATES && (left >= from || right < to); looked++) {
             boolean takeRight = right < to && (left < from
                     || Math.abs(Math.log((double) rows[right] / child.calls)) <= Math.abs(Math.log((double) rows[left] / child.calls)));
@@ -172,8 +178,8 @@ public final class NPlusOneMatcher {
                 continue;
             }
             long[] h = p.halves(mid);
-            if (h[0] > 0 && h[2] > 0) {
-                near.add(p); // ran in both halves, as the child did
+            if (h[0] > 0 && h[2] > 0 && comoves(childCalls, p.perInterval(ends, true))) {
+                near.add(p); // ran in both halves, as the child did, and in step with it
             }
         }
         if (near.isEmpty()) {
@@ -252,6 +258,59 @@ public final class NPlusOneMatcher {
             return near(childHalves[0] / (double) sum[0], perCall) && near(childHalves[2] / (double) sum[2], perCall);
         }
         return true;
+    }
+
+    /**
+     * Whether the child's calls per interval follow the parent's rows per interval, in the same interval
+     * or the next (a request's rows arrive at once, its children over the following moments): the
+     * least-squares fit of calls on the rows of the same and of the previous interval, with
+     * non-negative weights, explains at least {@value #MIN_FIT} of the variance of the calls. Busy
+     * statements that run at steady rates have flat series, which timing cannot tell apart: a child whose
+     * calls vary less than {@value #FLAT} (coefficient of variation) passes.
+     */
+    static boolean comoves(double[] calls, double[] rows) {
+        int n = calls.length;
+        double mean = 0;
+        for (double y : calls) {
+            mean += y;
+        }
+        mean /= n;
+        double sst = 0;
+        for (double y : calls) {
+            sst += (y - mean) * (y - mean);
+        }
+        if (n < 3 || Math.sqrt(sst / n) < FLAT * mean) {
+            return true;
+        }
+        double s00 = 0, s11 = 0, s01 = 0, s0y = 0, s1y = 0, syy = 0;
+        for (int t = 0; t < n; t++) {
+            double x0 = rows[t];
+            double x1 = t > 0 ? rows[t - 1] : 0;
+            double y = calls[t];
+            s00 += x0 * x0;
+            s11 += x1 * x1;
+            s01 += x0 * x1;
+            s0y += x0 * y;
+            s1y += x1 * y;
+            syy += y * y;
+        }
+        // SSE(a, b) = syy - 2a s0y - 2b s1y + a² s00 + 2ab s01 + b² s11, least over a, b ≥ 0.
+        double best = syy;
+        double det = s00 * s11 - s01 * s01;
+        if (det > 1e-9) {
+            double a = (s0y * s11 - s1y * s01) / det;
+            double b = (s1y * s00 - s0y * s01) / det;
+            if (a >= 0 && b >= 0) {
+                best = Math.min(best, syy - 2 * a * s0y - 2 * b * s1y + a * a * s00 + 2 * a * b * s01 + b * b * s11);
+            }
+        }
+        if (s00 > 0 && s0y > 0) {
+            best = Math.min(best, syy - s0y * s0y / s00);
+        }
+        if (s11 > 0 && s1y > 0) {
+            best = Math.min(best, syy - s1y * s1y / s11);
+        }
+        return 1 - best / sst >= MIN_FIT;
     }
 
     private static boolean near(double half, double whole) {
