@@ -20,7 +20,7 @@ import org.jboss.logging.Logger;
  * <p>A finding opens, or becomes more severe, as soon as a value crosses a threshold. It clears, or
  * steps down, only with hysteresis ({@link Check#clearing()}): when the value is back inside the
  * threshold by the clearing margin, or has been back inside it for {@code clear-after} consecutive
- * intervals. For values counted in {@link Unit#INTERVALS} only the second rule applies. A subject
+ * intervals. A subject
  * the check no longer reports clears at once (its statement, index or database is gone, or it went
  * quiet); a held subject keeps its finding, for at most {@link CheckSpec#maxHeld()} intervals.
  */
@@ -127,7 +127,7 @@ public final class FindingTracker {
      * the value is not yet back inside by the clearing margin, or null when there is none.
      */
     static Severity stillHeldBy(Check check, Double value, Severity was, Severity measured) {
-        if (value == null || !check.spec().unit().continuous()) {
+        if (value == null) {
             return was;
         }
         for (int level = was.ordinal(); level > (measured == null ? -1 : measured.ordinal()); level--) {

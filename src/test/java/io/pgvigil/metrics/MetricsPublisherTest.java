@@ -31,7 +31,7 @@ import io.pgvigil.testing.Replay;
  */
 class MetricsPublisherTest {
 
-    static final String N_PLUS_ONE = "StatementsMatrixTest.nPlusOneIsFlaggedNamingParentAndChildThenCriticalAfterThreeWindows";
+    static final String N_PLUS_ONE = "StatementsMatrixTest.nPlusOneIsFlaggedNamingParentAndChildWithItsAvoidableRoundTrips";
     static final String SLOT = "ReplicationSlotMatrixTest.inactiveSlotRetainingWalOpensReplicationSlotAndDroppingItClears";
     static final String INDEXES = "IndexesMatrixTest.duplicateUnusedAndInvalidIndexes";
     static final String HIT_RATE = "IndexesMatrixTest.randomLookupsOverAnIndexLargerThanSharedBuffersOpenIndexHitRate";

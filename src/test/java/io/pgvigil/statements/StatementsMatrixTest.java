@@ -65,7 +65,7 @@ class StatementsMatrixTest {
 
     @ParameterizedTest(name = "PostgreSQL {0}")
     @MethodSource("io.pgvigil.testing.PgServer#majorsStream")
-    void nPlusOneIsFlaggedNamingParentAndChildThenCriticalAfterThreeWindows(int major) throws Exception {
+    void nPlusOneIsFlaggedNamingParentAndChildWithItsAvoidableRoundTrips(int major) throws Exception {
         PgServer pg = PgServer.shared(major);
         createShop(pg, "shop");
         try (TestMonitor m = TestMonitor.watching(pg); Connection c = pg.connect("shop")) {
