@@ -38,7 +38,8 @@ class MetricsPublisherTest {
     static final String POSTS = "SELECT id, title FROM posts WHERE user_id = $1";
     static final String USERS = "SELECT id FROM users ORDER BY id LIMIT $1";
 
-    private final List<Poll> nPlusOne = Recordings.polls(N_PLUS_ONE, 18);
+    /** Seen 15 s apart: n_plus_one judges a pair once its window holds two intervals. */
+    private final List<Poll> nPlusOne = Recordings.every(Recordings.polls(N_PLUS_ONE, 18), Duration.ofSeconds(15));
     private final String child = Long.toString(nPlusOne.get(1).queryid(POSTS));
     private final String parent = Long.toString(nPlusOne.get(1).queryid(USERS));
 
@@ -46,8 +47,9 @@ class MetricsPublisherTest {
     void aRecordedPollIsPublishedAsTheSeriesOfItsSnapshot() {
         try (Replay replay = Replay.withConfig()) {
             replay.poll(nPlusOne.get(0));
-            PollState state = replay.poll(nPlusOne.get(1));
-            Poll poll = nPlusOne.get(1);
+            replay.poll(nPlusOne.get(1));
+            PollState state = replay.poll(nPlusOne.get(2));
+            Poll poll = nPlusOne.get(2);
             String scrape = replay.scrape();
 
             assertThat(samples(scrape, "pg_up")).containsExactly("pg_up 1.0");
@@ -78,7 +80,7 @@ class MetricsPublisherTest {
             assertThat(samples(scrape, "pgvigil_last_poll_timestamp_seconds")).containsExactly(
                     "pgvigil_last_poll_timestamp_seconds " + poll.snapshot().at().toEpochMilli() / 1000.0);
             assertThat(samples(scrape, "pgvigil_polls_total")).containsExactlyInAnyOrder(
-                    "pgvigil_polls_total{result=\"failure\"} 0.0", "pgvigil_polls_total{result=\"success\"} 2.0");
+                    "pgvigil_polls_total{result=\"failure\"} 0.0", "pgvigil_polls_total{result=\"success\"} 3.0");
 
             assertThat(samples(scrape, "pgvigil_breach")).containsExactly(
                     "pgvigil_breach{check=\"n_plus_one\",severity=\"warning\",subject=\"" + child + "\"} 1.0");
@@ -87,7 +89,7 @@ class MetricsPublisherTest {
             // not slow_query's mean of the child, measured without a finding.
             assertThat(value(state, "slow_query", child)).isNotNull();
             assertThat(value(state, "n_plus_one", parent)).isEqualTo(0.0);
-            // No database reached min-transactions (20) in this 0.1 s window: rollback_rate judged none.
+            // No database reached min-transactions (20) in this window: rollback_rate judged none.
             assertThat(state.window().databases().values()).allSatisfy(d -> assertThat(d.transactions()).isLessThan(20));
             assertThat(state.evaluations().get("rollback_rate")).allSatisfy(e -> assertThat(e.hold()).isTrue());
             // lock_wait judges every database with a client backend: nobody waited in this poll.
@@ -96,7 +98,7 @@ class MetricsPublisherTest {
                     "pgvigil_check_value{check=\"lock_wait\",subject=\"shop\"} 0.0",
                     "pgvigil_check_value{check=\"long_transaction\",subject=\"server\"} "
                             + value(state, "long_transaction", "server"),
-                    "pgvigil_check_value{check=\"n_plus_one\",subject=\"" + child + "\"} 1.0",
+                    "pgvigil_check_value{check=\"n_plus_one\",subject=\"" + child + "\"} " + 198 / 30.0,
                     "pgvigil_check_value{check=\"pool_saturation\",subject=\"server\"} "
                             + value(state, "pool_saturation", "server"));
             // duplicate_index and invalid_index have no threshold: what they find is the breach.
@@ -108,8 +110,8 @@ class MetricsPublisherTest {
                     "pgvigil_check_threshold{check=\"lock_wait\",severity=\"warning\"} 10.0",
                     "pgvigil_check_threshold{check=\"long_transaction\",severity=\"critical\"} 300.0",
                     "pgvigil_check_threshold{check=\"long_transaction\",severity=\"warning\"} 60.0",
-                    "pgvigil_check_threshold{check=\"n_plus_one\",severity=\"critical\"} 3.0",
-                    "pgvigil_check_threshold{check=\"n_plus_one\",severity=\"warning\"} 1.0",
+                    "pgvigil_check_threshold{check=\"n_plus_one\",severity=\"critical\"} 50.0",
+                    "pgvigil_check_threshold{check=\"n_plus_one\",severity=\"warning\"} 0.1",
                     "pgvigil_check_threshold{check=\"pool_saturation\",severity=\"critical\"} 0.9",
                     "pgvigil_check_threshold{check=\"pool_saturation\",severity=\"warning\"} 0.8",
                     "pgvigil_check_threshold{check=\"query_regression\",severity=\"critical\"} 10.0",
@@ -135,16 +137,19 @@ class MetricsPublisherTest {
     }
 
     /**
-     * The N+1 pair through its whole life: warning, critical, an interval without the child (held: the
-     * breach stays, with no value, since none was measured), clean intervals at 0 while it is still
-     * open, then cleared after clear-after (3) clean intervals: both its series are gone.
+     * The N+1 pair through its whole life, polls 15 s apart: judged from the second interval, a
+     * warning at the avoidable round trips per second of the window, kept at its last value while the
+     * loop has stopped (a whole window after its last match), then measured at 0 and cleared: both its
+     * series are gone.
      */
     @Test
     void aStatementCheckValueExistsOnlyWhileItsFindingIsOpen() {
         List<String> breach = new ArrayList<>();
         List<String> value = new ArrayList<>();
+        List<Poll> polls = new ArrayList<>(nPlusOne);
+        polls.add(nPlusOne.get(nPlusOne.size() - 1).at(nPlusOne.get(0).snapshot().at().plusSeconds(15 * 8)));
         try (Replay replay = Replay.withConfig()) {
-            for (Poll poll : nPlusOne) {
+            for (Poll poll : polls) {
                 replay.poll(poll);
                 String scrape = replay.scrape();
                 breach.add(String.join("|", samples(scrape, "pgvigil_breach")));
@@ -152,17 +157,11 @@ class MetricsPublisherTest {
             }
         }
         String subject = ",subject=\"" + child + "\"} ";
-        assertThat(breach).containsExactly("",
-                "pgvigil_breach{check=\"n_plus_one\",severity=\"warning\"" + subject + "1.0",
-                "pgvigil_breach{check=\"n_plus_one\",severity=\"warning\"" + subject + "1.0",
-                "pgvigil_breach{check=\"n_plus_one\",severity=\"critical\"" + subject + "1.0",
-                "pgvigil_breach{check=\"n_plus_one\",severity=\"critical\"" + subject + "1.0",
-                "pgvigil_breach{check=\"n_plus_one\",severity=\"critical\"" + subject + "1.0",
-                "pgvigil_breach{check=\"n_plus_one\",severity=\"critical\"" + subject + "1.0",
-                "");
+        String warning = "pgvigil_breach{check=\"n_plus_one\",severity=\"warning\"" + subject + "1.0";
+        assertThat(breach).containsExactly("", "", warning, warning, warning, warning, warning, warning, "");
         String series = "pgvigil_check_value{check=\"n_plus_one\"" + subject;
-        assertThat(value).containsExactly("", series + "1.0", series + "2.0", series + "3.0", "", series + "0.0",
-                series + "0.0", "");
+        assertThat(value).containsExactly("", "", series + 198 / 30.0, series + 297 / 45.0, series + 297 / 60.0,
+                series + 297 / 60.0, series + 297 / 60.0, series + 297 / 60.0, "");
     }
 
     @Test
@@ -170,9 +169,10 @@ class MetricsPublisherTest {
         try (Replay replay = Replay.withConfig()) {
             replay.poll(nPlusOne.get(0));
             replay.poll(nPlusOne.get(1));
+            replay.poll(nPlusOne.get(2));
             assertThat(replay.scrape()).contains("pgvigil_breach{", "pg_stat_database_xact_commit_total{",
                     "pg_stat_statements_entries ");
-            Poll last = nPlusOne.get(1);
+            Poll last = nPlusOne.get(2);
             List<CollectorStatus> unreachable = last.collectors().stream()
                     .map(c -> new CollectorStatus(c.collector(), true, null, false, null, "target unreachable")).toList();
             replay.poll(new Poll(Snapshot.down(last.snapshot().at().plus(Duration.ofSeconds(15))), unreachable, 0.5,
@@ -188,7 +188,7 @@ class MetricsPublisherTest {
             assertThat(samples(scrape, "pgvigil_collector_success")).hasSize(last.collectors().size())
                     .allSatisfy(line -> assertThat(line).endsWith("} 0.0"));
             assertThat(samples(scrape, "pgvigil_polls_total")).containsExactlyInAnyOrder(
-                    "pgvigil_polls_total{result=\"failure\"} 1.0", "pgvigil_polls_total{result=\"success\"} 2.0");
+                    "pgvigil_polls_total{result=\"failure\"} 1.0", "pgvigil_polls_total{result=\"success\"} 3.0");
             assertThat(samples(scrape, "pgvigil_last_poll_timestamp_seconds")).containsExactly(
                     "pgvigil_last_poll_timestamp_seconds " + last.snapshot().at().toEpochMilli() / 1000.0);
             assertThat(samples(scrape, "pgvigil_check_threshold")).isNotEmpty();
