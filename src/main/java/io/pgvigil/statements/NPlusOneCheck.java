@@ -9,7 +9,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeSet;
 
 import jakarta.inject.Singleton;
 
@@ -55,11 +54,21 @@ public class NPlusOneCheck extends ThresholdCheck {
     private record Seen(double at, Evaluation evaluation) {
     }
 
+    /** Since when a child has matched at every poll, and its calls per parent row then. */
+    private record Streak(double since, double perRow) {
+    }
+
+    /** Most a child's calls per parent row may drift, as a factor, within a streak. */
+    static final double DRIFT = 1.5;
+
     private final PgvigilConfig.NPlusOne config;
     private final double windowSeconds;
     private final NPlusOneHistory history;
     private final NPlusOneMatcher matcher;
     private final Map<String, Seen> seen = new HashMap<>();
+    private Map<String, Streak> streaks = new HashMap<>();
+    /** The window as messages print it: "1m". */
+    private final String windowText;
 
     public NPlusOneCheck(PgvigilConfig config) {
         super(SPEC, config.checks().nPlusOne(), config.checks().nPlusOne().warning(),
@@ -68,6 +77,7 @@ public class NPlusOneCheck extends ThresholdCheck {
         this.windowSeconds = seconds(this.config.window());
         this.history = new NPlusOneHistory(windowSeconds);
         this.matcher = new NPlusOneMatcher(settings(this.config));
+        this.windowText = this.config.window().toString().substring(2).toLowerCase(Locale.ROOT);
     }
 
     static NPlusOneMatcher.Settings settings(PgvigilConfig.NPlusOne c) {
@@ -89,11 +99,27 @@ public class NPlusOneCheck extends ThresholdCheck {
         history.retain(present);
 
         Map<String, Evaluation> found = new LinkedHashMap<>();
+        Map<String, Streak> nextStreaks = new HashMap<>();
         for (Match m : matcher.match(history)) {
-            Evaluation e = Evaluation.above(Long.toString(m.child()), m.avoidablePerSecond(), warning(), critical(),
-                    message(m));
+            String subject = Long.toString(m.child());
+            double perRow = (double) m.calls() / m.parents().stream().mapToLong(Parent::rows).sum();
+            Streak streak = streaks.get(subject);
+            if (streak == null || perRow > streak.perRow() * DRIFT || perRow * DRIFT < streak.perRow()) {
+                streak = new Streak(now, perRow);
+            }
+            nextStreaks.put(subject, streak);
+            double value = m.avoidablePerSecond();
+            Evaluation e;
+            if (seen.containsKey(subject) || now - streak.since() >= windowSeconds - 1e-6) {
+                e = Evaluation.above(subject, value, warning(), critical(), message(m));
+            } else {
+                // Matched through a whole window before it opens: a fluke of one poll's window is not a loop.
+                e = Evaluation.measured(subject, value, null, warning(), message(m) + String.format(Locale.ROOT,
+                        " (matched for %.0f s; opens once matched for a whole window)", now - streak.since()));
+            }
             found.merge(e.subject(), e, (a, b) -> a.value() >= b.value() ? a : b);
         }
+        streaks = nextStreaks;
         found.values().stream().filter(e -> e.severity() != null).forEach(e -> seen.put(e.subject(), new Seen(now, e)));
         seen.values().removeIf(s -> now - s.at() >= windowSeconds
                 || !present.contains(Long.parseLong(s.evaluation().subject())));
@@ -104,20 +130,20 @@ public class NPlusOneCheck extends ThresholdCheck {
                 Evaluation e = s.evaluation();
                 found.put(subject, Evaluation.measured(subject, e.value(), e.severity(), e.threshold(), e.message()
                         + String.format(Locale.ROOT, " (last matched %.0f s ago; open until a %s window passes without it)",
-                                now - s.at(), config.window().toString().substring(2).toLowerCase(Locale.ROOT))));
+                                now - s.at(), windowText)));
             }
         });
         Set<Long> ran = history.queryids();
-        Set<String> clean = new TreeSet<>();
+        List<String> clean = new ArrayList<>();
         for (Series s : history.series()) {
             String subject = Long.toString(s.key.queryid());
-            if (SqlText.isDataStatement(s.text) && !found.containsKey(subject)) {
+            if (s.data && !found.containsKey(subject)) {
                 clean.add(subject);
             }
         }
         List<Evaluation> evaluations = new ArrayList<>(found.values());
         clean.forEach(subject -> evaluations.add(Evaluation.measured(subject, 0, null, warning(),
-                "no N+1 pattern in the last " + config.window().toString().substring(2).toLowerCase(Locale.ROOT))));
+                "no N+1 pattern in the last " + windowText)));
         found.keySet().forEach(subject -> ran.add(Long.parseLong(subject)));
         return Optional.of(StatementChecks.holdIdle(evaluations, ran, statements.get()));
     }

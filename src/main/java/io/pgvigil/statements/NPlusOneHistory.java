@@ -38,36 +38,72 @@ public final class NPlusOneHistory {
         final Key key;
         String datname;
         String text;
+        /** Whether the text is a data statement (computed when the text arrives: the regex is not free). */
+        boolean data = true;
         final ArrayDeque<Sample> samples = new ArrayDeque<>(4);
         long calls;
         long rows;
         double execSeconds;
+        /** Per-poll caches of what the matcher derives from the samples (see {@link #prepare}). */
+        private int stamp = -1;
+        private final long[] halves = new long[4];
+        private double[] callsPerInterval;
+        private double[] rowsPerInterval;
 
         Series(Key key) {
             this.key = key;
         }
 
-        /** Calls ({@code rows} false) or rows per interval of the window, aligned with {@code ends}. */
-        double[] perInterval(double[] ends, boolean rows) {
-            double[] v = new double[ends.length];
+        /** Computes, once per poll ({@code stamp}), the halves; the per-interval series follow on demand. */
+        void prepare(int stamp, double mid, double[] ends) {
+            if (this.stamp == stamp) {
+                return;
+            }
+            this.stamp = stamp;
+            this.ends = ends;
+            callsPerInterval = null;
+            rowsPerInterval = null;
+            long c0 = 0, r0 = 0, c1 = 0, r1 = 0;
             for (Sample s : samples) {
-                int i = java.util.Arrays.binarySearch(ends, s.end());
-                if (i >= 0) {
-                    v[i] += rows ? s.rows() : s.calls();
+                if (s.midpoint() < mid) {
+                    c0 += s.calls();
+                    r0 += s.rows();
+                } else {
+                    c1 += s.calls();
+                    r1 += s.rows();
                 }
             }
-            return v;
+            halves[0] = c0;
+            halves[1] = r0;
+            halves[2] = c1;
+            halves[3] = r1;
         }
 
-        /** Calls and rows in the half of the window before {@code mid} ([0], [1]) and after it ([2], [3]). */
-        long[] halves(double mid) {
-            long[] h = new long[4];
-            for (Sample s : samples) {
-                int i = s.midpoint() < mid ? 0 : 2;
-                h[i] += s.calls();
-                h[i + 1] += s.rows();
+        private double[] ends;
+
+        /** Calls and rows in the first half of the window ([0], [1]) and in the second ([2], [3]); after {@link #prepare}. */
+        long[] halves() {
+            return halves;
+        }
+
+        /** Calls ({@code rows} false) or rows per interval of the window; after {@link #prepare}. */
+        double[] perInterval(boolean rows) {
+            if (callsPerInterval == null) {
+                callsPerInterval = new double[ends.length];
+                rowsPerInterval = new double[ends.length];
+                int i = 0;
+                // Samples and intervals are both in time order: one walk, no search.
+                for (Sample s : samples) {
+                    while (i < ends.length && ends[i] < s.end()) {
+                        i++;
+                    }
+                    if (i < ends.length && ends[i] == s.end()) {
+                        callsPerInterval[i] += s.calls();
+                        rowsPerInterval[i] += s.rows();
+                    }
+                }
             }
-            return h;
+            return rows ? rowsPerInterval : callsPerInterval;
         }
     }
 
@@ -90,8 +126,9 @@ public final class NPlusOneHistory {
                 }
                 Series s = series.computeIfAbsent(new Key(d.dbid(), d.queryid()), Series::new);
                 s.datname = d.datname();
-                if (d.text() != null) {
+                if (d.text() != null && !d.text().equals(s.text)) {
                     s.text = d.text();
+                    s.data = SqlText.isDataStatement(s.text);
                 }
                 s.samples.addLast(new Sample(end, seconds, d.calls(), d.rows(), d.execSeconds()));
                 s.calls += d.calls();

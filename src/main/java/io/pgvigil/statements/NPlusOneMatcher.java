@@ -45,7 +45,7 @@ public final class NPlusOneMatcher {
     /** Least share of the variance of the child's calls per interval that a parent's rows must explain. */
     static final double MIN_FIT = 0.5;
     /** Most candidate parents of a lookup looked at closely (the nearest in rows). */
-    static final int MAX_CANDIDATES = 16;
+    static final int MAX_CANDIDATES = 8;
 
     public record Settings(long minCalls, double minFanOut, double ratioMin, double lookupRatioMin, double ratioMax) {
     }
@@ -77,6 +77,10 @@ public final class NPlusOneMatcher {
     }
 
     private final Settings settings;
+    /** Numbers each call of {@link #match}, so that a series derives its halves and per-interval sums once per poll. */
+    private int stamp;
+    private double mid;
+    private double[] ends;
 
     public NPlusOneMatcher(Settings settings) {
         this.settings = settings;
@@ -88,8 +92,9 @@ public final class NPlusOneMatcher {
         if (history.intervals() < 2) {
             return matches; // one interval has no halves to compare
         }
-        double mid = (history.start() + history.end()) / 2;
-        double[] ends = history.ends();
+        stamp++;
+        mid = (history.start() + history.end()) / 2;
+        ends = history.ends();
         double seconds = history.coveredSeconds();
         Map<Long, List<Series>> byDatabase = new HashMap<>();
         for (Series s : history.series()) {
@@ -98,7 +103,7 @@ public final class NPlusOneMatcher {
         for (List<Series> statements : byDatabase.values()) {
             List<Series> parents = new ArrayList<>();
             for (Series s : statements) {
-                if (s.rows >= 2 * s.calls && s.calls > 0 && SqlText.isDataStatement(s.text)) {
+                if (s.rows >= 2 * s.calls && s.calls > 0 && s.data) {
                     parents.add(s);
                 }
             }
@@ -111,11 +116,11 @@ public final class NPlusOneMatcher {
                 rows[i] = parents.get(i).rows;
             }
             for (Series child : statements) {
-                if (child.calls < settings.minCalls() || !SqlText.isDataStatement(child.text)) {
+                if (child.calls < settings.minCalls() || !child.data) {
                     continue;
                 }
-                Match m = child.rows <= child.calls ? lookup(child, parents, rows, mid, ends, seconds)
-                        : oncePerRow(child, parents, rows, mid, ends, seconds);
+                Match m = child.rows <= child.calls ? lookup(child, parents, rows, seconds)
+                        : oncePerRow(child, parents, rows, seconds);
                 if (m != null) {
                     matches.add(m);
                 }
@@ -125,7 +130,13 @@ public final class NPlusOneMatcher {
     }
 
     /** A one-to-many child: one parent, calls ≈ its rows. */
-    private Match oncePerRow(Series child, List<Series> parents, long[] rows, double mid, double[] ends, double seconds) {
+    /** The series' halves and per-interval sums, computed once per poll. */
+    private Series prepared(Series s) {
+        s.prepare(stamp, mid, ends);
+        return s;
+    }
+
+    private Match oncePerRow(Series child, List<Series> parents, long[] rows, double seconds) {
         long low = (long) Math.ceil(child.calls / settings.ratioMax());
         long high = (long) Math.floor(child.calls / settings.ratioMin());
         Series best = null;
@@ -141,9 +152,9 @@ public final class NPlusOneMatcher {
                 continue;
             }
             if (childHalves == null) {
-                childHalves = child.halves(mid);
+                childHalves = prepared(child).halves();
             }
-            if (stable(child, childHalves, List.of(p), mid) && comoves(child.perInterval(ends, false), p.perInterval(ends, true))) {
+            if (stable(child, childHalves, List.of(p)) && comoves(child.perInterval(false), p.perInterval(true))) {
                 best = p;
                 bestDistance = distance;
             }
@@ -152,7 +163,7 @@ public final class NPlusOneMatcher {
     }
 
     /** A lookup child: one or more parents whose rows together explain its calls. */
-    private Match lookup(Series child, List<Series> parents, long[] rows, double mid, double[] ends, double seconds) {
+    private Match lookup(Series child, List<Series> parents, long[] rows, double seconds) {
         long low = Math.max(2, (long) Math.ceil(child.calls * MIN_SHARE));
         long high = (long) Math.floor(child.calls / settings.lookupRatioMin());
         int from = lowerBound(rows, low);
@@ -165,20 +176,21 @@ public final class NPlusOneMatcher {
         List<Series> near = new ArrayList<>();
         int left = pivot - 1;
         int right = pivot;
-        long[] childHalves = child.halves(mid);
+        long[] childHalves = prepared(child).halves();
         if (childHalves[0] == 0 || childHalves[2] == 0) {
             return null;
         }
-        double[] childCalls = child.perInterval(ends, false);
-        for (int looked = 0; looked < 4 * MAX_CANDIDATES && near.size() < MAX_CANDIDATES && (left >= from || right < to); looked++) {
+        Moments moments = new Moments(child.perInterval(false));
+        for (int looked = 0; looked < 2 * MAX_CANDIDATES && near.size() < MAX_CANDIDATES && (left >= from || right < to); looked++) {
             boolean takeRight = right < to && (left < from
                     || Math.abs(Math.log((double) rows[right] / child.calls)) <= Math.abs(Math.log((double) rows[left] / child.calls)));
             Series p = parents.get(takeRight ? right++ : left--);
-            if (p == child || p.calls >= child.calls) {
+            // A parent explains at most all of the child's calls: it needs min-fan-out calls of the child per call.
+            if (p == child || p.calls * settings.minFanOut() > child.calls) {
                 continue;
             }
-            long[] h = p.halves(mid);
-            if (h[0] > 0 && h[2] > 0 && comoves(childCalls, p.perInterval(ends, true))) {
+            long[] h = prepared(p).halves();
+            if (h[0] > 0 && h[2] > 0 && h[1] > 0 && h[3] > 0 && roughlyInStep(childHalves, h) && moments.comoves(p.perInterval(true))) {
                 near.add(p); // ran in both halves, as the child did, and in step with it
             }
         }
@@ -202,7 +214,7 @@ public final class NPlusOneMatcher {
             }
             set = kept;
         }
-        if (!set.isEmpty() && fits(child, set) && stable(child, childHalves, set, mid)) {
+        if (!set.isEmpty() && fits(child, set) && stable(child, childHalves, set)) {
             return match(child, set, true, seconds);
         }
         // The set did not fit together: the best single parent, if any.
@@ -212,7 +224,7 @@ public final class NPlusOneMatcher {
             List<Series> one = List.of(p);
             double distance = Math.abs(Math.log((double) child.calls / p.rows));
             if (distance < bestDistance && p.calls * settings.minFanOut() <= child.calls && fits(child, one)
-                    && stable(child, childHalves, one, mid)) {
+                    && stable(child, childHalves, one)) {
                 best = p;
                 bestDistance = distance;
             }
@@ -231,7 +243,7 @@ public final class NPlusOneMatcher {
      * row (and, for a single parent, per parent call) in each half within {@link #STABILITY} of the
      * window's.
      */
-    private static boolean stable(Series child, long[] childHalves, List<Series> set, double mid) {
+    private boolean stable(Series child, long[] childHalves, List<Series> set) {
         if (childHalves[0] == 0 || childHalves[2] == 0) {
             return false;
         }
@@ -239,7 +251,7 @@ public final class NPlusOneMatcher {
         long calls = 0;
         long[] sum = new long[4];
         for (Series p : set) {
-            long[] h = p.halves(mid);
+            long[] h = prepared(p).halves();
             if (h[0] == 0 || h[2] == 0 || h[1] == 0 || h[3] == 0) {
                 return false;
             }
@@ -269,48 +281,77 @@ public final class NPlusOneMatcher {
      * calls vary less than {@value #FLAT} (coefficient of variation) passes.
      */
     static boolean comoves(double[] calls, double[] rows) {
-        int n = calls.length;
-        double mean = 0;
-        for (double y : calls) {
-            mean += y;
-        }
-        mean /= n;
-        double sst = 0;
-        for (double y : calls) {
-            sst += (y - mean) * (y - mean);
-        }
-        if (n < 3 || Math.sqrt(sst / n) < FLAT * mean) {
-            return true;
-        }
-        double s00 = 0, s11 = 0, s01 = 0, s0y = 0, s1y = 0, syy = 0;
-        for (int t = 0; t < n; t++) {
-            double x0 = rows[t];
-            double x1 = t > 0 ? rows[t - 1] : 0;
-            double y = calls[t];
-            s00 += x0 * x0;
-            s11 += x1 * x1;
-            s01 += x0 * x1;
-            s0y += x0 * y;
-            s1y += x1 * y;
-            syy += y * y;
-        }
-        // SSE(a, b) = syy - 2a s0y - 2b s1y + a² s00 + 2ab s01 + b² s11, least over a, b ≥ 0.
-        double best = syy;
-        double det = s00 * s11 - s01 * s01;
-        if (det > 1e-9) {
-            double a = (s0y * s11 - s1y * s01) / det;
-            double b = (s1y * s00 - s0y * s01) / det;
-            if (a >= 0 && b >= 0) {
-                best = Math.min(best, syy - 2 * a * s0y - 2 * b * s1y + a * a * s00 + 2 * a * b * s01 + b * b * s11);
+        return new Moments(calls).comoves(rows);
+    }
+
+    /** What the fit needs of a child's calls per interval, computed once per child. */
+    static final class Moments {
+        final double[] calls;
+        final boolean flat;
+        final double sst;
+        final double syy;
+
+        Moments(double[] calls) {
+            this.calls = calls;
+            int n = calls.length;
+            double sum = 0;
+            double squares = 0;
+            for (double y : calls) {
+                sum += y;
+                squares += y * y;
             }
+            double mean = sum / n;
+            syy = squares;
+            sst = Math.max(0, squares - n * mean * mean);
+            flat = n < 3 || Math.sqrt(sst / n) < FLAT * mean;
         }
-        if (s00 > 0 && s0y > 0) {
-            best = Math.min(best, syy - s0y * s0y / s00);
+
+        boolean comoves(double[] rows) {
+            if (flat) {
+                return true;
+            }
+            int n = calls.length;
+            double s00 = 0, s11 = 0, s01 = 0, s0y = 0, s1y = 0;
+            double previous = 0;
+            for (int t = 0; t < n; t++) {
+                double x0 = rows[t];
+                double y = calls[t];
+                s00 += x0 * x0;
+                s11 += previous * previous;
+                s01 += x0 * previous;
+                s0y += x0 * y;
+                s1y += previous * y;
+                previous = x0;
+            }
+            // SSE(a, b) = syy - 2a s0y - 2b s1y + a² s00 + 2ab s01 + b² s11, least over a, b ≥ 0.
+            double best = syy;
+            double det = s00 * s11 - s01 * s01;
+            if (det > 1e-9) {
+                double a = (s0y * s11 - s1y * s01) / det;
+                double b = (s1y * s00 - s0y * s01) / det;
+                if (a >= 0 && b >= 0) {
+                    best = Math.min(best, syy - 2 * a * s0y - 2 * b * s1y + a * a * s00 + 2 * a * b * s01 + b * b * s11);
+                }
+            }
+            if (s00 > 0 && s0y > 0) {
+                best = Math.min(best, syy - s0y * s0y / s00);
+            }
+            if (s11 > 0 && s1y > 0) {
+                best = Math.min(best, syy - s1y * s1y / s11);
+            }
+            return 1 - best / sst >= MIN_FIT;
         }
-        if (s11 > 0 && s1y > 0) {
-            best = Math.min(best, syy - s1y * s1y / s11);
-        }
-        return 1 - best / sst >= MIN_FIT;
+    }
+
+    /**
+     * A cheap first look at one candidate of a lookup: child calls per row of this parent in the two
+     * halves within {@value #STABILITY}² of each other (loose: in a shared lookup, the parents' rows
+     * add up to the child's calls only together).
+     */
+    private static boolean roughlyInStep(long[] child, long[] parent) {
+        double first = (double) child[0] / parent[1];
+        double second = (double) child[2] / parent[3];
+        return first <= second * STABILITY * STABILITY && second <= first * STABILITY * STABILITY;
     }
 
     private static boolean near(double half, double whole) {
