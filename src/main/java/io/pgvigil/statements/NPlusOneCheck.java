@@ -164,38 +164,48 @@ public class NPlusOneCheck extends ThresholdCheck {
         return new ArrayList<>(sums.values());
     }
 
+    /** The finding's message; plain appends (String.format showed in the profile with many pairs). */
     static String message(Match m) {
-        StringBuilder sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "N+1 in database %s: statement %d ran %d times in the last %.0f s"
-                + " (%.1f per second, %s of execution), ", m.datname(), m.child(), m.calls(), m.seconds(),
-                m.calls() / m.seconds(), duration(m.execSeconds())));
+        StringBuilder sb = new StringBuilder(400);
+        sb.append("N+1 in database ").append(m.datname()).append(": statement ").append(m.child()).append(" ran ")
+                .append(m.calls()).append(" times in the last ").append(Math.round(m.seconds())).append(" s (")
+                .append(oneDecimal(m.calls() / m.seconds())).append(" per second, ").append(duration(m.execSeconds()))
+                .append(" of execution), ");
         if (m.parents().size() == 1) {
             Parent p = m.parents().get(0);
-            sb.append(String.format(Locale.ROOT, "%s of statement %d (%d rows in %d call(s); %.1f child calls per parent call%s)",
-                    m.lookup() ? "a lookup per row" : "once per row", p.queryid(), p.rows(), p.calls(),
-                    (double) m.calls() / p.calls(), m.lookup() && m.calls() < p.rows()
-                            ? String.format(Locale.ROOT, ", %.0f %% of the rows: each distinct key once", 100.0 * m.calls() / p.rows())
-                            : ""));
+            sb.append(m.lookup() ? "a lookup per row" : "once per row").append(" of statement ").append(p.queryid())
+                    .append(" (").append(p.rows()).append(" rows in ").append(p.calls()).append(" call(s); ")
+                    .append(oneDecimal((double) m.calls() / p.calls())).append(" child calls per parent call");
+            if (m.lookup() && m.calls() < p.rows()) {
+                sb.append(", ").append(Math.round(100.0 * m.calls() / p.rows())).append(" % of the rows: each distinct key once");
+            }
+            sb.append(')');
         } else {
-            sb.append(String.format(Locale.ROOT, "a lookup shared by %d loops, per row of", m.parents().size()));
+            sb.append("a lookup shared by ").append(m.parents().size()).append(" loops, per row of");
             String sep = " ";
             for (Parent p : m.parents()) {
-                sb.append(sep).append(String.format(Locale.ROOT, "statement %d (%.0f %% of the calls: %d rows in %d call(s))",
-                        p.queryid(), p.share() * 100, p.rows(), p.calls()));
+                sb.append(sep).append("statement ").append(p.queryid()).append(" (").append(Math.round(p.share() * 100))
+                        .append(" % of the calls: ").append(p.rows()).append(" rows in ").append(p.calls()).append(" call(s))");
                 sep = ", ";
             }
         }
-        sb.append(String.format(Locale.ROOT, "; one query per parent call, with a JOIN or IN (...) / = ANY($1), would have"
-                + " saved %d round trips (%.1f per second). Child: %s", m.avoidable(), m.avoidablePerSecond(),
-                shortText(m.text())));
+        sb.append("; one query per parent call, with a JOIN or IN (...) / = ANY($1), would have saved ").append(m.avoidable())
+                .append(" round trips (").append(oneDecimal(m.avoidablePerSecond())).append(" per second). Child: ")
+                .append(shortText(m.text()));
         for (Parent p : m.parents()) {
             sb.append(m.parents().size() == 1 ? " | Parent: " : " | Parent " + p.queryid() + ": ").append(shortText(p.text()));
         }
         return sb.toString();
     }
 
+    /** 6.7, as %.1f prints it for the non-negative values here. */
+    static String oneDecimal(double value) {
+        long tenths = Math.round(value * 10);
+        return (tenths / 10) + "." + (tenths % 10);
+    }
+
     private static String duration(double seconds) {
-        return seconds >= 1 ? String.format(Locale.ROOT, "%.1f s", seconds) : String.format(Locale.ROOT, "%.1f ms", seconds * 1000);
+        return seconds >= 1 ? oneDecimal(seconds) + " s" : oneDecimal(seconds * 1000) + " ms";
     }
 
     private static String shortText(String text) {
