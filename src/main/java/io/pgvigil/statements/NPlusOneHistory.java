@@ -40,6 +40,8 @@ public final class NPlusOneHistory {
         String text;
         /** Whether the text is a data statement (computed when the text arrives: the regex is not free). */
         boolean data = true;
+        /** Whether it reads (SELECT, WITH, VALUES, TABLE): only reads are loops' children or parents. */
+        boolean read = true;
         final ArrayDeque<Sample> samples = new ArrayDeque<>(4);
         long calls;
         long rows;
@@ -107,6 +109,14 @@ public final class NPlusOneHistory {
         }
     }
 
+    /**
+     * A read: a write run once per row (an ORM flushing entities one by one) is as many calls whether
+     * or not JDBC batching sent them in one round trip, which pg_stat_statements cannot tell.
+     */
+    static final java.util.regex.Pattern READ = java.util.regex.Pattern.compile(
+            "^\\s*(?:/\\*.*?\\*/\\s*)*\\(*\\s*(SELECT|WITH|VALUES|TABLE)\\b",
+            java.util.regex.Pattern.CASE_INSENSITIVE | java.util.regex.Pattern.DOTALL);
+
     private final double windowSeconds;
     private final Map<Key, Series> series = new HashMap<>();
     /** The intervals in the window: start and end of each, oldest first. */
@@ -129,6 +139,7 @@ public final class NPlusOneHistory {
                 if (d.text() != null && !d.text().equals(s.text)) {
                     s.text = d.text();
                     s.data = SqlText.isDataStatement(s.text);
+                    s.read = READ.matcher(s.text).find();
                 }
                 s.samples.addLast(new Sample(end, seconds, d.calls(), d.rows(), d.execSeconds()));
                 s.calls += d.calls();

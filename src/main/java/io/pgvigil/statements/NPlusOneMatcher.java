@@ -22,7 +22,8 @@ import io.pgvigil.statements.NPlusOneHistory.Series;
  * by several loops names each parent with its share of the calls (in proportion to its rows, each
  * parent at least {@value #MIN_SHARE} of them).</li>
  * </ul>
- * Every parent runs fewer times than the child, with at least {@code min-fan-out} child calls per
+ * Children and parents are reads (SELECT, WITH, VALUES, TABLE): a write per row is as many calls
+ * with or without JDBC batching. Every parent runs fewer times than the child, with at least {@code min-fan-out} child calls per
  * parent call, and the child has {@code min-calls} calls in the window. What tells a loop from two
  * busy statements whose totals happen to match is stability: the window is cut into two halves by
  * time, and in each half every parent and the child ran, and child calls per parent row (and, for one
@@ -103,7 +104,7 @@ public final class NPlusOneMatcher {
         for (List<Series> statements : byDatabase.values()) {
             List<Series> parents = new ArrayList<>();
             for (Series s : statements) {
-                if (s.rows >= 2 * s.calls && s.calls > 0 && s.data) {
+                if (s.rows >= 2 * s.calls && s.calls > 0 && s.read) {
                     parents.add(s);
                 }
             }
@@ -116,7 +117,7 @@ public final class NPlusOneMatcher {
                 rows[i] = parents.get(i).rows;
             }
             for (Series child : statements) {
-                if (child.calls < settings.minCalls() || !child.data) {
+                if (child.calls < settings.minCalls() || !child.read) {
                     continue;
                 }
                 Match m = child.rows <= child.calls ? lookup(child, parents, rows, seconds)

@@ -159,6 +159,25 @@ class NPlusOneMatcherTest {
     }
 
     /**
+     * The list page's child as if it were a write per row (an ORM flushing one entity at a time):
+     * JDBC batching sends as many calls in fewer round trips, which pg_stat_statements cannot tell, so
+     * writes are never children.
+     */
+    @Test
+    void aWritePerRowOfAListIsNotALoop() {
+        List<Interval> polls = IntervalRecording.read("list_page-2s-15");
+        List<List<Match>> matches = replay(polls, i -> new Interval(i.end(), i.seconds(), i.deltas().stream()
+                .map(d -> INVOICES.name().equals(shapeOf(d.text()))
+                        ? new NPlusOneHistory.Delta(d.dbid(), d.datname(), d.queryid(),
+                                "INSERT INTO invoice_audit (customer_id) VALUES ($1) RETURNING id, customer_id, at",
+                                d.calls(), d.rows(), d.execSeconds())
+                        : d)
+                .toList()));
+        assertThat(firstSeen(polls, matches).keySet()).isEmpty();
+        assertThat(firstSeen(polls, replay(polls, i -> i)).keySet()).as("the same counts as a read").hasSize(1);
+    }
+
+    /**
      * The statements of {@code a} in its N+1 database (only {@code keep} when given) with {@code moved}
      * of {@code b}'s N+1 database relabelled into it, poll by poll (both recordings poll every 2 s from
      * the start of their traffic).
