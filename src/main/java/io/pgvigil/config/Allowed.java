@@ -23,6 +23,10 @@ final class Allowed {
 
     static final String ABOVE_0_AT_MOST_1 = "is ${validatedValue}: must be above 0 and at most 1";
 
+    static final String ABOVE_0 = "is ${validatedValue}: must be above 0";
+
+    static final String FROM_2 = "is ${validatedValue}: must be at least 2";
+
     static final String FROM_1_TO_BELOW_100 = "is ${validatedValue}: must be from 1 to below 100";
 
     static final String MULTIPLE_ABOVE_1 = "is ${validatedValue}: must be above 1 (a multiple of the statement's baseline)";

@@ -495,27 +495,54 @@ public interface PgvigilConfig {
     }
 
     interface NPlusOne extends CheckConfig {
-        /** Fewest child calls in an interval for the pattern to count. */
+        /**
+         * How much recent history a pair is judged over, whatever {@code pgvigil.interval} is: a slow
+         * endpoint's loop straddles several polls and adds up here. At least twice pgvigil.interval.
+         */
+        @DurationMin(seconds = 1, message = Allowed.AT_LEAST_1S)
+        @WithDefault("1m")
+        Duration window();
+
+        /** Fewest child calls in the window for the pattern to count. */
         @Min(value = 2, message = Allowed.AT_LEAST)
-        @WithDefault("100")
+        @WithDefault("20")
         long minCalls();
 
-        /** Lowest child calls / parent rows ratio that counts as "once per row". */
+        /** Fewest child calls per parent call (the fan-out) for a loop to count. */
+        @DecimalMin(value = "2", message = Allowed.FROM_2)
+        @WithDefault("3")
+        double minFanOut();
+
+        /** Lowest child calls / parent rows of a one-to-many child ("once per row"). */
         @DecimalMin(value = "0", inclusive = false, message = Allowed.ABOVE_0_AT_MOST_1)
         @DecimalMax(value = "1", message = Allowed.ABOVE_0_AT_MOST_1)
         @WithDefault("0.8")
         double ratioMin();
 
-        /** Highest child calls / parent rows ratio that counts as "once per row". */
+        /**
+         * Lowest child calls / parent rows of a lookup child (at most one row per call): an ORM's
+         * identity map fetches each distinct key once, so a lazy many-to-one runs well below once per row.
+         */
+        @DecimalMin(value = "0", inclusive = false, message = Allowed.ABOVE_0_AT_MOST_1)
+        @DecimalMax(value = "1", message = Allowed.ABOVE_0_AT_MOST_1)
+        @WithDefault("0.1")
+        double lookupRatioMin();
+
+        /** Highest child calls / parent rows of any child (a loop runs at most once per row, plus timing jitter). */
         @DecimalMin(value = "1", message = Allowed.FROM_1_TO_BELOW_100)
         @DecimalMax(value = "100", inclusive = false, message = Allowed.FROM_1_TO_BELOW_100)
         @WithDefault("1.25")
         double ratioMax();
 
-        /** Consecutive windows with the pattern after which the finding is critical. */
-        @Min(value = 1, message = Allowed.AT_LEAST)
-        @WithDefault("3")
-        int criticalWindows();
+        /** Avoidable round trips per second (child calls − parent calls, over the window) at which a warning opens. */
+        @DecimalMin(value = "0", inclusive = false, message = Allowed.ABOVE_0)
+        @WithDefault("0.1")
+        double warning();
+
+        /** Avoidable round trips per second at which the finding becomes critical. */
+        @DecimalMin(value = "0", inclusive = false, message = Allowed.ABOVE_0)
+        @WithDefault("50")
+        double critical();
     }
 
     interface QueryRegression extends CheckConfig {

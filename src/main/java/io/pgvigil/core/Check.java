@@ -47,12 +47,12 @@ public interface Check {
 
     /**
      * Whether a value back inside the threshold by the clearing margin clears the finding at once. True
-     * for values that move continuously; false for counts of intervals, and for a value sampled at the
-     * poll's instant that says nothing of the time between polls ({@code pooler_saturation}'s queue):
-     * those clear only after {@code clear-after} consecutive clean intervals.
+     * for values that move continuously; false for a value sampled at the poll's instant that says
+     * nothing of the time between polls ({@code pooler_saturation}'s queue): it clears only after
+     * {@code clear-after} consecutive clean intervals.
      */
     default boolean clearsByMargin() {
-        return spec().unit().continuous();
+        return true;
     }
 
     /** When an open finding may clear or step down (see {@code PgvigilConfig.CheckConfig}). */

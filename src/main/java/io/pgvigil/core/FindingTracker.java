@@ -20,8 +20,8 @@ import org.jboss.logging.Logger;
  * <p>A finding opens, or becomes more severe, as soon as a value crosses a threshold. It clears, or
  * steps down, only with hysteresis ({@link Check#clearing()}): when the value is back inside the
  * threshold by the clearing margin, or has been back inside it for {@code clear-after} consecutive
- * intervals. For values counted in {@link Unit#INTERVALS}, and for checks whose value is sampled at
- * the poll's instant ({@link Check#clearsByMargin()}), only the second rule applies. A subject
+ * intervals. For checks whose value is sampled at the poll's instant ({@link Check#clearsByMargin()}),
+ * only the second rule applies. A subject
  * the check no longer reports clears at once (its statement, index or database is gone, or it went
  * quiet); a held subject keeps its finding, for at most {@link CheckSpec#maxHeld()} intervals.
  */

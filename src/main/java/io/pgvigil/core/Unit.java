@@ -13,10 +13,10 @@ public enum Unit {
     BYTES("bytes", "humanize1024"),
     /** A multiple of a baseline. */
     FACTOR("times the baseline", "printf \"%.1f times its baseline\""),
-    /** Consecutive poll intervals. */
-    INTERVALS("consecutive intervals", "printf \"%.0f interval(s)\""),
     /** A count of transaction IDs (how far the xmin horizon is behind); alerts print 60M. */
     TRANSACTIONS("transactions", "humanize"),
+    /** A rate: events per second (n_plus_one's avoidable round trips); alerts print 12.5 per second. */
+    PER_SECOND("per second", "printf \"%.1f per second\""),
     /** A multiple of the subject's own autovacuum trigger (a table's dead rows over the count that starts autovacuum). */
     TRIGGER_MULTIPLE("times its autovacuum trigger", "printf \"%.1f times its autovacuum trigger\"");
 
@@ -26,14 +26,6 @@ public enum Unit {
     Unit(String label, String template) {
         this.label = label;
         this.template = template;
-    }
-
-    /**
-     * Whether values move continuously, so that a clearing margin means something; a count of
-     * intervals clears only after consecutive clean intervals.
-     */
-    public boolean continuous() {
-        return this != INTERVALS;
     }
 
     /** How docs name the unit. */
@@ -46,7 +38,7 @@ public enum Unit {
         return template;
     }
 
-    /** A value as docs print it: "0.80", "100 ms", "10 MiB", "3×", "3 intervals", "7 days", "50 million". */
+    /** A value as docs print it: "0.80", "100 ms", "10 MiB", "3×", "12.5/s", "7 days", "50 million". */
     public String format(double value) {
         return switch (this) {
             case RATIO -> String.format(Locale.ROOT, "%.2f", value);
@@ -57,7 +49,7 @@ public enum Unit {
                     : value >= 1L << 20 && value % (1L << 20) == 0 ? (long) (value / (1L << 20)) + " MiB"
                     : (long) value + " bytes";
             case FACTOR, TRIGGER_MULTIPLE -> (value == Math.rint(value) ? Long.toString((long) value) : Double.toString(value)) + "×";
-            case INTERVALS -> (long) value + (value == 1 ? " interval" : " intervals");
+            case PER_SECOND -> (value == Math.rint(value) ? Long.toString((long) value) : Double.toString(value)) + "/s";
             case TRANSACTIONS -> value >= 1e6 && value % 1e6 == 0 ? (long) (value / 1e6) + " million"
                     : String.format(Locale.ROOT, "%,d", (long) value);
         };

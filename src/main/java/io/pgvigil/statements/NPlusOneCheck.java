@@ -5,61 +5,83 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeMap;
-import java.util.TreeSet;
 
 import jakarta.inject.Singleton;
 
-import io.pgvigil.core.Snapshot;
-import io.pgvigil.statements.SqlText;
-import io.pgvigil.statements.StatStatementsCollector.Statements;
 import io.pgvigil.config.PgvigilConfig;
-import io.pgvigil.core.Window;
 import io.pgvigil.core.CheckSpec;
 import io.pgvigil.core.Evaluation;
-import io.pgvigil.core.Unit;
+import io.pgvigil.core.Snapshot;
 import io.pgvigil.core.SubjectKind;
 import io.pgvigil.core.ThresholdCheck;
+import io.pgvigil.core.Unit;
+import io.pgvigil.core.Window;
+import io.pgvigil.statements.NPlusOneHistory.Series;
+import io.pgvigil.statements.NPlusOneMatcher.Match;
+import io.pgvigil.statements.NPlusOneMatcher.Parent;
+import io.pgvigil.statements.StatStatementsCollector.Statement;
+import io.pgvigil.statements.StatStatementsCollector.Statements;
 
 /**
- * {@code n_plus_one}: a child statement executed once per row that a parent statement returned, in
- * the same database, in the same interval: the child's calls are within
- * [{@code ratio-min}, {@code ratio-max}] × the parent's rows, with at least {@code min-calls} child
- * calls. The parent must have run fewer times than the child and returned at least two rows per
- * call (a statement that returns one row per call is a lookup, not a list to loop over).
+ * {@code n_plus_one}: a child statement run once per row (or, for a lookup, once per distinct key)
+ * that one or more parent statements returned, judged over a sliding window of recent intervals
+ * ({@code window}, 1 minute by default, whatever {@code pgvigil.interval} is) by
+ * {@link NPlusOneMatcher}. The value is the impact: the round trips per second that one batched query
+ * per parent call would have saved (child calls − parent calls over the window, per second of it);
+ * warning at {@code warning}, critical at {@code critical}. The message adds the child's calls per
+ * second and the database time it took.
  *
- * <p>Matching is per database: parents are sorted by rows, and each child looks up the parents
- * whose rows fall in [calls / ratio-max, calls / ratio-min] by binary search and keeps the one whose
- * ratio is closest to 1: O(n log n) for n statements, no all-pairs loop. Utility statements (BEGIN,
- * SET, ...) are never children. The value is the number of consecutive intervals the pair has been
- * seen (an interval in which the child did not run does not break the run): warning from 1, critical
- * from {@code critical-windows}. A child that ran without the pattern is reported at 0, so that its
- * finding counts clean intervals. Subject: the child's queryid. Limits: docs/checks.md.
+ * <p>No flapping: a matched pair stays open, with its last value, until a whole window passes without
+ * a match; a child that ran in the window without the pattern after that is measured at 0 and clears.
+ * A child that did not run in the window at all is held, like every statement finding, for at most
+ * {@value StatementChecks#MAX_HELD_INTERVALS} intervals. Utility statements are never children or
+ * parents; pgvigil's own statements are not collected. Subject: the child's queryid.
  */
 @Singleton
 public class NPlusOneCheck extends ThresholdCheck {
 
     public static final String ID = "n_plus_one";
-    public static final CheckSpec SPEC = CheckSpec.of(ID, Unit.INTERVALS, SubjectKind.STATEMENT,
-            "consecutive intervals in which the statement (the child) ran once per row of another, with ≥ min-calls calls",
-            "Statement {{ $labels.subject }} runs once per row of another (N+1)", NPlusOneCheck::new).heldAtMost(StatementChecks.MAX_HELD_INTERVALS);
+    public static final CheckSpec SPEC = CheckSpec.of(ID, Unit.PER_SECOND, SubjectKind.STATEMENT,
+            "round trips per second that one query per parent call would have saved, over the window, for a statement (the child) run once per row of others",
+            "Statement {{ $labels.subject }} runs once per row of another (N+1)", NPlusOneCheck::new)
+            .heldAtMost(StatementChecks.MAX_HELD_INTERVALS);
 
-    /** One statement's activity in one database in the interval. */
-    private record Stmt(long queryid, long dbid, String datname, long calls, long rows, String text) {
+    /** The last evaluation that matched, and when (epoch seconds). */
+    private record Seen(double at, Evaluation evaluation) {
     }
 
-    private record Pair(long dbid, long child, long parent) {
+    /** Since when a child has matched at every poll, and its calls per parent row then. */
+    private record Streak(double since, double perRow) {
     }
+
+    /** Most a child's calls per parent row may drift, as a factor, within a streak. */
+    static final double DRIFT = 1.5;
 
     private final PgvigilConfig.NPlusOne config;
-    private Map<Pair, Integer> streaks = new HashMap<>();
+    private final double windowSeconds;
+    private final NPlusOneHistory history;
+    private final NPlusOneMatcher matcher;
+    private final Map<String, Seen> seen = new HashMap<>();
+    private Map<String, Streak> streaks = new HashMap<>();
+    /** The window as messages print it: "1m". */
+    private final String windowText;
 
     public NPlusOneCheck(PgvigilConfig config) {
-        super(SPEC, config.checks().nPlusOne(), 1, config.checks().nPlusOne().criticalWindows());
+        super(SPEC, config.checks().nPlusOne(), config.checks().nPlusOne().warning(),
+                config.checks().nPlusOne().critical());
         this.config = config.checks().nPlusOne();
+        this.windowSeconds = seconds(this.config.window());
+        this.history = new NPlusOneHistory(windowSeconds);
+        this.matcher = new NPlusOneMatcher(settings(this.config));
+        this.windowText = this.config.window().toString().substring(2).toLowerCase(Locale.ROOT);
+    }
+
+    static NPlusOneMatcher.Settings settings(PgvigilConfig.NPlusOne c) {
+        return new NPlusOneMatcher.Settings(c.minCalls(), c.minFanOut(), c.ratioMin(), c.lookupRatioMin(), c.ratioMax());
     }
 
     @Override
@@ -68,120 +90,125 @@ public class NPlusOneCheck extends ThresholdCheck {
         if (statements.isEmpty()) {
             return Optional.empty();
         }
-        Map<Long, List<Stmt>> byDatabase = new TreeMap<>();
-        for (Stmt s : perDatabase(window)) {
-            byDatabase.computeIfAbsent(s.dbid(), k -> new ArrayList<>()).add(s);
+        double now = snapshot.at().toEpochMilli() / 1000.0;
+        history.add(now, window.seconds(), deltas(window));
+        Set<Long> present = new HashSet<>(statements.get().entries().size() * 2);
+        for (Statement s : statements.get().entries()) {
+            present.add(s.queryid());
         }
-        Set<Long> ran = new HashSet<>();
-        window.statements().forEach(d -> ran.add(d.statement().queryid()));
-        Map<Pair, Integer> nextStreaks = new HashMap<>();
-        // A pair whose child did not run keeps its streak (not running is not a JOIN) while
-        // pg_stat_statements still has the child: memory stays bounded.
-        Set<Long> present = new HashSet<>();
-        statements.get().entries().forEach(s -> present.add(s.queryid()));
-        streaks.forEach((pair, streak) -> {
-            if (!ran.contains(pair.child()) && present.contains(pair.child())) {
-                nextStreaks.put(pair, streak);
-            }
-        });
+        history.retain(present);
+
         Map<String, Evaluation> found = new LinkedHashMap<>();
-        Set<String> clean = new TreeSet<>();
-        for (List<Stmt> stmts : byDatabase.values()) {
-            List<Stmt> parents = stmts.stream()
-                    .filter(p -> p.rows() >= 2 * p.calls() && p.rows() * config.ratioMax() >= config.minCalls())
-                    .sorted(java.util.Comparator.comparingLong(Stmt::rows)).toList();
-            long[] parentRows = parents.stream().mapToLong(Stmt::rows).toArray();
-            for (Stmt child : stmts) {
-                if (!SqlText.isDataStatement(child.text())) {
-                    continue;
-                }
-                Stmt parent = child.calls() < config.minCalls() ? null : bestParent(child, parents, parentRows);
-                String subject = Long.toString(child.queryid());
-                if (parent == null) {
-                    clean.add(subject);
-                    continue;
-                }
-                Pair pair = new Pair(child.dbid(), child.queryid(), parent.queryid());
-                int streak = streaks.getOrDefault(pair, 0) + 1;
-                nextStreaks.put(pair, streak);
-                Evaluation e = evaluation(child, parent, streak, window);
-                found.merge(subject, e, (a, b) -> a.value() >= b.value() ? a : b);
+        Map<String, Streak> nextStreaks = new HashMap<>();
+        for (Match m : matcher.match(history)) {
+            String subject = Long.toString(m.child());
+            double perRow = (double) m.calls() / m.parents().stream().mapToLong(Parent::rows).sum();
+            Streak streak = streaks.get(subject);
+            if (streak == null || perRow > streak.perRow() * DRIFT || perRow * DRIFT < streak.perRow()) {
+                streak = new Streak(now, perRow);
             }
+            nextStreaks.put(subject, streak);
+            double value = m.avoidablePerSecond();
+            Evaluation e;
+            if (seen.containsKey(subject) || now - streak.since() >= windowSeconds - 1e-6) {
+                e = Evaluation.above(subject, value, warning(), critical(), message(m));
+            } else {
+                // Matched through a whole window before it opens: a fluke of one poll's window is not a loop.
+                e = Evaluation.measured(subject, value, null, warning(), message(m) + String.format(Locale.ROOT,
+                        " (matched for %.0f s; opens once matched for a whole window)", now - streak.since()));
+            }
+            found.merge(e.subject(), e, (a, b) -> a.value() >= b.value() ? a : b);
         }
         streaks = nextStreaks;
+        found.values().stream().filter(e -> e.severity() != null).forEach(e -> seen.put(e.subject(), new Seen(now, e)));
+        seen.values().removeIf(s -> now - s.at() >= windowSeconds
+                || !present.contains(Long.parseLong(s.evaluation().subject())));
+        // Matched within the last window: stays open as it was, a quieter stretch is not a fix.
+        seen.forEach((subject, s) -> {
+            Evaluation before = found.get(subject);
+            if (before == null || before.severity() == null) {
+                Evaluation e = s.evaluation();
+                found.put(subject, Evaluation.measured(subject, e.value(), e.severity(), e.threshold(), e.message()
+                        + String.format(Locale.ROOT, " (last matched %.0f s ago; open until a %s window passes without it)",
+                                now - s.at(), windowText)));
+            }
+        });
+        Set<Long> ran = history.queryids();
+        List<String> clean = new ArrayList<>();
+        for (Series s : history.series()) {
+            String subject = Long.toString(s.key.queryid());
+            if (s.data && !found.containsKey(subject)) {
+                clean.add(subject);
+            }
+        }
         List<Evaluation> evaluations = new ArrayList<>(found.values());
-        // Ran without the pattern (in any database): measured, at 0 intervals, so that an open finding
-        // counts a clean interval instead of being held.
-        clean.removeAll(found.keySet());
-        clean.forEach(subject -> evaluations.add(Evaluation.measured(subject, 0, null, 1, "no N+1 pattern in the last interval")));
+        clean.forEach(subject -> evaluations.add(Evaluation.measured(subject, 0, null, warning(),
+                "no N+1 pattern in the last " + windowText)));
+        found.keySet().forEach(subject -> ran.add(Long.parseLong(subject)));
         return Optional.of(StatementChecks.holdIdle(evaluations, ran, statements.get()));
     }
 
-    /** The parent whose rows the child's calls track most closely, or null. */
-    private Stmt bestParent(Stmt child, List<Stmt> parents, long[] parentRows) {
-        long low = (long) Math.ceil(child.calls() / config.ratioMax());
-        long high = (long) Math.floor(child.calls() / config.ratioMin());
-        int i = lowerBound(parentRows, low);
-        Stmt best = null;
-        double bestDistance = Double.MAX_VALUE;
-        for (; i < parentRows.length && parentRows[i] <= high; i++) {
-            Stmt p = parents.get(i);
-            if (p.queryid() == child.queryid() || p.calls() >= child.calls()) {
+    /** Top-level entries of the interval summed per (database, queryid): all roles together. */
+    static List<NPlusOneHistory.Delta> deltas(Window window) {
+        Map<NPlusOneHistory.Key, NPlusOneHistory.Delta> sums = new HashMap<>();
+        for (Window.StatementDelta d : window.statements()) {
+            Statement s = d.statement();
+            if (!s.toplevel()) {
                 continue;
             }
-            double distance = Math.abs(Math.log((double) child.calls() / p.rows()));
-            if (distance < bestDistance) {
-                best = p;
-                bestDistance = distance;
-            }
+            sums.merge(new NPlusOneHistory.Key(s.dbid(), s.queryid()),
+                    new NPlusOneHistory.Delta(s.dbid(), s.datname(), s.queryid(), s.text(), d.calls(), d.rows(), d.execSeconds()),
+                    (a, b) -> new NPlusOneHistory.Delta(a.dbid(), a.datname(), a.queryid(), a.text() != null ? a.text() : b.text(),
+                            a.calls() + b.calls(), a.rows() + b.rows(), a.execSeconds() + b.execSeconds()));
         }
-        return best;
+        return new ArrayList<>(sums.values());
     }
 
-    private static int lowerBound(long[] sorted, long key) {
-        int lo = 0;
-        int hi = sorted.length;
-        while (lo < hi) {
-            int mid = (lo + hi) >>> 1;
-            if (sorted[mid] < key) {
-                lo = mid + 1;
-            } else {
-                hi = mid;
+    /** The finding's message; plain appends (String.format showed in the profile with many pairs). */
+    static String message(Match m) {
+        StringBuilder sb = new StringBuilder(400);
+        sb.append("N+1 in database ").append(m.datname()).append(": statement ").append(m.child()).append(" ran ")
+                .append(m.calls()).append(" times in the last ").append(Math.round(m.seconds())).append(" s (")
+                .append(oneDecimal(m.calls() / m.seconds())).append(" per second, ").append(duration(m.execSeconds()))
+                .append(" of execution), ");
+        if (m.parents().size() == 1) {
+            Parent p = m.parents().get(0);
+            sb.append(m.lookup() ? "a lookup per row" : "once per row").append(" of statement ").append(p.queryid())
+                    .append(" (").append(p.rows()).append(" rows in ").append(p.calls()).append(" call(s); ")
+                    .append(oneDecimal((double) m.calls() / p.calls())).append(" child calls per parent call");
+            if (m.lookup() && m.calls() < p.rows()) {
+                sb.append(", ").append(Math.round(100.0 * m.calls() / p.rows())).append(" % of the rows: each distinct key once");
+            }
+            sb.append(')');
+        } else {
+            sb.append("a lookup shared by ").append(m.parents().size()).append(" loops, per row of");
+            String sep = " ";
+            for (Parent p : m.parents()) {
+                sb.append(sep).append("statement ").append(p.queryid()).append(" (").append(Math.round(p.share() * 100))
+                        .append(" % of the calls: ").append(p.rows()).append(" rows in ").append(p.calls()).append(" call(s))");
+                sep = ", ";
             }
         }
-        return lo;
+        sb.append("; one query per parent call, with a JOIN or IN (...) / = ANY($1), would have saved ").append(m.avoidable())
+                .append(" round trips (").append(oneDecimal(m.avoidablePerSecond())).append(" per second). Child: ")
+                .append(shortText(m.text()));
+        for (Parent p : m.parents()) {
+            sb.append(m.parents().size() == 1 ? " | Parent: " : " | Parent " + p.queryid() + ": ").append(shortText(p.text()));
+        }
+        return sb.toString();
     }
 
-    private Evaluation evaluation(Stmt child, Stmt parent, int streak, Window window) {
-        long saved = child.calls() - parent.calls();
-        String message = String.format(java.util.Locale.ROOT,
-                "N+1 in database %s: statement %d ran %d times in the last %.0f s, once per row of statement %d"
-                        + " (%d rows in %d call(s)); one query with a JOIN, or with IN (...) / = ANY($1), per parent"
-                        + " call would have saved %d calls%s. Child: %s | Parent: %s",
-                child.datname(), child.queryid(), child.calls(), window.seconds(), parent.queryid(), parent.rows(),
-                parent.calls(), saved, streak > 1 ? "; seen in " + streak + " consecutive intervals" : "",
-                shortText(child.text()), shortText(parent.text()));
-        return Evaluation.above(Long.toString(child.queryid()), streak, 1, config.criticalWindows(), message);
+    /** 6.7, as %.1f prints it for the non-negative values here. */
+    static String oneDecimal(double value) {
+        long tenths = Math.round(value * 10);
+        return (tenths / 10) + "." + (tenths % 10);
+    }
+
+    private static String duration(double seconds) {
+        return seconds >= 1 ? oneDecimal(seconds) + " s" : oneDecimal(seconds * 1000) + " ms";
     }
 
     private static String shortText(String text) {
         return text == null ? "(query text not available)" : SqlText.redact(text, 200);
-    }
-
-    /** Top-level entries of the window summed per (database, queryid): all roles together. */
-    private static List<Stmt> perDatabase(Window window) {
-        Map<List<Long>, Stmt> sums = new HashMap<>();
-        for (Window.StatementDelta d : window.statements()) {
-            if (!d.statement().toplevel()) {
-                continue;
-            }
-            List<Long> key = List.of(d.statement().dbid(), d.statement().queryid());
-            Stmt s = sums.get(key);
-            sums.put(key, s == null
-                    ? new Stmt(d.statement().queryid(), d.statement().dbid(), d.statement().datname(), d.calls(), d.rows(),
-                            d.statement().text())
-                    : new Stmt(s.queryid(), s.dbid(), s.datname(), s.calls() + d.calls(), s.rows() + d.rows(), s.text()));
-        }
-        return new ArrayList<>(sums.values());
     }
 }

@@ -189,8 +189,8 @@ public final class CatalogFiles {
                     : new Sample(20971520, "20Mi", 10485760, "10Mi");
             case FACTOR -> critical ? new Sample(12, "12.0 times its baseline", 10, "10.0 times its baseline")
                     : new Sample(4, "4.0 times its baseline", 3, "3.0 times its baseline");
-            case INTERVALS -> critical ? new Sample(4, "4 interval(s)", 3, "3 interval(s)")
-                    : new Sample(1, "1 interval(s)", 1, "1 interval(s)");
+            case PER_SECOND -> critical ? new Sample(80, "80.0 per second", 50, "50.0 per second")
+                    : new Sample(2.5, "2.5 per second", 0.1, "0.1 per second");
             case TRANSACTIONS -> critical ? new Sample(250000000, "250M", 200000000, "200M")
                     : new Sample(60000000, "60M", 50000000, "50M");
             case TRIGGER_MULTIPLE -> critical ? new Sample(12, "12.0 times its autovacuum trigger", 10,

@@ -131,18 +131,14 @@ class FindingTrackerTest {
     }
 
     @Test
-    void countsOfIntervalsClearOnlyAfterConsecutiveCleanIntervals() {
-        // n_plus_one's value is the number of consecutive intervals the pattern was seen: 0 is not a
-        // margin below 1, so only clean intervals clear it (a pair wandering in and out of the band).
+    void aRateOfAvoidableRoundTripsClearsAtOnceWhenItIsGoneAndStaysWhileNearTheThreshold() {
+        // n_plus_one keeps a pair open for a window itself; what it reports after that is 0 (gone) or
+        // a new rate, which clears by the margin like any continuous value.
         Check check = check("n_plus_one");
-        apply(check, List.of(Evaluation.above("shop", 1, 1, 3, "seen")));
-        apply(check, List.of(Evaluation.measured("shop", 0, null, 1, "not seen")));
-        apply(check, List.of(Evaluation.above("shop", 1, 1, 3, "seen")));
-        apply(check, List.of(Evaluation.measured("shop", 0, null, 1, "not seen")));
-        apply(check, List.of(Evaluation.measured("shop", 0, null, 1, "not seen")));
-        apply(check, List.of(Evaluation.measured("shop", 0, null, 1, "not seen")));
-        assertThat(trail).containsExactly(Severity.WARNING, Severity.WARNING, Severity.WARNING, Severity.WARNING,
-                Severity.WARNING, null);
+        apply(check, List.of(Evaluation.above("shop", 2.5, 0.1, 50, "seen")));
+        apply(check, List.of(Evaluation.above("shop", 0.095, 0.1, 50, "a trickle: within the margin")));
+        apply(check, List.of(Evaluation.measured("shop", 0, null, 0.1, "not seen for a window")));
+        assertThat(trail).containsExactly(Severity.WARNING, Severity.WARNING, null);
     }
 
     @Test

@@ -38,7 +38,10 @@ class DemoWorkloadTest {
                     "pgvigil.checks.index-hit-rate.min-block-accesses", "100",
                     // the lock queue and the horizon's age grow with real time and real transactions,
                     // of which a fast-forwarded cycle has less than a real one
-                    "pgvigil.checks.lock-wait.warning", "2s", "pgvigil.checks.xmin-horizon.warning", "100")))) {
+                    "pgvigil.checks.lock-wait.warning", "2s", "pgvigil.checks.xmin-horizon.warning", "100",
+                    // n_plus_one opens once its pair matched through a whole window of the monitor's
+                    // (real) time; the fast-forwarded cycle lasts about 40 s of it
+                    "pgvigil.interval", "1s", "pgvigil.checks.n-plus-one.window", "10s")))) {
                 TreeSet<String> opened = new TreeSet<>();
                 monitor.poll();
                 for (int second = 0; second < DemoWorkload.CYCLE_SECONDS; second += 2) {

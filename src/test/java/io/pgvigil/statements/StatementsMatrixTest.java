@@ -63,43 +63,53 @@ class StatementsMatrixTest {
         }
     }
 
+    /** Polls 15 s apart on the monitor's clock, the default interval. */
+    static final java.time.Duration INTERVAL = java.time.Duration.ofSeconds(15);
+
     @ParameterizedTest(name = "PostgreSQL {0}")
     @MethodSource("io.pgvigil.testing.PgServer#majorsStream")
-    void nPlusOneIsFlaggedNamingParentAndChildThenCriticalAfterThreeWindows(int major) throws Exception {
+    void nPlusOneIsFlaggedNamingParentAndChildWithItsAvoidableRoundTrips(int major) throws Exception {
         PgServer pg = PgServer.shared(major);
         createShop(pg, "shop");
         try (TestMonitor m = TestMonitor.watching(pg); Connection c = pg.connect("shop")) {
             postsNPlusOne(c); // the statements exist before the baseline, on every version
             m.poll();
-            for (int window = 1; window <= 3; window++) {
+            // The loop before each of six polls: matched from the second (two intervals to compare),
+            // open once matched through a whole window (60 s: the sixth).
+            for (int poll = 1; poll <= 6; poll++) {
                 postsNPlusOne(c);
-                m.poll();
+                m.advance(INTERVAL).poll();
+                if (poll < 6) {
+                    assertThat(m.last().findings()).as("poll %d", poll).filteredOn(f -> f.check().equals("n_plus_one")).isEmpty();
+                    continue;
+                }
                 Finding f = only(m, "n_plus_one");
-                assertThat(f.severity()).isEqualTo(window < 3 ? Severity.WARNING : Severity.CRITICAL);
-                assertThat(f.value()).as("consecutive intervals with the pattern").isEqualTo((double) window);
-                assertThat(f.subject()).isEqualTo(Long.toString(queryid(m, "SELECT id, title FROM posts WHERE user_id = $1")));
-                assertThat(f.message()).contains("N+1 in database shop", "ran 100 times",
-                        "once per row of statement " + queryid(m, "SELECT id FROM users ORDER BY id LIMIT $1"),
-                        "(100 rows in 1 call(s))", "would have saved 99 calls",
+                assertThat(f.severity()).isEqualTo(Severity.WARNING);
+                assertThat(f.value()).as("avoidable round trips per second over the window")
+                        .isCloseTo((400.0 - 4) / 60, org.assertj.core.data.Offset.offset(0.05));
+                assertThat(f.subject()).isEqualTo(Long.toString(queryid(m, "shop", "SELECT id, title FROM posts WHERE user_id = $1")));
+                assertThat(f.message()).contains("N+1 in database shop", "ran 400 times in the last 60 s",
+                        "once per row of statement " + queryid(m, "shop", "SELECT id FROM users ORDER BY id LIMIT $1"),
+                        "(400 rows in 4 call(s); 100.0 child calls per parent call)", "would have saved 396 round trips",
                         "Child: SELECT id, title FROM posts WHERE user_id = $1",
                         "Parent: SELECT id FROM users ORDER BY id LIMIT $1");
             }
-            String child = Long.toString(queryid(m, "SELECT id, title FROM posts WHERE user_id = $1"));
+            String child = Long.toString(queryid(m, "shop", "SELECT id, title FROM posts WHERE user_id = $1"));
             assertThat(m.scrape()).contains(
-                    "pgvigil_breach{check=\"n_plus_one\",severity=\"critical\",subject=\"" + child + "\"} 1.0\n",
-                    "pgvigil_check_value{check=\"n_plus_one\",subject=\"" + child + "\"} 3.0\n",
-                    "pgvigil_check_threshold{check=\"n_plus_one\",severity=\"critical\"} 3.0\n",
-                    "pgvigil_check_threshold{check=\"n_plus_one\",severity=\"warning\"} 1.0\n");
-            // An interval in which the child does not run is no evidence of a fix: the finding is held.
-            m.poll();
-            assertThat(only(m, "n_plus_one").severity()).isEqualTo(Severity.CRITICAL);
-            // The child runs without its parent's pattern: clean intervals, cleared after clear-after (3).
-            for (int clean = 1; clean <= 3; clean++) {
+                    "pgvigil_breach{check=\"n_plus_one\",severity=\"warning\",subject=\"" + child + "\"} 1.0\n",
+                    "pgvigil_check_value{check=\"n_plus_one\",subject=\"" + child + "\"} ",
+                    "pgvigil_check_threshold{check=\"n_plus_one\",severity=\"critical\"} 50.0\n",
+                    "pgvigil_check_threshold{check=\"n_plus_one\",severity=\"warning\"} 0.1\n");
+            // An interval in which nothing runs: the window still holds the loops.
+            m.advance(INTERVAL).poll();
+            assertThat(only(m, "n_plus_one").message()).doesNotContain("last matched");
+            // The child runs alone: no longer a loop in the window, but open until a whole window has
+            // passed since the last match (three polls), then measured clean and cleared.
+            for (int alone = 1; alone <= 4; alone++) {
                 drain(c, "SELECT id, title FROM posts WHERE user_id = ?", 1);
-                m.poll();
-                if (clean < 3) {
-                    assertThat(only(m, "n_plus_one").severity()).as("clean interval %d", clean)
-                            .isEqualTo(Severity.CRITICAL);
+                m.advance(INTERVAL).poll();
+                if (alone < 4) {
+                    assertThat(only(m, "n_plus_one").message()).as("poll %d alone", alone).contains("last matched");
                 } else {
                     assertThat(m.last().findings()).filteredOn(f -> f.check().equals("n_plus_one")).isEmpty();
                 }
@@ -114,14 +124,14 @@ class StatementsMatrixTest {
         createShop(pg, "shop_ok");
         try (TestMonitor m = TestMonitor.watching(pg); Connection c = pg.connect("shop_ok")) {
             m.poll();
-            for (int i = 0; i < 2; i++) {
+            for (int i = 0; i < 4; i++) {
                 drain(c, "SELECT u.id, p.id, p.title FROM users u JOIN posts p ON p.user_id = u.id WHERE u.id <= ?", 100);
                 List<Integer> users = ids(c, "SELECT id FROM users ORDER BY id LIMIT 100");
                 try (PreparedStatement st = c.prepareStatement("SELECT id, title FROM posts WHERE user_id = ANY(?)")) {
                     st.setArray(1, c.createArrayOf("int4", users.toArray()));
                     st.executeQuery().close();
                 }
-                m.poll();
+                m.advance(INTERVAL).poll();
                 assertThat(m.last().findings()).filteredOn(f -> f.check().equals("n_plus_one")).isEmpty();
             }
             assertThat(m.last().window().statements()).as("the statements were measured").isNotEmpty();
@@ -136,18 +146,20 @@ class StatementsMatrixTest {
         try (TestMonitor m = TestMonitor.watching(pg); Connection c = pg.connect("shop_nested")) {
             nestedNPlusOne(c);
             m.poll();
-            nestedNPlusOne(c);
-            m.poll();
-            long projects = queryid(m, "SELECT id FROM projects ORDER BY id");
-            long tasks = queryid(m, "SELECT id FROM tasks WHERE project_id = $1");
-            long comments = queryid(m, "SELECT id, body FROM comments WHERE task_id = $1");
+            for (int poll = 1; poll <= 6; poll++) { // open once matched through a whole window
+                nestedNPlusOne(c);
+                m.advance(INTERVAL).poll();
+            }
+            long projects = queryid(m, "shop_nested", "SELECT id FROM projects ORDER BY id");
+            long tasks = queryid(m, "shop_nested", "SELECT id FROM tasks WHERE project_id = $1");
+            long comments = queryid(m, "shop_nested", "SELECT id, body FROM comments WHERE task_id = $1");
             assertThat(m.last().findings()).filteredOn(f -> f.check().equals("n_plus_one"))
                     .extracting(Finding::subject).containsExactlyInAnyOrder(Long.toString(tasks), Long.toString(comments));
             assertThat(m.finding("n_plus_one", Long.toString(tasks)).orElseThrow().message())
-                    .contains("ran 100 times", "once per row of statement " + projects, "(100 rows in 1 call(s))");
+                    .contains("ran 400 times", "once per row of statement " + projects, "(400 rows in 4 call(s)");
             assertThat(m.finding("n_plus_one", Long.toString(comments)).orElseThrow().message())
-                    .contains("ran 300 times", "once per row of statement " + tasks, "(300 rows in 100 call(s))",
-                            "would have saved 200 calls");
+                    .contains("ran 1200 times", "once per row of statement " + tasks, "(1200 rows in 400 call(s)",
+                            "would have saved 800 round trips");
         }
     }
 
@@ -372,6 +384,15 @@ class StatementsMatrixTest {
         Statements s = m.last().snapshot().get(Statements.class).orElseThrow();
         return s.texts().entrySet().stream().filter(e -> text.equals(e.getValue())).map(java.util.Map.Entry::getKey)
                 .findFirst().orElseThrow(() -> new AssertionError("no statement " + text + " in " + s.texts().values()));
+    }
+
+    /** The queryid of {@code text} in {@code database} (a dropped database of the same name keeps its entries). */
+    static long queryid(TestMonitor m, String database, String text) {
+        Statements s = m.last().snapshot().get(Statements.class).orElseThrow();
+        List<Long> ids = s.entries().stream().filter(e -> database.equals(e.datname()) && text.equals(e.text()))
+                .map(StatStatementsCollector.Statement::queryid).distinct().toList();
+        assertThat(ids).as("queryids of %s in %s", text, database).hasSize(1);
+        return ids.get(0);
     }
 
     private static Finding only(TestMonitor m, String check) {

@@ -85,6 +85,24 @@ public final class DebianPostgres implements AutoCloseable {
         assumeTrue(present, message);
     }
 
+    /**
+     * Debian's {@code pgbench} (zonky's binaries have none): it drives a server of any version. Skips
+     * the test (outside CI) or fails it (CI set) when the package is not installed.
+     */
+    public static String pgbench() {
+        Path pgbench = Path.of(BIN, "pgbench");
+        String message = pgbench + " is missing: install Debian's postgresql-15 package (sudo apt-get install -y"
+                + " postgresql-15), as .ci/run does, to run this test (zonky's binaries have no pgbench)";
+        if (!Files.isExecutable(pgbench) && System.getenv("CI") != null) {
+            throw new AssertionError(message + " (CI is set, so this is a failure, not a skip)");
+        }
+        if (!Files.isExecutable(pgbench)) {
+            System.err.println("SKIPPED: " + message);
+        }
+        assumeTrue(Files.isExecutable(pgbench), message);
+        return pgbench.toString();
+    }
+
     /** A new cluster ({@code initdb}), not started yet. */
     public static DebianPostgres initdb() {
         require();

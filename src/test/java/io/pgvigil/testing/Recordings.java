@@ -138,6 +138,18 @@ public final class Recordings {
         return verdicts;
     }
 
+    /**
+     * The polls as if each had been taken {@code step} after the one before it (counters unchanged): a
+     * recording made without moving the monitor's clock, seen at a poll interval.
+     */
+    public static List<Poll> every(List<Poll> polls, java.time.Duration step) {
+        List<Poll> out = new ArrayList<>();
+        for (int i = 0; i < polls.size(); i++) {
+            out.add(polls.get(i).at(polls.get(0).snapshot().at().plus(step.multipliedBy(i))));
+        }
+        return out;
+    }
+
     /** The verdict on {@code subject} in {@code evaluations}, failing when there is none. */
     public static Evaluation on(String subject, List<Evaluation> evaluations) {
         List<Evaluation> on = evaluations.stream().filter(e -> e.subject().equals(subject)).toList();
