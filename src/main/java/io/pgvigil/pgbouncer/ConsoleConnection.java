@@ -204,7 +204,14 @@ final class ConsoleConnection implements AutoCloseable {
         int code = ((msg[0] & 0xff) << 24) | ((msg[1] & 0xff) << 16) | ((msg[2] & 0xff) << 8) | (msg[3] & 0xff);
         switch (code) {
             case 0 -> {
-                return null; // AuthenticationOk
+                // AuthenticationOk. Once SCRAM has started, only a server that proved it knows the password
+                // (SASLFinal with a matching signature) may let pgvigil in: skipping the proof is how an
+                // impostor would accept any password.
+                if (scram != null && !scram.verified) {
+                    throw new SQLException("PgBouncer ended SCRAM authentication without proving it knows the password"
+                            + " (no server signature): not the server pgvigil was configured for", "28000");
+                }
+                return null;
             }
             case 3 -> {
                 authMethod = "cleartext";
@@ -249,7 +256,8 @@ final class ConsoleConnection implements AutoCloseable {
                 if (scram == null || !scram.verify(new String(msg, 4, msg.length - 4, StandardCharsets.UTF_8))) {
                     throw new SQLException("PgBouncer's SCRAM server signature does not match: not the server pgvigil was configured for", "28000");
                 }
-                return null;
+                scram.verified = true;
+                return scram;
             }
             default -> throw new SQLException("PgBouncer asks for authentication method " + code
                     + ", which pgvigil does not speak (it speaks plain, md5 and scram-sha-256)", "28000");
@@ -374,8 +382,18 @@ final class ConsoleConnection implements AutoCloseable {
         }
     }
 
-    /** SCRAM-SHA-256 (RFC 7677) without channel binding, as PostgreSQL and PgBouncer use it. */
+    /**
+     * SCRAM-SHA-256 (RFC 7677) without channel binding, as PostgreSQL and PgBouncer use it. The password
+     * is used as configured, without SASLprep: an ASCII password (without control characters) is its own
+     * SASLprep form; a non-ASCII one works only when it is already normalized (NFKC), so pgvigil's
+     * PgBouncer password should be ASCII (README).
+     */
     private static final class Scram {
+
+        /** More PBKDF2 rounds than any sane server asks (PostgreSQL's default is 4096): a server asking more is refused. */
+        static final int MAX_ITERATIONS = 1_000_000;
+
+        private boolean verified;
         private final String password;
         private final String clientNonce;
         private String clientFirstBare;
@@ -396,13 +414,29 @@ final class ConsoleConnection implements AutoCloseable {
         }
 
         String clientFinal(String serverFirst) throws SQLException {
+            if (serverFirst.startsWith("m=")) {
+                throw new SQLException("PgBouncer's SCRAM server-first message asks for a mandatory extension (m=),"
+                        + " which pgvigil does not support", "08P01");
+            }
             Map<Character, String> attrs = attributes(serverFirst);
             String nonce = attrs.get('r');
-            if (nonce == null || !nonce.startsWith(clientNonce) || attrs.get('s') == null || attrs.get('i') == null) {
-                throw new SQLException("malformed SCRAM server-first message from PgBouncer", "08P01");
+            if (nonce == null || !nonce.startsWith(clientNonce) || nonce.length() <= clientNonce.length()
+                    || attrs.get('s') == null || attrs.get('i') == null) {
+                throw new SQLException("malformed SCRAM server-first message from PgBouncer (its nonce must extend"
+                        + " pgvigil's; salt and iteration count are required)", "08P01");
             }
-            byte[] salt = Base64.getDecoder().decode(attrs.get('s'));
-            int iterations = Integer.parseInt(attrs.get('i'));
+            byte[] salt;
+            int iterations;
+            try {
+                salt = Base64.getDecoder().decode(attrs.get('s'));
+                iterations = Integer.parseInt(attrs.get('i'));
+            } catch (IllegalArgumentException e) {
+                throw new SQLException("malformed SCRAM server-first message from PgBouncer: " + e.getMessage(), "08P01", e);
+            }
+            if (iterations < 1 || iterations > MAX_ITERATIONS) {
+                throw new SQLException("PgBouncer asks for " + iterations + " SCRAM iterations; pgvigil accepts 1 to "
+                        + MAX_ITERATIONS + " (PostgreSQL uses 4096), so that a server cannot make the login burn CPU", "08P01");
+            }
             try {
                 SecretKeyFactory pbkdf2 = SecretKeyFactory.getInstance("PBKDF2WithHmacSHA256");
                 saltedPassword = pbkdf2.generateSecret(new PBEKeySpec(password.toCharArray(), salt, iterations, 256)).getEncoded();
