@@ -58,7 +58,7 @@ public final class CatalogFiles {
                 description: 'The last successful poll of {{ $labels.instance }} was {{ $value | humanizeDuration }} ago: pgvigil''s numbers are stale.'
                 runbook_url: 'https://github.com/pgvigil/pgvigil/blob/main/docs/runbooks/poll-stale.md'
             - alert: PgvigilCollectorFailing
-              expr: pgvigil_collector_success == 0
+              expr: pgvigil_collector_success{collector!~"pgbouncer:.*"} == 0
               for: 5m
               labels:
                 severity: warning
