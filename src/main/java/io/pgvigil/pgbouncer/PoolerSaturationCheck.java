@@ -2,9 +2,13 @@ package io.pgvigil.pgbouncer;
 
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 import jakarta.inject.Singleton;
 
@@ -36,7 +40,14 @@ public class PoolerSaturationCheck extends ThresholdCheck {
     public static final String ID = "pooler_saturation";
     public static final CheckSpec SPEC = CheckSpec.of(ID, Unit.SECONDS, SubjectKind.POOL,
             "longest time a client of a PgBouncer pool has waited for a server connection",
-            "Clients wait for a server connection in PgBouncer pool {{ $labels.subject }}", PoolerSaturationCheck::new);
+            "Clients wait for a server connection in PgBouncer pool {{ $labels.subject }}", PoolerSaturationCheck::new)
+            .heldAtMost(PoolerSaturationCheck.MAX_HELD_POLLS);
+
+    /**
+     * Polls in a row a pool's finding is held while its PgBouncer cannot be read (a restart, one slow
+     * answer): one incident opens once; a PgBouncer down for longer has its own alert, and the finding goes.
+     */
+    static final int MAX_HELD_POLLS = 3;
 
     /** PgBouncer's own console appears in SHOW POOLS; its clients are admins, never queued behind PostgreSQL. */
     static final String ADMIN_DATABASE = "pgbouncer";
@@ -44,6 +55,8 @@ public class PoolerSaturationCheck extends ThresholdCheck {
     private final double longTransaction;
     private final double lockWait;
     private final boolean pgbouncerConfigured;
+    /** PgBouncer name → the pools judged at its last successful reading, held while it cannot be read. Poll thread only. */
+    private final Map<String, Set<String>> lastPools = new HashMap<>();
 
     public PoolerSaturationCheck(PgvigilConfig config) {
         super(SPEC, config.checks().poolerSaturation(), seconds(config.checks().poolerSaturation().warning()),
@@ -78,25 +91,32 @@ public class PoolerSaturationCheck extends ThresholdCheck {
     @Override
     public Optional<List<Evaluation>> evaluate(Snapshot snapshot, Window window) {
         Optional<Poolers> poolers = snapshot.get(Poolers.class);
-        if (poolers.isEmpty() || poolers.get().readings().stream().noneMatch(Reading::up)) {
+        if (poolers.isEmpty()) {
             return Optional.empty();
         }
         List<Evaluation> evaluations = new ArrayList<>();
+        boolean judged = false;
         for (Reading reading : poolers.get().readings()) {
             if (!reading.up()) {
+                // Not measured, not fine either: the pools' findings are held, as they were (CheckSpec.maxHeld).
+                lastPools.getOrDefault(reading.name(), Set.of()).forEach(subject -> evaluations.add(Evaluation.held(subject)));
                 continue;
             }
+            judged = true;
+            Set<String> subjects = new HashSet<>();
+            lastPools.put(reading.name(), subjects);
             for (Pool pool : reading.pools()) {
                 if (pool.database().equals(ADMIN_DATABASE) || pool.maxWaitSeconds() == null) {
                     continue;
                 }
                 String subject = reading.name() + "/" + pool.database() + "/" + pool.user();
+                subjects.add(subject);
                 evaluations.add(Evaluation.above(subject, pool.maxWaitSeconds(), warning(), critical(),
                         message(reading, pool, holders(snapshot, serverDatabase(reading, pool)), warning(),
                                 clearing().after())));
             }
         }
-        return Optional.of(evaluations);
+        return judged || !evaluations.isEmpty() ? Optional.of(evaluations) : Optional.empty();
     }
 
     /**
