@@ -44,8 +44,8 @@ import javax.crypto.spec.SecretKeySpec;
  * runs {@code SHOW} commands with the simple query protocol, the only one the console speaks. Rows come
  * back as text by column name, because the columns change between PgBouncer versions.
  *
- * <p>Every read is bounded by the socket timeout: a PgBouncer that stops answering fails the read,
- * never hangs the poll. No TLS: the console is meant to be reached over localhost or the pod network
+ * <p>Every read is bounded by the socket timeout, and the login by one deadline: a PgBouncer that
+ * stops answering fails the read, never hangs the poll. No TLS: the console is meant to be reached over localhost or the pod network
  * (see README); the password is sent hashed under MD5 and SCRAM.
  */
 final class ConsoleConnection implements AutoCloseable {
@@ -67,8 +67,9 @@ final class ConsoleConnection implements AutoCloseable {
     }
 
     /**
-     * Connects and logs in. {@code connectTimeout} bounds the TCP connect and, as the socket timeout of
-     * the login, each read of it; {@code readTimeout} bounds every later read.
+     * Connects and logs in. {@code connectTimeout} is one deadline for the TCP connect and the whole
+     * login together (a peer that trickles messages cannot stretch it); {@code readTimeout} bounds every
+     * later read. Resolving {@code host} is the system resolver's, before the deadline starts.
      *
      * @throws SQLException with PgBouncer's own message and SQLSTATE when it refuses the login, or
      *                      SQLSTATE 08001 when it cannot be reached
@@ -80,15 +81,18 @@ final class ConsoleConnection implements AutoCloseable {
         try {
             socket.setTcpNoDelay(true);
             socket.setKeepAlive(true);
-            socket.connect(new InetSocketAddress(host, port), (int) Math.max(1, connectTimeout.toMillis()));
-            socket.setSoTimeout((int) Math.max(1, connectTimeout.toMillis()));
+            InetSocketAddress address = new InetSocketAddress(host, port);
+            long deadline = System.nanoTime() + connectTimeout.toNanos();
+            socket.connect(address, (int) Math.max(1, connectTimeout.toMillis()));
             c = new ConsoleConnection(socket);
-            c.login(user, password, applicationName);
+            c.login(user, password, applicationName, deadline, connectTimeout);
             socket.setSoTimeout((int) Math.max(1, readTimeout.toMillis()));
             return c;
         } catch (IOException e) {
             closeQuietly(socket);
-            throw new SQLException("cannot reach PgBouncer at " + host + ":" + port + ": " + describe(e), "08001", e);
+            String why = c != null && e instanceof SocketTimeoutException
+                    ? "the login did not complete within " + connectTimeout.toMillis() + " ms" : describe(e);
+            throw new SQLException("cannot reach PgBouncer at " + host + ":" + port + ": " + why, "08001", e);
         } catch (SQLException | RuntimeException e) {
             closeQuietly(socket);
             throw e;
@@ -162,7 +166,8 @@ final class ConsoleConnection implements AutoCloseable {
         closeQuietly(socket);
     }
 
-    private void login(String user, String password, String applicationName) throws IOException, SQLException {
+    private void login(String user, String password, String applicationName, long deadline, Duration connectTimeout)
+            throws IOException, SQLException {
         ByteArrayOutputStream startup = new ByteArrayOutputStream();
         DataOutputStream s = new DataOutputStream(startup);
         s.writeInt(PROTOCOL_3_0);
@@ -179,7 +184,9 @@ final class ConsoleConnection implements AutoCloseable {
         out.flush();
         Scram scram = null;
         while (true) {
+            untilDeadline(deadline, connectTimeout);
             char type = (char) in.readUnsignedByte();
+            untilDeadline(deadline, connectTimeout);
             byte[] msg = readBody();
             switch (type) {
                 case 'R' -> scram = authenticate(msg, user, password, scram);
@@ -198,6 +205,15 @@ final class ConsoleConnection implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /** The socket timeout of the next login read: what is left of the login's deadline. */
+    private void untilDeadline(long deadline, Duration connectTimeout) throws IOException {
+        long left = (deadline - System.nanoTime()) / 1_000_000;
+        if (left <= 0) {
+            throw new SocketTimeoutException("the login did not complete within " + connectTimeout.toMillis() + " ms");
+        }
+        socket.setSoTimeout((int) Math.min(Integer.MAX_VALUE, left));
     }
 
     private Scram authenticate(byte[] msg, String user, String password, Scram scram) throws IOException, SQLException {

@@ -25,12 +25,12 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * The console client against a server that is not the PgBouncer pgvigil was configured for and breaks
- * SCRAM (RFC 5802/7677) on purpose: what a real PgBouncer never does, so these cases are played by a
- * scripted peer on a local socket. The honest SCRAM login is tested against the real PgBouncer in
+ * SCRAM (RFC 5802/7677) or stretches the login on purpose: what a real PgBouncer never does, so these
+ * cases are played by a scripted peer on a local socket. The honest SCRAM login is tested against the real PgBouncer in
  * {@link PgBouncerTest}.
  */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
-class ConsoleScramTest {
+class ConsolePeerTest {
 
     private final ExecutorService peer = Executors.newSingleThreadExecutor();
 
@@ -96,11 +96,39 @@ class ConsoleScramTest {
 
     private static SQLException login(int port) {
         try (ConsoleConnection c = ConsoleConnection.open("127.0.0.1", port, "stats", "secret", "pgvigil",
-                Duration.ofSeconds(5), Duration.ofSeconds(5))) {
+                Duration.ofSeconds(1), Duration.ofSeconds(5))) {
             throw new AssertionError("logged in to a peer that never proved it knows the password (" + c.authMethod() + ")");
         } catch (SQLException e) {
             return e;
         }
+    }
+
+    @Test
+    void aPeerThatTricklesMessagesCannotStretchTheLoginPastTheConnectTimeout() throws Exception {
+        ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+        Future<?> unused = peer.submit(() -> {
+            try (server; Socket s = server.accept()) {
+                DataInputStream in = new DataInputStream(s.getInputStream());
+                DataOutputStream out = new DataOutputStream(s.getOutputStream());
+                in.readFully(new byte[in.readInt() - 4]);
+                out.write(auth(0, new byte[0]));
+                byte[] status = "client_encoding\0UTF8\0".getBytes(StandardCharsets.US_ASCII);
+                for (int i = 0; i < 40; i++) { // a ParameterStatus every 250 ms, never ReadyForQuery
+                    out.writeByte('S');
+                    out.writeInt(4 + status.length);
+                    out.write(status);
+                    out.flush();
+                    Thread.sleep(250);
+                }
+            }
+            return null;
+        });
+        long start = System.nanoTime();
+        SQLException e = login(server.getLocalPort());
+        double seconds = (System.nanoTime() - start) / 1e9;
+        assertThat(e.getSQLState()).isEqualTo("08001");
+        assertThat(e.getMessage()).contains("the login did not complete within 1000 ms");
+        assertThat(seconds).as("one deadline for the whole login").isLessThan(2.5);
     }
 
     @Test
