@@ -44,8 +44,8 @@ import javax.crypto.spec.SecretKeySpec;
  * runs {@code SHOW} commands with the simple query protocol, the only one the console speaks. Rows come
  * back as text by column name, because the columns change between PgBouncer versions.
  *
- * <p>Every read is bounded by the socket timeout: a PgBouncer that stops answering fails the read,
- * never hangs the poll. No TLS: the console is meant to be reached over localhost or the pod network
+ * <p>Every read is bounded by the socket timeout, and the login by one deadline: a PgBouncer that
+ * stops answering fails the read, never hangs the poll. No TLS: the console is meant to be reached over localhost or the pod network
  * (see README); the password is sent hashed under MD5 and SCRAM.
  */
 final class ConsoleConnection implements AutoCloseable {
@@ -67,8 +67,9 @@ final class ConsoleConnection implements AutoCloseable {
     }
 
     /**
-     * Connects and logs in. {@code connectTimeout} bounds the TCP connect and, as the socket timeout of
-     * the login, each read of it; {@code readTimeout} bounds every later read.
+     * Connects and logs in. {@code connectTimeout} is one deadline for the TCP connect and the whole
+     * login together (a peer that trickles messages cannot stretch it); {@code readTimeout} bounds every
+     * later read. Resolving {@code host} is the system resolver's, before the deadline starts.
      *
      * @throws SQLException with PgBouncer's own message and SQLSTATE when it refuses the login, or
      *                      SQLSTATE 08001 when it cannot be reached
@@ -80,15 +81,18 @@ final class ConsoleConnection implements AutoCloseable {
         try {
             socket.setTcpNoDelay(true);
             socket.setKeepAlive(true);
-            socket.connect(new InetSocketAddress(host, port), (int) Math.max(1, connectTimeout.toMillis()));
-            socket.setSoTimeout((int) Math.max(1, connectTimeout.toMillis()));
+            InetSocketAddress address = new InetSocketAddress(host, port);
+            long deadline = System.nanoTime() + connectTimeout.toNanos();
+            socket.connect(address, (int) Math.max(1, connectTimeout.toMillis()));
             c = new ConsoleConnection(socket);
-            c.login(user, password, applicationName);
+            c.login(user, password, applicationName, deadline, connectTimeout);
             socket.setSoTimeout((int) Math.max(1, readTimeout.toMillis()));
             return c;
         } catch (IOException e) {
             closeQuietly(socket);
-            throw new SQLException("cannot reach PgBouncer at " + host + ":" + port + ": " + describe(e), "08001", e);
+            String why = c != null && e instanceof SocketTimeoutException
+                    ? "the login did not complete within " + connectTimeout.toMillis() + " ms" : describe(e);
+            throw new SQLException("cannot reach PgBouncer at " + host + ":" + port + ": " + why, "08001", e);
         } catch (SQLException | RuntimeException e) {
             closeQuietly(socket);
             throw e;
@@ -162,7 +166,8 @@ final class ConsoleConnection implements AutoCloseable {
         closeQuietly(socket);
     }
 
-    private void login(String user, String password, String applicationName) throws IOException, SQLException {
+    private void login(String user, String password, String applicationName, long deadline, Duration connectTimeout)
+            throws IOException, SQLException {
         ByteArrayOutputStream startup = new ByteArrayOutputStream();
         DataOutputStream s = new DataOutputStream(startup);
         s.writeInt(PROTOCOL_3_0);
@@ -179,7 +184,9 @@ final class ConsoleConnection implements AutoCloseable {
         out.flush();
         Scram scram = null;
         while (true) {
+            untilDeadline(deadline, connectTimeout);
             char type = (char) in.readUnsignedByte();
+            untilDeadline(deadline, connectTimeout);
             byte[] msg = readBody();
             switch (type) {
                 case 'R' -> scram = authenticate(msg, user, password, scram);
@@ -200,11 +207,27 @@ final class ConsoleConnection implements AutoCloseable {
         }
     }
 
+    /** The socket timeout of the next login read: what is left of the login's deadline. */
+    private void untilDeadline(long deadline, Duration connectTimeout) throws IOException {
+        long left = (deadline - System.nanoTime()) / 1_000_000;
+        if (left <= 0) {
+            throw new SocketTimeoutException("the login did not complete within " + connectTimeout.toMillis() + " ms");
+        }
+        socket.setSoTimeout((int) Math.min(Integer.MAX_VALUE, left));
+    }
+
     private Scram authenticate(byte[] msg, String user, String password, Scram scram) throws IOException, SQLException {
         int code = ((msg[0] & 0xff) << 24) | ((msg[1] & 0xff) << 16) | ((msg[2] & 0xff) << 8) | (msg[3] & 0xff);
         switch (code) {
             case 0 -> {
-                return null; // AuthenticationOk
+                // AuthenticationOk. Once SCRAM has started, only a server that proved it knows the password
+                // (SASLFinal with a matching signature) may let pgvigil in: skipping the proof is how an
+                // impostor would accept any password.
+                if (scram != null && !scram.verified) {
+                    throw new SQLException("PgBouncer ended SCRAM authentication without proving it knows the password"
+                            + " (no server signature): not the server pgvigil was configured for", "28000");
+                }
+                return null;
             }
             case 3 -> {
                 authMethod = "cleartext";
@@ -249,7 +272,8 @@ final class ConsoleConnection implements AutoCloseable {
                 if (scram == null || !scram.verify(new String(msg, 4, msg.length - 4, StandardCharsets.UTF_8))) {
                     throw new SQLException("PgBouncer's SCRAM server signature does not match: not the server pgvigil was configured for", "28000");
                 }
-                return null;
+                scram.verified = true;
+                return scram;
             }
             default -> throw new SQLException("PgBouncer asks for authentication method " + code
                     + ", which pgvigil does not speak (it speaks plain, md5 and scram-sha-256)", "28000");
@@ -374,8 +398,18 @@ final class ConsoleConnection implements AutoCloseable {
         }
     }
 
-    /** SCRAM-SHA-256 (RFC 7677) without channel binding, as PostgreSQL and PgBouncer use it. */
+    /**
+     * SCRAM-SHA-256 (RFC 7677) without channel binding, as PostgreSQL and PgBouncer use it. The password
+     * is used as configured, without SASLprep: an ASCII password (without control characters) is its own
+     * SASLprep form; a non-ASCII one works only when it is already normalized (NFKC), so pgvigil's
+     * PgBouncer password should be ASCII (README).
+     */
     private static final class Scram {
+
+        /** More PBKDF2 rounds than any sane server asks (PostgreSQL's default is 4096): a server asking more is refused. */
+        static final int MAX_ITERATIONS = 1_000_000;
+
+        private boolean verified;
         private final String password;
         private final String clientNonce;
         private String clientFirstBare;
@@ -396,13 +430,29 @@ final class ConsoleConnection implements AutoCloseable {
         }
 
         String clientFinal(String serverFirst) throws SQLException {
+            if (serverFirst.startsWith("m=")) {
+                throw new SQLException("PgBouncer's SCRAM server-first message asks for a mandatory extension (m=),"
+                        + " which pgvigil does not support", "08P01");
+            }
             Map<Character, String> attrs = attributes(serverFirst);
             String nonce = attrs.get('r');
-            if (nonce == null || !nonce.startsWith(clientNonce) || attrs.get('s') == null || attrs.get('i') == null) {
-                throw new SQLException("malformed SCRAM server-first message from PgBouncer", "08P01");
+            if (nonce == null || !nonce.startsWith(clientNonce) || nonce.length() <= clientNonce.length()
+                    || attrs.get('s') == null || attrs.get('i') == null) {
+                throw new SQLException("malformed SCRAM server-first message from PgBouncer (its nonce must extend"
+                        + " pgvigil's; salt and iteration count are required)", "08P01");
             }
-            byte[] salt = Base64.getDecoder().decode(attrs.get('s'));
-            int iterations = Integer.parseInt(attrs.get('i'));
+            byte[] salt;
+            int iterations;
+            try {
+                salt = Base64.getDecoder().decode(attrs.get('s'));
+                iterations = Integer.parseInt(attrs.get('i'));
+            } catch (IllegalArgumentException e) {
+                throw new SQLException("malformed SCRAM server-first message from PgBouncer: " + e.getMessage(), "08P01", e);
+            }
+            if (iterations < 1 || iterations > MAX_ITERATIONS) {
+                throw new SQLException("PgBouncer asks for " + iterations + " SCRAM iterations; pgvigil accepts 1 to "
+                        + MAX_ITERATIONS + " (PostgreSQL uses 4096), so that a server cannot make the login burn CPU", "08P01");
+            }
             try {
                 SecretKeyFactory pbkdf2 = SecretKeyFactory.getInstance("PBKDF2WithHmacSHA256");
                 saltedPassword = pbkdf2.generateSecret(new PBEKeySpec(password.toCharArray(), salt, iterations, 256)).getEncoded();

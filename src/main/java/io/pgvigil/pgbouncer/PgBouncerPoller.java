@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Function;
 
 import jakarta.annotation.PreDestroy;
 import jakarta.inject.Inject;
@@ -58,10 +59,6 @@ public class PgBouncerPoller {
     /** The collector key of {@code target} in {@code pgvigil_collector_*} and {@code /api/v1/status}. */
     public static String collectorKey(String name) {
         return "pgbouncer:" + name;
-    }
-
-    public Optional<PgBouncerTarget> target() {
-        return target;
     }
 
     /** Reads every configured PgBouncer; {@link Poolers#NONE} when none is. Never throws. */
@@ -123,11 +120,29 @@ public class PgBouncerPoller {
             connection = ConsoleConnection.open(t.host(), t.port(), t.username(), t.currentPassword(),
                     TargetConnector.APPLICATION_NAME, connectTimeout, readTimeout);
         }
-        List<Pool> pools = connection.query(POOLS).stream().map(PgBouncerPoller::pool).toList();
-        List<Database> databases = connection.query(DATABASES).stream().map(PgBouncerPoller::database).toList();
-        List<Stats> stats = connection.query(STATS).stream().map(PgBouncerPoller::stats).toList();
+        List<Pool> pools = parse(POOLS, connection.query(POOLS), PgBouncerPoller::pool);
+        List<Database> databases = parse(DATABASES, connection.query(DATABASES), PgBouncerPoller::database);
+        List<Stats> stats = parse(STATS, connection.query(STATS), PgBouncerPoller::stats);
         return new Reading(t.name(), t.address(), true, null, connection.parameter("server_version"), pools, databases,
                 stats, (System.nanoTime() - start) / 1e9);
+    }
+
+    /**
+     * The rows of {@code command}, parsed; a value that is not what its column should hold fails the
+     * reading with the command and the column named (SQLSTATE 22P02), not a bare NumberFormatException.
+     */
+    static <T> List<T> parse(String command, List<Map<String, String>> rows, Function<Map<String, String>, T> parser)
+            throws SQLException {
+        List<T> parsed = new ArrayList<>(rows.size());
+        for (Map<String, String> row : rows) {
+            try {
+                parsed.add(parser.apply(row));
+            } catch (IllegalArgumentException e) {
+                throw new SQLException("PgBouncer's " + command + " returned a row pgvigil cannot read: " + e.getMessage(),
+                        "22P02", e);
+            }
+        }
+        return parsed;
     }
 
     /** Whether the failure is a connection that is gone, rather than a refused command. */
@@ -145,7 +160,8 @@ public class PgBouncerPoller {
     }
 
     static Database database(Map<String, String> r) {
-        return new Database(r.get("name"), r.get("host"), Poolers.number(r, "port"), r.get("database"),
+        // port is not parsed: pgvigil does not use it, and a unix-socket database may show it oddly.
+        return new Database(r.get("name"), r.get("host"), r.get("database"),
                 Poolers.number(r, "pool_size"), Poolers.number(r, "reserve_pool"), Poolers.number(r, "max_connections"),
                 Poolers.number(r, "current_connections"), r.get("pool_mode"), flag(r.get("paused")), flag(r.get("disabled")));
     }

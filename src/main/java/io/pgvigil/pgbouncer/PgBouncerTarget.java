@@ -32,9 +32,10 @@ public record PgBouncerTarget(String name, String host, int port, String usernam
             return Optional.empty();
         }
         URI uri = parse(config.url().get(), new ArrayList<>());
-        int port = uri.getPort() < 0 ? DEFAULT_PORT : uri.getPort();
-        String name = config.name().orElse(uri.getHost() + ":" + port);
-        return Optional.of(new PgBouncerTarget(name, uri.getHost(), port, config.username().orElseThrow(),
+        String host = host(uri);
+        int port = port(uri);
+        String name = config.name().orElse(host + ":" + port);
+        return Optional.of(new PgBouncerTarget(name, host, port, config.username().orElseThrow(),
                 config.password(), config.passwordFile()));
     }
 
@@ -79,7 +80,7 @@ public record PgBouncerTarget(String name, String host, int port, String usernam
             problems.add("pgvigil.pgbouncer.url='" + shown(url) + "' is not a URL" + expected);
             return null;
         }
-        if (!"postgresql".equals(uri.getScheme()) && !"postgres".equals(uri.getScheme()) || uri.getHost() == null) {
+        if (!"postgresql".equals(uri.getScheme()) && !"postgres".equals(uri.getScheme()) || host(uri) == null) {
             problems.add("pgvigil.pgbouncer.url='" + shown(url) + "' is not a postgresql:// URL with a host" + expected);
         } else if (uri.getRawQuery() != null || uri.getRawUserInfo() != null) {
             problems.add("pgvigil.pgbouncer.url='" + shown(url) + "' has a query string or user info: give the user in"
@@ -88,10 +89,35 @@ public record PgBouncerTarget(String name, String host, int port, String usernam
                 && !uri.getPath().equals("/pgbouncer")) {
             problems.add("pgvigil.pgbouncer.url='" + shown(url) + "' names database " + uri.getPath().substring(1)
                     + ": pgvigil reads PgBouncer's admin console, database pgbouncer" + expected);
-        } else if (uri.getPort() == 0 || uri.getPort() > 65535) {
-            problems.add("pgvigil.pgbouncer.url='" + shown(url) + "' has port " + uri.getPort() + ": must be 1 to 65535");
+        } else if (port(uri) == 0 || port(uri) > 65535) {
+            problems.add("pgvigil.pgbouncer.url='" + shown(url) + "' has port " + port(uri) + ": must be 1 to 65535");
         }
         return uri;
+    }
+
+    /**
+     * A host name with an underscore ({@code my_pgbouncer}, a docker compose service) is no RFC 2396
+     * host, so {@link URI#getHost()} is null for it and the authority is read here instead.
+     */
+    private static final java.util.regex.Pattern REGISTRY_AUTHORITY =
+            java.util.regex.Pattern.compile("([A-Za-z0-9_.-]+)(?::([0-9]{1,5}))?");
+
+    private static String host(URI uri) {
+        if (uri.getHost() != null) {
+            return uri.getHost();
+        }
+        java.util.regex.Matcher m = uri.getRawAuthority() == null ? null : REGISTRY_AUTHORITY.matcher(uri.getRawAuthority());
+        return m != null && m.matches() ? m.group(1) : null;
+    }
+
+    private static int port(URI uri) {
+        if (uri.getHost() == null && uri.getRawAuthority() != null) {
+            java.util.regex.Matcher m = REGISTRY_AUTHORITY.matcher(uri.getRawAuthority());
+            if (m.matches() && m.group(2) != null) {
+                return Integer.parseInt(m.group(2));
+            }
+        }
+        return uri.getPort() < 0 ? DEFAULT_PORT : uri.getPort();
     }
 
     /** A URL without what may carry a secret (a query string, user info), for messages. */
@@ -110,6 +136,13 @@ public record PgBouncerTarget(String name, String host, int port, String usernam
             }
         }
         return password.orElse(null);
+    }
+
+    /** Without the password, which the record's own toString would print. */
+    @Override
+    public String toString() {
+        return "PgBouncerTarget[name=" + name + ", address=" + address() + ", username=" + username + ", password="
+                + (password.isPresent() ? "(set)" : "(none)") + ", passwordFile=" + passwordFile.orElse("(none)") + "]";
     }
 
     /** {@code host:port}, for logs and the status API. */

@@ -71,7 +71,7 @@ public record Poolers(List<Reading> readings) {
      * @param maxConnections     {@code max_db_connections}: server connections of all its pools together, 0 for no limit
      * @param currentConnections server connections it holds now, all pools together
      */
-    public record Database(String name, String host, Long port, String database, Long poolSize, Long reservePool,
+    public record Database(String name, String host, String database, Long poolSize, Long reservePool,
             Long maxConnections, Long currentConnections, String poolMode, Boolean paused, Boolean disabled) {
     }
 
@@ -83,10 +83,22 @@ public record Poolers(List<Reading> readings) {
             Double transactionSeconds, Double querySeconds, Double waitSeconds) {
     }
 
-    /** A column by name, as a number, null when this PgBouncer version has no such column. */
+    /**
+     * A column by name, as a number, null when this PgBouncer version has no such column.
+     *
+     * @throws IllegalArgumentException naming the column and its value when it is not a number
+     */
     static Long number(Map<String, String> row, String column) {
         String v = row.get(column);
-        return v == null || v.isEmpty() ? null : Long.valueOf(v.trim());
+        if (v == null || v.isBlank()) {
+            return null;
+        }
+        try {
+            return Long.valueOf(v.trim());
+        } catch (NumberFormatException e) {
+            String shown = v.length() > 40 ? v.substring(0, 40) + "..." : v;
+            throw new IllegalArgumentException("column " + column + " is '" + shown + "', not a number", e);
+        }
     }
 
     static Double micros(Map<String, String> row, String column) {

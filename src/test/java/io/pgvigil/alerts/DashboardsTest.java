@@ -108,6 +108,30 @@ class DashboardsTest {
         assertThresholds("pgvigil-replication.json", "Replication slots: retained WAL", 1073741824.0, 10737418240.0);
     }
 
+    @Test
+    void poolerPanelsSetAPoolAgainstItsOwnPoolSize() throws IOException {
+        // PgBouncer's pool_size limits each (database, user) pool: a sum over a database's users set against
+        // it shows a pool "over its size" that is not (two users with 15 each against 20).
+        JsonNode d = JSON.readTree(Path.of("dashboards", "pgvigil-connections.json").toFile());
+        int checked = 0;
+        for (JsonNode p : d.path("panels")) {
+            List<String> exprs = new ArrayList<>();
+            p.path("targets").forEach(t -> exprs.add(t.path("expr").asText()));
+            if (exprs.stream().noneMatch(e -> e.contains("pgvigil_pgbouncer_database_pool_size"))) {
+                continue;
+            }
+            for (String e : exprs) {
+                Matcher by = Pattern.compile("by \\(([^)]*)\\)\\s*\\(pgvigil_pgbouncer_pool_").matcher(e);
+                while (by.find()) {
+                    assertThat(by.group(1).split(",\\s*")).as(p.path("title").asText() + ": " + e)
+                            .contains("pgbouncer", "database", "user");
+                    checked++;
+                }
+            }
+        }
+        assertThat(checked).as("pool series aggregated next to pool_size").isPositive();
+    }
+
     private static void assertThresholds(String file, String title, double... values) throws IOException {
         JsonNode d = JSON.readTree(Path.of("dashboards", file).toFile());
         JsonNode panel = null;

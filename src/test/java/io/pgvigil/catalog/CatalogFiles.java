@@ -58,7 +58,7 @@ public final class CatalogFiles {
                 description: 'The last successful poll of {{ $labels.instance }} was {{ $value | humanizeDuration }} ago: pgvigil''s numbers are stale.'
                 runbook_url: 'https://github.com/pgvigil/pgvigil/blob/main/docs/runbooks/poll-stale.md'
             - alert: PgvigilCollectorFailing
-              expr: pgvigil_collector_success == 0
+              expr: pgvigil_collector_success{collector!~"pgbouncer:.*"} == 0
               for: 5m
               labels:
                 severity: warning
@@ -82,7 +82,7 @@ public final class CatalogFiles {
                 severity: critical
               annotations:
                 summary: 'pgvigil cannot read PgBouncer {{ $labels.pgbouncer }} ({{ $labels.instance }})'
-                description: 'pgvigil_pgbouncer_up has been 0 for a minute for PgBouncer {{ $labels.pgbouncer }} on {{ $labels.instance }}: it is down, or its console refuses pgvigil''s login, and pooler_saturation is withdrawn for it. PostgreSQL is watched as usual. /api/v1/status (collector pgbouncer:{{ $labels.pgbouncer }}) gives the error.'
+                description: 'pgvigil_pgbouncer_up has been 0 for a minute for PgBouncer {{ $labels.pgbouncer }} on {{ $labels.instance }}: it is down, or its console refuses pgvigil''s login, and its open pooler_saturation findings are withdrawn after 3 polls. PostgreSQL is watched as usual. /api/v1/status (collector pgbouncer:{{ $labels.pgbouncer }}) gives the error.'
                 runbook_url: 'https://github.com/pgvigil/pgvigil/blob/main/docs/runbooks/pgbouncer-down.md'
             """;
 

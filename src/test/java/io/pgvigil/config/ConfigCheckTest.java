@@ -149,6 +149,29 @@ class ConfigCheckTest {
     }
 
     @Test
+    void aPgBouncerHostNameWithAnUnderscoreIsAccepted() {
+        // A docker compose service name: no RFC 2396 host, so java.net.URI has no host for it.
+        Map<String, String> props = Map.of("pgvigil.target.url", URL, "pgvigil.pgbouncer.url", "postgresql://my_pgbouncer:6433",
+                "pgvigil.pgbouncer.username", "pgvigil", "pgvigil.pgbouncer.password", "x");
+        assertThat(refusals(props)).isEmpty();
+        var target = io.pgvigil.pgbouncer.PgBouncerTarget.of(config(props).pgbouncer()).orElseThrow();
+        assertThat(target.host()).isEqualTo("my_pgbouncer");
+        assertThat(target.port()).isEqualTo(6433);
+        assertThat(target.name()).isEqualTo("my_pgbouncer:6433");
+        assertThat(refusals(Map.of("pgvigil.target.url", URL, "pgvigil.pgbouncer.url", "postgresql://my_pgbouncer:99999",
+                "pgvigil.pgbouncer.username", "pgvigil"))).anySatisfy(p -> assertThat(p).startsWith(
+                        "pgvigil.pgbouncer.url='postgresql://my_pgbouncer:99999' has port 99999: must be 1 to 65535"));
+    }
+
+    @Test
+    void aPgBouncerTargetNeverPrintsItsPassword() {
+        var target = io.pgvigil.pgbouncer.PgBouncerTarget.of(config(Map.of("pgvigil.target.url", URL,
+                "pgvigil.pgbouncer.url", "postgresql://pooler", "pgvigil.pgbouncer.username", "pgvigil",
+                "pgvigil.pgbouncer.password", "hunter2-secret")).pgbouncer()).orElseThrow();
+        assertThat(target.toString()).doesNotContain("hunter2-secret").contains("pooler:6432", "pgvigil", "password=(set)");
+    }
+
+    @Test
     void everyBrokenLimitIsListedAtOnceAndAnUnreadableNumberOnlyOnce() {
         Map<String, String> props = Map.of("pgvigil.target.url", URL, "pgvigil.interval", "0s",
                 "pgvigil.checks.rollback-rate.warning", "NaN", "pgvigil.checks.temp-spill.critical", "0",

@@ -163,6 +163,9 @@ class PgBouncerTest {
         assertThat(pool(after).clientsWaiting()).isZero();
         assertThat(m.evaluation("pooler_saturation", SUBJECT).orElseThrow().value()).isZero();
         assertThat(m.finding("pooler_saturation", SUBJECT).orElseThrow().severity()).isEqualTo(Severity.CRITICAL);
+        assertThat(m.finding("pooler_saturation", SUBJECT).orElseThrow().message())
+                .contains("0 client(s) waiting", "No client waits 1.0 s or longer now: the finding clears after 3")
+                .doesNotContain("raise pool_size");
         m.poll();
         assertThat(m.finding("pooler_saturation", SUBJECT)).isPresent();
         m.poll();
@@ -204,6 +207,72 @@ class PgBouncerTest {
             m.poll();
         }
         assertThat(m.finding("pooler_saturation", SUBJECT)).isEmpty();
+    }
+
+    @Test
+    void aPausedDatabaseIsAdvisedResumeNotALargerPool() throws Exception {
+        PgServer pg = PgServer.shared(PgServer.defaultMajor());
+        // An admin of this PgBouncer only, to PAUSE the database; pgvigil itself stays a stats user.
+        PgBouncerServer pgb = closing(PgBouncerServer.start(pg, "transaction", 5, "admin_users = " + PgBouncerServer.OTHER_USER));
+        TestMonitor m = watching(pg, pgb);
+        try (ConsoleConnection admin = ConsoleConnection.open("127.0.0.1", pgb.port(), PgBouncerServer.OTHER_USER,
+                PgBouncerServer.OTHER_PASSWORD, "test-admin", Duration.ofSeconds(5), Duration.ofSeconds(10))) {
+            // One client first, so that PgBouncer knows the server's parameters and a new client's login
+            // completes at once: the client then queues as waiting (cl_waiting, maxwait), not in login.
+            try (Connection warm = pgb.connectApp(); Statement st = warm.createStatement()) {
+                st.execute("SELECT 1");
+            }
+            admin.query("PAUSE " + PgBouncerServer.DATABASE);
+            Future<?> waiter = waitingClient(pgb);
+            PgServer.await("a client has waited 1 s", () -> m.poll() != null && m.finding("pooler_saturation", SUBJECT).isPresent());
+
+            Finding f = m.finding("pooler_saturation", SUBJECT).orElseThrow();
+            assertThat(f.message()).contains("1 client(s) waiting", "pool_size 5",
+                    "The database app is paused in PgBouncer (PAUSE): its clients wait until an admin runs RESUME app")
+                    .doesNotContain("raise pool_size");
+            admin.query("RESUME " + PgBouncerServer.DATABASE);
+            waiter.get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void aFindingIsHeldWhileItsPgBouncerCannotBeReadForAFewPollsSoOneIncidentOpensOnce() throws Exception {
+        PgServer pg = PgServer.shared(PgServer.defaultMajor());
+        PgBouncerServer pgb = closing(PgBouncerServer.start(pg, "transaction", 1));
+        TestMonitor m = watching(pg, pgb, "pgvigil.target.statement-timeout", "1s", "pgvigil.target.connect-timeout", "1s");
+        Connection holder = holdingTransaction(pgb);
+        Future<?> waiter = waitingClient(pgb);
+        PgServer.await("a client has waited 1 s", () -> m.poll() != null && m.finding("pooler_saturation", SUBJECT).isPresent());
+        Finding opened = m.finding("pooler_saturation", SUBJECT).orElseThrow();
+
+        pgb.pause();
+        try {
+            for (int i = 1; i <= PoolerSaturationCheck.MAX_HELD_POLLS; i++) {
+                m.advance(Duration.ofSeconds(15));
+                assertThat(status(m.poll()).success()).isFalse();
+                assertThat(m.finding("pooler_saturation", SUBJECT)).as("failed read %d: held, not withdrawn", i).isPresent();
+            }
+        } finally {
+            pgb.resume();
+        }
+        m.advance(Duration.ofSeconds(15));
+        assertThat(status(m.poll()).success()).isTrue();
+        assertThat(m.finding("pooler_saturation", SUBJECT).orElseThrow().since()).as("the same incident, not a new one")
+                .isEqualTo(opened.since());
+
+        // Longer than that, the finding goes (PgvigilPgBouncerDown speaks for a PgBouncer that stays down).
+        pgb.pause();
+        try {
+            for (int i = 0; i <= PoolerSaturationCheck.MAX_HELD_POLLS; i++) {
+                m.advance(Duration.ofSeconds(15));
+                m.poll();
+            }
+            assertThat(m.finding("pooler_saturation", SUBJECT)).isEmpty();
+        } finally {
+            pgb.resume();
+        }
+        holder.commit();
+        waiter.get(10, TimeUnit.SECONDS);
     }
 
     @Test
@@ -305,7 +374,7 @@ class PgBouncerTest {
         pgb.stop();
         PollState down = m.poll();
         assertThat(down.up()).isTrue();
-        assertThat(status(down).error()).contains("08");
+        assertThat(status(down).error()).contains("cannot reach PgBouncer at", "[SQLState 08001]");
         // Warm up what a failing poll touches once (classes, the JIT), then count threads and sockets.
         for (int i = 0; i < 20; i++) {
             m.poll();
