@@ -67,11 +67,6 @@ public final class ConfigCheck {
         ordered(problems, "long-transaction", checks.longTransaction().warning(), checks.longTransaction().critical());
         ordered(problems, "slow-query", checks.slowQuery().warning(), checks.slowQuery().critical());
         ordered(problems, "n-plus-one", checks.nPlusOne().warning(), checks.nPlusOne().critical());
-        if (checks.nPlusOne().window().compareTo(config.interval().multipliedBy(2)) < 0) {
-            problems.add("pgvigil.checks.n-plus-one.window=" + checks.nPlusOne().window()
-                    + " is shorter than twice pgvigil.interval=" + config.interval()
-                    + ": a pair is judged over at least two polls");
-        }
         ordered(problems, "query-regression", checks.queryRegression().warning(), checks.queryRegression().critical());
         byteThresholds(problems, "temp-spill", "", checks.tempSpill().warning(), checks.tempSpill().critical());
         PgvigilConfig.ReplicationLag lag = checks.replicationLag();

@@ -497,7 +497,8 @@ public interface PgvigilConfig {
     interface NPlusOne extends CheckConfig {
         /**
          * How much recent history a pair is judged over, whatever {@code pgvigil.interval} is: a slow
-         * endpoint's loop straddles several polls and adds up here. At least twice pgvigil.interval.
+         * endpoint's loop straddles several polls and adds up here. Stretched to two polls when
+         * pgvigil.interval is longer than half of it.
          */
         @DurationMin(seconds = 1, message = Allowed.AT_LEAST_1S)
         @WithDefault("1m")

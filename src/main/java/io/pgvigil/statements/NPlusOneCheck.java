@@ -1,5 +1,6 @@
 package io.pgvigil.statements;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -74,10 +75,20 @@ public class NPlusOneCheck extends ThresholdCheck {
         super(SPEC, config.checks().nPlusOne(), config.checks().nPlusOne().warning(),
                 config.checks().nPlusOne().critical());
         this.config = config.checks().nPlusOne();
-        this.windowSeconds = seconds(this.config.window());
+        Duration window = effectiveWindow(this.config.window(), config.interval());
+        this.windowSeconds = seconds(window);
         this.history = new NPlusOneHistory(windowSeconds);
         this.matcher = new NPlusOneMatcher(settings(this.config));
-        this.windowText = this.config.window().toString().substring(2).toLowerCase(Locale.ROOT);
+        this.windowText = window.toString().substring(2).toLowerCase(Locale.ROOT);
+    }
+
+    /**
+     * The window a pair is judged over: {@code window}, stretched to two polls when
+     * {@code pgvigil.interval} is longer than half of it (a pair is judged over at least two intervals).
+     */
+    static Duration effectiveWindow(Duration window, Duration interval) {
+        Duration twoPolls = interval.multipliedBy(2);
+        return window.compareTo(twoPolls) < 0 ? twoPolls : window;
     }
 
     static NPlusOneMatcher.Settings settings(PgvigilConfig.NPlusOne c) {

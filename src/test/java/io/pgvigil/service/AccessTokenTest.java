@@ -94,7 +94,11 @@ class AccessTokenTest {
                 .statusCode(401);
         String body = given().header("Authorization", "Bearer rotated-token-0123456789abcdef").get("/metrics").then()
                 .statusCode(200).extract().asString();
-        assertThat(body).contains("pg_up 0.0");
+        assertThat(body).contains("system_cpu_count");
+        // pg_up appears once the first poll (the target is down here) has been published.
+        io.pgvigil.testing.PgServer.await("the first poll's pg_up", () -> given()
+                .header("Authorization", "Bearer rotated-token-0123456789abcdef").get("/metrics").asString()
+                .contains("pg_up 0.0"));
     }
 
     @Test
