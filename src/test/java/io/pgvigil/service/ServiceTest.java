@@ -406,10 +406,12 @@ public class ServiceTest {
             "/api/v1/statements", List.of("order", "limit"),
             "/api/v1/statements/{queryid}", List.of("queryid"),
             "/api/v1/indexes", List.of("database", "findings", "limit"),
-            "/api/v1/tables", List.of("database", "findings", "limit"));
+            "/api/v1/tables", List.of("database", "findings", "limit"),
+            "/api/v1/activity", List.of(),
+            "/api/v1/history", List.of());
 
-    /** The lists, which answer 503 when there is no data. */
-    static final Set<String> LISTS = Set.of("/api/v1/findings", "/api/v1/statements", "/api/v1/indexes",
+    /** The lists (and the page's activity), which answer 503 when there is no data. */
+    static final Set<String> LISTS = Set.of("/api/v1/activity", "/api/v1/findings", "/api/v1/statements", "/api/v1/indexes",
             "/api/v1/tables");
 
     @Test
