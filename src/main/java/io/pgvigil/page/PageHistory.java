@@ -169,7 +169,8 @@ public class PageHistory {
             List<Double> v = new ArrayList<>(n);
             for (long p = first; p < recorded; p++) {
                 float x = values[s][(int) (p % capacity)];
-                v.add(Float.isNaN(x) ? null : (double) x);
+                // Through its shortest decimal form: 0.2f reads 0.2, not 0.20000000298023224.
+                v.add(Float.isNaN(x) ? null : Double.valueOf(Float.toString(x)));
             }
             series.add(new Series(checks[s], subjects[s], v));
         }

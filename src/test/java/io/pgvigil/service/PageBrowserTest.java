@@ -331,7 +331,8 @@ class PageBrowserTest {
             if (section != null && !reached.contains(section)) {
                 new Actions(d()).sendKeys(Keys.ENTER).perform();
                 await(section + " shown by Enter", x -> x.findElement(By.id(section)).isDisplayed()
-                        && js("return document.activeElement.id").equals("main"));
+                        && "page".equals(x.findElement(By.cssSelector("nav a[data-section='" + section + "']"))
+                                .getDomAttribute("aria-current")));
                 reached.add(section);
                 js("document.querySelector(\"nav a[data-section='" + section + "']\").focus()");
             }
