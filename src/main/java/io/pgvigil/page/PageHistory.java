@@ -99,8 +99,15 @@ public class PageHistory {
         for (float[] series : values) {
             series[slot] = Float.NaN;
         }
-        for (Finding f : state.open()) {
-            Integer i = seriesFor(f.check(), f.subject());
+        boolean full = false;
+        // The published findings (at most pgvigil.findings.max): the page cannot show the others.
+        for (Finding f : state.findings()) {
+            Integer i = seriesByKey.get(f.check() + '\u0000' + f.subject());
+            if (i == null && !full) {
+                i = newSeries(f.check(), f.subject());
+                // Every series is taken: the rest of this poll's findings need not look again.
+                full = i == null;
+            }
             if (i != null) {
                 values[i][slot] = (float) f.value();
                 lastOpen[i] = recorded;
@@ -108,13 +115,9 @@ public class PageHistory {
         }
     }
 
-    /** The series of a finding, a new one if it has none; null when every series belongs to an open finding. */
-    private Integer seriesFor(String check, String subject) {
+    /** A new series for a finding; null when every series belongs to a finding open in the previous poll. */
+    private Integer newSeries(String check, String subject) {
         String key = check + '\u0000' + subject;
-        Integer i = seriesByKey.get(key);
-        if (i != null) {
-            return i;
-        }
         int free = -1;
         for (int s = 0; s < MAX_SERIES; s++) {
             if (lastOpen[s] < 0) {

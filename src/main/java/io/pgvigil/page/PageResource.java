@@ -174,6 +174,44 @@ public class PageResource {
     }
 
     @GET
+    @Path("/config")
+    @Tag(name = "status")
+    @Operation(summary = "pgvigil's configuration, without a secret",
+            description = "The settings that shape what pgvigil reports: intervals, what is visited, plans, whether "
+                    + "tokens and a PgBouncer are set (never their values or a password), and each enabled check's "
+                    + "thresholds as the latest poll applied them. Always 200.")
+    @APIResponse(responseCode = "200", description = "The configuration summary")
+    @APIResponse(responseCode = "401", ref = OpenApiDocument.UNAUTHORIZED)
+    @APIResponse(responseCode = "500", ref = OpenApiDocument.INTERNAL_ERROR)
+    public ConfigView config() {
+        return new ConfigView(config.interval().toMillis() / 1000.0, config.findings().max(),
+                config.databases().include(), config.databases().exclude().orElse(List.of()),
+                config.indexes().enabled(), config.indexes().interval().toMillis() / 1000.0, config.plans().enabled(),
+                config.pgbouncer().url().isPresent(), config.api().token().isPresent()
+                        || config.api().tokenFile().isPresent(),
+                config.metrics().token().isPresent() || config.metrics().tokenFile().isPresent(),
+                latest.get().thresholds());
+    }
+
+    @Schema(name = "Config", description = "pgvigil's configuration, without a secret")
+    @JsonPropertyOrder({ "intervalSeconds", "findingsMax", "databasesInclude", "databasesExclude", "indexesEnabled",
+            "indexesIntervalSeconds", "plansEnabled", "pgbouncer", "apiToken", "metricsToken", "thresholds" })
+    public record ConfigView(@Schema(required = true, description = "pgvigil.interval, in seconds") double intervalSeconds,
+            @Schema(required = true, description = "pgvigil.findings.max") int findingsMax,
+            @Schema(required = true, description = "pgvigil.databases.include") List<String> databasesInclude,
+            @Schema(required = true, description = "pgvigil.databases.exclude") List<String> databasesExclude,
+            @Schema(required = true, description = "pgvigil.indexes.enabled") boolean indexesEnabled,
+            @Schema(required = true, description = "pgvigil.indexes.interval, in seconds") double indexesIntervalSeconds,
+            @Schema(required = true, description = "pgvigil.plans.enabled") boolean plansEnabled,
+            @Schema(required = true, description = "Whether a PgBouncer is watched (pgvigil.pgbouncer.url)") boolean pgbouncer,
+            @Schema(required = true, description = "Whether /api/* needs a token (never the token)") boolean apiToken,
+            @Schema(required = true, description = "Whether /metrics needs a token (never the token)") boolean metricsToken,
+            @Schema(required = true, description = "Each enabled check's thresholds by severity, as the latest poll "
+                    + "applied them (in the check's unit, docs/checks.md); empty before the first poll")
+            Map<String, Map<String, Double>> thresholds) {
+    }
+
+    @GET
     @Path("/history")
     @Tag(name = "status")
     @Operation(summary = "The last hour, at poll resolution, of what the page plots",

@@ -13,7 +13,17 @@ let timer = null;
 let refreshing = false;
 let shownStatement = null;
 
+let historyAt = 0;
+
 class Unauthorized extends Error {}
+
+/**
+ * The hour of history is up to a few hundred kB (720 polls of 100 findings): asked for at most every
+ * 30 s, not at every poll; the sparklines lag by that much at most.
+ */
+function historyDue() {
+  return !data.history || Date.now() - historyAt >= 30000;
+}
 
 // ---------------------------------------------------------------- DOM helpers
 
@@ -100,8 +110,11 @@ function time(iso) {
 
 function fmtValue(check, v) {
   if (v === null || v === undefined) return '–';
-  if (/rate|saturation|wraparound/.test(check) && v <= 1.5) return (v * 100).toFixed(1) + '%';
   if (/slow_query|long_transaction|lock_wait|replication_lag|pooler_saturation/.test(check)) return fmtSeconds(v);
+  if (/^(rollback_rate|index_hit_rate|pool_saturation|xid_wraparound|checkpoint_pressure|seq_scan_heavy)$/.test(check)) {
+    return (v * 100).toFixed(1) + '%';
+  }
+  if (check === 'query_regression') return fmtNumber(v) + '×';
   if (/temp_spill|replication_slot|invalid_index|unused_index|duplicate_index/.test(check)) return fmtBytes(v);
   return fmtNumber(v);
 }
@@ -273,15 +286,17 @@ async function refresh() {
     const status = await api('/api/v1/status');
     document.getElementById('token-form').hidden = true;
     interval = status.poll ? status.poll.intervalSeconds : 15;
-    const [findings, statements, activity, history, indexes, tables] = await Promise.all([
+    const [findings, statements, activity, history, indexes, tables, config] = await Promise.all([
       api('/api/v1/findings'),
       api('/api/v1/statements?order=total_time&limit=50'),
       api('/api/v1/activity'),
-      api('/api/v1/history'),
+      historyDue() ? api('/api/v1/history') : Promise.resolve(data.history),
       api('/api/v1/indexes?findings=true&limit=1000'),
       api('/api/v1/tables?limit=1000'),
+      data.config && Object.keys(data.config.thresholds || {}).length ? Promise.resolve(data.config) : api('/api/v1/config'),
     ]);
-    data = { status, findings, statements, activity, history, indexes, tables, at: new Date() };
+    if (history !== data.history) historyAt = Date.now();
+    data = { status, findings, statements, activity, history, indexes, tables, config, at: new Date() };
     render();
   } catch (e) {
     if (e instanceof Unauthorized) {
@@ -697,6 +712,24 @@ function renderStatus() {
     { label: 'duration', value: c => c.durationSeconds, render: c => fmtSeconds(c.durationSeconds), num: true },
     { label: 'why', value: c => c.reason || c.error },
   ], status.collectors));
+  const c = data.config;
+  if (c && !c.problem) {
+    parts.push(el('h2', {}, 'Configuration'), el('dl', { class: 'facts', id: 'config' },
+      el('dt', {}, 'Databases visited'), el('dd', {}, c.indexesEnabled ? 'every ' + fmtSeconds(c.indexesIntervalSeconds)
+        + ': ' + c.databasesInclude.join(', ') + (c.databasesExclude.length ? ' except ' + c.databasesExclude.join(', ') : '') : 'off'),
+      el('dt', {}, 'Plans'), el('dd', {}, c.plansEnabled ? 'on' : 'off'),
+      el('dt', {}, 'PgBouncer'), el('dd', {}, c.pgbouncer ? 'watched' : 'none'),
+      el('dt', {}, 'Findings listed'), el('dd', {}, 'at most ' + c.findingsMax),
+      el('dt', {}, 'API token'), el('dd', {}, c.apiToken ? 'required' : 'not set'),
+      el('dt', {}, 'Metrics token'), el('dd', {}, c.metricsToken ? 'required' : 'not set')));
+    const rows = Object.entries(c.thresholds).map(([check, t]) => ({ check, warning: t.warning, critical: t.critical, info: t.info }));
+    parts.push(el('h3', {}, 'Enabled checks and thresholds'), sortable('thresholds-table', [
+      { label: 'check', value: r => r.check, render: r => el('a', { href: '#runbook/' + encodeURIComponent(r.check) }, r.check) },
+      { label: 'info', value: r => r.info, render: r => r.info === undefined ? '–' : fmtValue(r.check, r.info), num: true },
+      { label: 'warning', value: r => r.warning, render: r => r.warning === undefined ? '–' : fmtValue(r.check, r.warning), num: true },
+      { label: 'critical', value: r => r.critical, render: r => r.critical === undefined ? '–' : fmtValue(r.check, r.critical), num: true },
+    ], rows, { column: 0, desc: false }));
+  }
   parts.push(el('h2', {}, 'Database visits'), sortable('visits-table', [
     { label: 'database', value: v => v.database },
     { label: 'visited', value: v => v.visitedAt, render: v => time(v.visitedAt) },

@@ -1,6 +1,8 @@
 package io.pgvigil.bench;
 
 import java.lang.management.ManagementFactory;
+
+import com.sun.management.ThreadMXBean;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,27 +31,33 @@ public final class PageHistoryBench {
     public static void main(String[] args) throws Exception {
         ObjectMapper json = new ObjectMapper().findAndRegisterModules()
                 .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
-        System.out.printf("%-10s %-9s %-14s %-16s %-16s %-12s%n", "findings", "polls", "retained heap",
-                "record (mean)", "view (mean)", "JSON");
+        System.out.printf("%-10s %-7s %-12s %-16s %-14s %-14s %-12s %-10s%n", "findings", "polls", "ring (alloc)",
+                "record alloc/poll", "retained heap", "record (mean)", "view (mean)", "JSON");
         for (int findings : new int[] { 10, 1_000, 100_000 }) {
             List<Finding> open = new ArrayList<>(findings);
             for (int i = 0; i < findings; i++) {
                 open.add(new Finding("slow_query", Severity.WARNING, Long.toString(-4328055948728866059L + i), 0.1 + i,
                         0.1, "mean over the threshold", Instant.EPOCH));
             }
-            long before = heap();
+            long a0 = allocated();
             PageHistory history = new PageHistory(PageHistory.MAX_POINTS);
+            long ring = allocated() - a0;
+            long recordAllocated = 0;
             int polls = 2 * PageHistory.MAX_POINTS;
             long recordNanos = 0;
             for (int n = 0; n < polls; n++) {
+                // pgvigil.findings.max (default 1,000) caps the published findings; all are open.
+                List<Finding> published = open.size() > 1000 ? open.subList(0, 1000) : open;
                 PollState state = new PollState(new Snapshot(Instant.ofEpochSecond(5L * n), null, Map.of()),
-                        Window.EMPTY, List.of(), Map.of(), open, open, Map.of(), 0.01, null, null, n, 0);
+                        Window.EMPTY, List.of(), Map.of(), published, open, Map.of(), 0.01, null, null, n, 0);
+                long a = allocated();
                 long t = System.nanoTime();
                 history.record(state);
                 recordNanos += System.nanoTime() - t;
+                recordAllocated += allocated() - a;
             }
             open = null;
-            long retained = heap() - before;
+            long withRing = heap();
             long viewNanos = 0;
             int size = 0;
             for (int i = 0; i < 20; i++) {
@@ -58,13 +66,17 @@ public final class PageHistoryBench {
                 viewNanos += System.nanoTime() - t;
                 size = json.writeValueAsBytes(view).length;
             }
-            System.out.printf("%-10d %-9d %-14s %-16s %-16s %-12s%n", findings, polls,
-                    retained / 1024 + " KiB", String.format("%.1f µs", recordNanos / 1e3 / polls),
+            history = null;
+            long retained = withRing - heap();
+            System.out.printf("%-10d %-7d %-12s %-16s %-14s %-14s %-12s %-10s%n", findings, polls, ring / 1024 + " KiB",
+                    recordAllocated / polls + " B", retained / 1024 + " KiB", String.format("%.1f µs", recordNanos / 1e3 / polls),
                     String.format("%.2f ms", viewNanos / 1e6 / 20), size / 1024 + " KiB");
-            if (history.capacity() == 0) {
-                System.out.println(); // keeps the ring reachable until it has been measured
-            }
         }
+    }
+
+    /** Bytes this thread has allocated so far (HotSpot). */
+    private static long allocated() {
+        return ((ThreadMXBean) ManagementFactory.getThreadMXBean()).getCurrentThreadAllocatedBytes();
     }
 
     private static long heap() throws InterruptedException {

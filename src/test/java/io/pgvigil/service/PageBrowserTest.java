@@ -193,7 +193,7 @@ class PageBrowserTest {
         return '"' + identifier.replace("\"", "\"\"") + '"';
     }
 
-    WebDriver d() {
+    org.openqa.selenium.chrome.ChromeDriver d() {
         return browser.driver();
     }
 
@@ -355,6 +355,14 @@ class PageBrowserTest {
                 .isEqualTo(true);
         shot(SHOTS.resolve("overview-phone.png"));
         browser.size(1280, 1000);
+        // Dark, as a system set to dark asks for it.
+        d().executeCdpCommand("Emulation.setEmulatedMedia",
+                Map.of("features", List.of(Map.of("name", "prefers-color-scheme", "value", "dark"))));
+        d().get(origin() + "/#overview");
+        await("overview in the dark", x -> !x.findElements(By.cssSelector("#overview li.finding")).isEmpty());
+        assertThat(js("return getComputedStyle(document.body).backgroundColor")).isEqualTo("rgb(18, 22, 28)");
+        shot(SHOTS.resolve("overview-dark.png"));
+        d().executeCdpCommand("Emulation.setEmulatedMedia", Map.of("features", List.of()));
     }
 
     @Test

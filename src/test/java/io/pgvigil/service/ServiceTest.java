@@ -73,6 +73,26 @@ public class ServiceTest {
     }
 
     @Test
+    void thePagesEndpointsAnswerActivityHistoryAndAConfigurationWithoutSecrets() {
+        awaitMetrics("pg_up 1.0");
+        JsonPath activity = given().get("/api/v1/activity").then().statusCode(200).extract().jsonPath();
+        assertThat(activity.getInt("connections.usableSlots")).isEqualTo(17);
+        assertThat(activity.getInt("connections.maxConnections")).isEqualTo(20);
+        assertThat(activity.getList("lockChains")).isEmpty();
+        assertThat(activity.getList("poolers")).isEmpty();
+        assertThat(activity.getString("asOf")).matches(ISO_UTC);
+        JsonPath history = given().get("/api/v1/history").then().statusCode(200).extract().jsonPath();
+        assertThat(history.getInt("capacity")).isEqualTo(720);
+        assertThat(history.getList("points")).isNotEmpty();
+        assertThat(history.getList("points.up")).contains(true);
+        var config = given().get("/api/v1/config").then().statusCode(200).extract();
+        assertThat(config.jsonPath().getDouble("intervalSeconds")).isEqualTo(1.0);
+        assertThat(config.jsonPath().getBoolean("apiToken")).isFalse();
+        assertThat(config.jsonPath().getDouble("thresholds.slow_query.warning")).isEqualTo(0.1);
+        assertThat(config.asString()).doesNotContain(PgServer.MONITOR_PASSWORD, "password");
+    }
+
+    @Test
     void statusReportsVersionRoleAndEveryCollector() {
         awaitMetrics("pg_up 1.0");
         JsonPath status = given().get("/api/v1/status").then().statusCode(200).extract().jsonPath();
@@ -408,7 +428,8 @@ public class ServiceTest {
             "/api/v1/indexes", List.of("database", "findings", "limit"),
             "/api/v1/tables", List.of("database", "findings", "limit"),
             "/api/v1/activity", List.of(),
-            "/api/v1/history", List.of());
+            "/api/v1/history", List.of(),
+            "/api/v1/config", List.of());
 
     /** The lists (and the page's activity), which answer 503 when there is no data. */
     static final Set<String> LISTS = Set.of("/api/v1/activity", "/api/v1/findings", "/api/v1/statements", "/api/v1/indexes",
