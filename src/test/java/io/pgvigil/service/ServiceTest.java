@@ -73,6 +73,21 @@ public class ServiceTest {
     }
 
     @Test
+    void thePageIsServedAtTheRootFromTheJarWithItsSecurityHeaders() {
+        String csp = io.pgvigil.page.PageHeaders.CSP;
+        given().get("/").then().statusCode(200).contentType(containsString("text/html"))
+                .header("Content-Security-Policy", csp).header("X-Content-Type-Options", "nosniff")
+                .header("Cache-Control", "no-cache")
+                .body(containsString("<script type=\"module\" src=\"/page/app.js\"></script>"),
+                        not(containsString("<script>")), not(containsString("http://")), not(containsString("https://")));
+        given().get("/page/app.js").then().statusCode(200).contentType(containsString("javascript"))
+                .header("Content-Security-Policy", csp).body(not(containsString("innerHTML")));
+        given().get("/page/app.css").then().statusCode(200).contentType(containsString("text/css"))
+                .body(not(containsString("@import")), not(containsString("url(")));
+        given().get("/page/runbooks/slow_query.md").then().statusCode(200).body(containsString("**What it means.**"));
+    }
+
+    @Test
     void thePagesEndpointsAnswerActivityHistoryAndAConfigurationWithoutSecrets() {
         awaitMetrics("pg_up 1.0");
         JsonPath activity = given().get("/api/v1/activity").then().statusCode(200).extract().jsonPath();
