@@ -285,6 +285,9 @@ class PageBrowserTest {
         d().get(origin() + "/#relations");
         await("the duplicate index on the hostile table", x -> ((String) js("return document.getElementById('relations')"
                 + ".textContent")).contains(HOSTILE_INDEX));
+        // The fix, as data: the finding's advice, its identifier quoted, shown as code.
+        assertThat((String) js("return [...document.querySelectorAll('#relations pre.sql')].map(p => p.textContent)"
+                + ".join('\\n')")).contains("DROP INDEX CONCURRENTLY public.\"" + HOSTILE_INDEX + "\";");
         assertThat(js("return document.querySelectorAll('img').length")).as("no element injected").isEqualTo(0L);
         assertThat(js("return document.querySelectorAll('script').length")).as("only the page's module").isEqualTo(1L);
         assertThat(js("return window.__pwned === undefined")).as("no script ran").isEqualTo(true);
