@@ -24,6 +24,7 @@ import io.pgvigil.activity.SettingsCollector.ConnectionSettings;
 import io.pgvigil.activity.StatActivityCollector.Activity;
 import io.pgvigil.activity.StatActivityCollector.Backend;
 import io.pgvigil.config.PgvigilConfig;
+import io.pgvigil.core.Catalog;
 import io.pgvigil.core.LatestState;
 import io.pgvigil.core.PollState;
 import io.pgvigil.http.NoData;
@@ -190,12 +191,19 @@ public class PageResource {
                 config.pgbouncer().url().isPresent(), config.api().token().isPresent()
                         || config.api().tokenFile().isPresent(),
                 config.metrics().token().isPresent() || config.metrics().tokenFile().isPresent(),
-                latest.get().thresholds());
+                latest.get().thresholds(), units());
+    }
+
+    /** Each check's unit, by check id: what its value and thresholds are measured in. */
+    static Map<String, String> units() {
+        Map<String, String> units = new java.util.TreeMap<>();
+        Catalog.CHECKS.forEach(spec -> units.put(spec.id(), spec.unit().name().toLowerCase(java.util.Locale.ROOT)));
+        return units;
     }
 
     @Schema(name = "Config", description = "pgvigil's configuration, without a secret")
     @JsonPropertyOrder({ "intervalSeconds", "findingsMax", "databasesInclude", "databasesExclude", "indexesEnabled",
-            "indexesIntervalSeconds", "plansEnabled", "pgbouncer", "apiToken", "metricsToken", "thresholds" })
+            "indexesIntervalSeconds", "plansEnabled", "pgbouncer", "apiToken", "metricsToken", "thresholds", "units" })
     public record ConfigView(@Schema(required = true, description = "pgvigil.interval, in seconds") double intervalSeconds,
             @Schema(required = true, description = "pgvigil.findings.max") int findingsMax,
             @Schema(required = true, description = "pgvigil.databases.include") List<String> databasesInclude,
@@ -208,7 +216,9 @@ public class PageResource {
             @Schema(required = true, description = "Whether /metrics needs a token (never the token)") boolean metricsToken,
             @Schema(required = true, description = "Each enabled check's thresholds by severity, as the latest poll "
                     + "applied them (in the check's unit, docs/checks.md); empty before the first poll")
-            Map<String, Map<String, Double>> thresholds) {
+            Map<String, Map<String, Double>> thresholds,
+            @Schema(required = true, description = "Each check's unit: ratio, seconds, bytes, factor, intervals, "
+                    + "transactions or trigger_multiple") Map<String, String> units) {
     }
 
     @GET

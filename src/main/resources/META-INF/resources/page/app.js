@@ -110,12 +110,23 @@ function time(iso) {
 
 function fmtValue(check, v) {
   if (v === null || v === undefined) return '–';
+  const unit = data.config && data.config.units ? data.config.units[check] : undefined;
+  switch (unit) {
+    case 'ratio': return (v * 100).toFixed(1) + '%';
+    case 'seconds': return fmtSeconds(v);
+    case 'bytes': return fmtBytes(v);
+    case 'factor': return fmtNumber(v, 1) + '× baseline';
+    case 'intervals': return fmtNumber(v, 0) + ' interval' + (v === 1 ? '' : 's');
+    case 'transactions': return fmtNumber(v, 0) + ' xacts';
+    case 'trigger_multiple': return fmtNumber(v, 1) + '× trigger';
+    default: break;
+  }
   if (/slow_query|long_transaction|lock_wait|replication_lag|pooler_saturation/.test(check)) return fmtSeconds(v);
   if (/^(rollback_rate|index_hit_rate|pool_saturation|xid_wraparound|checkpoint_pressure|seq_scan_heavy)$/.test(check)) {
     return (v * 100).toFixed(1) + '%';
   }
   if (check === 'query_regression') return fmtNumber(v) + '×';
-  if (/temp_spill|replication_slot|invalid_index|unused_index|duplicate_index/.test(check)) return fmtBytes(v);
+  if (/temp_spill|replication_slot|invalid_index|duplicate_index/.test(check)) return fmtBytes(v);
   return fmtNumber(v);
 }
 

@@ -104,6 +104,9 @@ public class ServiceTest {
         assertThat(config.jsonPath().getDouble("intervalSeconds")).isEqualTo(1.0);
         assertThat(config.jsonPath().getBoolean("apiToken")).isFalse();
         assertThat(config.jsonPath().getDouble("thresholds.slow_query.warning")).isEqualTo(0.1);
+        assertThat(config.jsonPath().getString("units.unused_index")).isEqualTo("seconds");
+        assertThat(config.jsonPath().getString("units.duplicate_index")).isEqualTo("bytes");
+        assertThat(config.jsonPath().getMap("units")).hasSize(Catalog.CHECKS.size());
         assertThat(config.asString()).doesNotContain(PgServer.MONITOR_PASSWORD, "password");
     }
 
