@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs one benchmark of src/test/java/io/pgvigil/bench against a real embedded PostgreSQL.
-# Usage: bench/run.sh PollBench|StatementsBench|RelationsBench|LockWaitBench|PgBouncerBench|PlansBench [args]
+# Usage: bench/run.sh PollBench|StatementsBench|RelationsBench|LockWaitBench|PgBouncerBench|PlansBench|PageHistoryBench [args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bench=$1

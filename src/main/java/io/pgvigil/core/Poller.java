@@ -4,6 +4,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
 import io.pgvigil.metrics.MetricsPublisher;
+import io.pgvigil.page.PageHistory;
 import io.quarkus.scheduler.Scheduled;
 
 /** Runs a poll every {@code pgvigil.interval}; a poll still running when the next is due makes it skip. */
@@ -19,11 +20,15 @@ public class Poller {
     @Inject
     MetricsPublisher publisher;
 
+    @Inject
+    PageHistory history;
+
     @Scheduled(identity = "pgvigil-poll", every = "${pgvigil.interval}",
             concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
     void poll() {
         PollState state = monitor.poll();
         latest.set(state);
         publisher.publish(state);
+        history.record(state);
     }
 }

@@ -17,6 +17,7 @@ import org.jboss.jandex.IndexView;
 import org.jboss.jandex.Indexer;
 
 import io.pgvigil.relations.RelationsResource;
+import io.pgvigil.page.PageResource;
 import io.pgvigil.statements.StatementsResource;
 import io.smallrye.openapi.api.SmallRyeOpenAPI;
 import io.vertx.ext.web.Router;
@@ -47,7 +48,7 @@ public class OpenApiDocument {
 
     /** The resources whose operations make up the API. */
     static final List<Class<?>> RESOURCES = List.of(ApiResource.class, StatementsResource.class,
-            RelationsResource.class);
+            RelationsResource.class, PageResource.class);
 
     private volatile String document;
 

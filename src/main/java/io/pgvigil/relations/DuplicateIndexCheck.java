@@ -16,6 +16,7 @@ import io.pgvigil.relations.RelationsCollector.Index;
 import io.pgvigil.config.PgvigilConfig;
 import io.pgvigil.relations.Relations.DatabaseState;
 import io.pgvigil.core.CheckSpec;
+import io.pgvigil.core.Advice;
 import io.pgvigil.core.Evaluation;
 import io.pgvigil.core.Severity;
 import io.pgvigil.core.Unit;
@@ -64,7 +65,10 @@ public class DuplicateIndexCheck extends RelationCheck {
             indexes.sort(Comparator.comparingLong(Index::indexrelid));
             for (Index index : indexes) {
                 coveredBy(index, indexes).ifPresent(keeper -> evaluations.add(Evaluation.measured(subject(db, index),
-                        index.sizeBytes(), Severity.INFO, 0, message(db, index, keeper))));
+                        index.sizeBytes(), Severity.INFO, 0, message(db, index, keeper)).withAdvice(new Advice(
+                                "DROP INDEX CONCURRENTLY " + qualified(index.schema(), index.name()) + ";", false,
+                                "run in database " + db.datname() + "; " + keeper.name() + " serves the same leading"
+                                        + " columns, so no plan needs to be checked"))));
             }
         }
         return evaluations;

@@ -11,6 +11,7 @@ import io.pgvigil.relations.RelationsCollector.Index;
 import io.pgvigil.config.PgvigilConfig;
 import io.pgvigil.relations.Relations.DatabaseState;
 import io.pgvigil.core.CheckSpec;
+import io.pgvigil.core.Advice;
 import io.pgvigil.core.Evaluation;
 import io.pgvigil.core.Severity;
 import io.pgvigil.core.Unit;
@@ -52,7 +53,10 @@ public class InvalidIndexCheck extends RelationCheck {
                             + " DROP INDEX CONCURRENTLY %s, fix the cause (often duplicate keys) and create it again",
                     index.name(), qualified(index.schema(), index.table()), db.datname(), size(index.sizeBytes()),
                     qualified(index.schema(), index.name()));
-            evaluations.add(Evaluation.measured(subject(db, index), index.sizeBytes(), Severity.WARNING, 0, message));
+            evaluations.add(Evaluation.measured(subject(db, index), index.sizeBytes(), Severity.WARNING, 0, message)
+                    .withAdvice(new Advice("DROP INDEX CONCURRENTLY " + qualified(index.schema(), index.name()) + ";",
+                            false, "run in database " + db.datname() + "; no query can use an invalid index; fix the"
+                                    + " cause (often duplicate keys) before creating it again")));
         }
         return evaluations;
     }

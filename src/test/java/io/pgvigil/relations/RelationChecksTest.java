@@ -13,6 +13,7 @@ import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 
+import io.pgvigil.core.Advice;
 import io.pgvigil.core.Evaluation;
 import io.pgvigil.core.Severity;
 import io.pgvigil.core.Snapshot;
@@ -45,7 +46,10 @@ class RelationChecksTest {
                     Severity.WARNING, 0, "index orders_code_uq on public.orders in database idxcheck is invalid (a CREATE"
                             + " INDEX CONCURRENTLY or REINDEX CONCURRENTLY that failed): queries cannot use it but writes"
                             + " may still maintain it (0 kB); drop it with DROP INDEX CONCURRENTLY public.orders_code_uq,"
-                            + " fix the cause (often duplicate keys) and create it again"));
+                            + " fix the cause (often duplicate keys) and create it again")
+                    .withAdvice(new Advice("DROP INDEX CONCURRENTLY public.orders_code_uq;", false, "run in database"
+                            + " idxcheck; no query can use an invalid index; fix the cause (often duplicate keys) before"
+                            + " creating it again")));
         }
         assertThat(verdicts.get(3)).as("dropped").isEmpty();
     }
@@ -58,7 +62,9 @@ class RelationChecksTest {
                     Severity.INFO, 0, "index orders_user (user_id) on public.orders in database idxcheck is redundant:"
                             + " orders_user_status (user_id, status) covers the same leading columns; dropping it saves"
                             + " 32 kB and a write on every insert and non-HOT update: DROP INDEX CONCURRENTLY"
-                            + " public.orders_user"));
+                            + " public.orders_user").withAdvice(new Advice("DROP INDEX CONCURRENTLY public.orders_user;",
+                                    false, "run in database idxcheck; orders_user_status serves the same leading columns,"
+                                            + " so no plan needs to be checked")));
         }
         assertThat(verdicts.get(3)).as("dropped").isEmpty();
     }

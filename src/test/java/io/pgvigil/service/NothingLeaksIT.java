@@ -93,6 +93,7 @@ class NothingLeaksIT {
                 assertThat(statements.toString()).as("literals masked, not dropped").contains("DO '…'", "PASSWORD '…'");
 
                 for (String path : List.of("/api/v1/status", "/api/v1/findings", "/api/v1/indexes", "/api/v1/tables",
+                        "/api/v1/activity", "/api/v1/history", "/api/v1/config",
                         "/api/v1/statements", "/api/v1/statements?order=mean_time&limit=1000")) {
                     HttpResponse<String> r = app.getWithToken(path, API_TOKEN);
                     assertThat(r.statusCode()).as(path).isEqualTo(200);

@@ -73,6 +73,44 @@ public class ServiceTest {
     }
 
     @Test
+    void thePageIsServedAtTheRootFromTheJarWithItsSecurityHeaders() {
+        String csp = io.pgvigil.page.PageHeaders.CSP;
+        given().get("/").then().statusCode(200).contentType(containsString("text/html"))
+                .header("Content-Security-Policy", csp).header("X-Content-Type-Options", "nosniff")
+                .header("Cache-Control", "no-cache")
+                .body(containsString("<script type=\"module\" src=\"/page/app.js\"></script>"),
+                        not(containsString("<script>")), not(containsString("http://")), not(containsString("https://")));
+        given().get("/page/app.js").then().statusCode(200).contentType(containsString("javascript"))
+                .header("Content-Security-Policy", csp).body(not(containsString("innerHTML")));
+        given().get("/page/app.css").then().statusCode(200).contentType(containsString("text/css"))
+                .body(not(containsString("@import")), not(containsString("url(")));
+        given().get("/page/runbooks/slow_query.md").then().statusCode(200).body(containsString("**What it means.**"));
+    }
+
+    @Test
+    void thePagesEndpointsAnswerActivityHistoryAndAConfigurationWithoutSecrets() {
+        awaitMetrics("pg_up 1.0");
+        JsonPath activity = given().get("/api/v1/activity").then().statusCode(200).extract().jsonPath();
+        assertThat(activity.getInt("connections.usableSlots")).isEqualTo(17);
+        assertThat(activity.getInt("connections.maxConnections")).isEqualTo(20);
+        assertThat(activity.getList("lockChains")).isEmpty();
+        assertThat(activity.getList("poolers")).isEmpty();
+        assertThat(activity.getString("asOf")).matches(ISO_UTC);
+        JsonPath history = given().get("/api/v1/history").then().statusCode(200).extract().jsonPath();
+        assertThat(history.getInt("capacity")).isEqualTo(720);
+        assertThat(history.getList("points")).isNotEmpty();
+        assertThat(history.getList("points.up")).contains(true);
+        var config = given().get("/api/v1/config").then().statusCode(200).extract();
+        assertThat(config.jsonPath().getDouble("intervalSeconds")).isEqualTo(1.0);
+        assertThat(config.jsonPath().getBoolean("apiToken")).isFalse();
+        assertThat(config.jsonPath().getDouble("thresholds.slow_query.warning")).isEqualTo(0.1);
+        assertThat(config.jsonPath().getString("units.unused_index")).isEqualTo("seconds");
+        assertThat(config.jsonPath().getString("units.duplicate_index")).isEqualTo("bytes");
+        assertThat(config.jsonPath().getMap("units")).hasSize(Catalog.CHECKS.size());
+        assertThat(config.asString()).doesNotContain(PgServer.MONITOR_PASSWORD, "password");
+    }
+
+    @Test
     void statusReportsVersionRoleAndEveryCollector() {
         awaitMetrics("pg_up 1.0");
         JsonPath status = given().get("/api/v1/status").then().statusCode(200).extract().jsonPath();
@@ -406,10 +444,13 @@ public class ServiceTest {
             "/api/v1/statements", List.of("order", "limit"),
             "/api/v1/statements/{queryid}", List.of("queryid"),
             "/api/v1/indexes", List.of("database", "findings", "limit"),
-            "/api/v1/tables", List.of("database", "findings", "limit"));
+            "/api/v1/tables", List.of("database", "findings", "limit"),
+            "/api/v1/activity", List.of(),
+            "/api/v1/history", List.of(),
+            "/api/v1/config", List.of());
 
-    /** The lists, which answer 503 when there is no data. */
-    static final Set<String> LISTS = Set.of("/api/v1/findings", "/api/v1/statements", "/api/v1/indexes",
+    /** The lists (and the page's activity), which answer 503 when there is no data. */
+    static final Set<String> LISTS = Set.of("/api/v1/activity", "/api/v1/findings", "/api/v1/statements", "/api/v1/indexes",
             "/api/v1/tables");
 
     @Test
