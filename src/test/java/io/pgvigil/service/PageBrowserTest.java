@@ -69,8 +69,9 @@ class PageBrowserTest {
     public static class Page implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
+            // n_plus_one opens once a pair has matched through a whole window: 5 s here rather than a minute.
             return Map.of("pgvigil.api.token", TOKEN, "pgvigil.checks.lock-wait.warning", "1s",
-                    "pgvigil.checks.lock-wait.critical", "1h");
+                    "pgvigil.checks.lock-wait.critical", "1h", "pgvigil.checks.n-plus-one.window", "5s");
         }
     }
 
@@ -198,7 +199,9 @@ class PageBrowserTest {
     }
 
     <T> T await(String what, Function<WebDriver, T> condition) {
-        return new WebDriverWait(d(), Duration.ofSeconds(30)).withMessage(what).until(condition);
+        // The page redraws at every poll: an element found a moment ago may be gone, so look again.
+        return new WebDriverWait(d(), Duration.ofSeconds(30)).withMessage(what)
+                .ignoring(org.openqa.selenium.StaleElementReferenceException.class).until(condition);
     }
 
     String origin() {
@@ -307,12 +310,17 @@ class PageBrowserTest {
     @Order(4)
     void theNPlusOnePairShowsBothStatementsAndTheChildsPageItsText() {
         d().get(origin() + "/#statements");
-        WebElement pair = await("the N+1 pair", x -> x.findElements(By.cssSelector("#statements .pair")).stream()
-                .filter(p -> p.getText().contains(CHILD)).findFirst().orElse(null));
-        assertThat(pair.getText()).contains(CHILD, PARENT);
+        // Text and child read in one look: the page redraws at every poll.
+        List<String> pair = await("the N+1 pair", x -> x.findElements(By.cssSelector("#statements .pair")).stream()
+                .filter(p -> p.getText().contains(CHILD)).findFirst()
+                .map(p -> List.of(p.getText(), p.getDomAttribute("data-child"))).orElse(null));
+        assertThat(pair.get(0)).contains(CHILD, PARENT);
         shot(SHOTS.resolve("statements.png"));
-        String child = pair.getDomAttribute("data-child");
-        pair.findElement(By.cssSelector("h3 a.qid")).click();
+        String child = pair.get(1);
+        await("the child's link clicked", x -> {
+            x.findElement(By.cssSelector("#statements .pair[data-child='" + child + "'] h3 a.qid")).click();
+            return true;
+        });
         await("the child's page", x -> x.getCurrentUrl().endsWith("#statement/" + child)
                 && x.findElement(By.id("statement")).getText().contains(CHILD));
         assertThat(d().findElement(By.id("statement")).getText()).contains("n_plus_one", PARENT);
