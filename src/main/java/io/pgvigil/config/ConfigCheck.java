@@ -67,7 +67,13 @@ public final class ConfigCheck {
         ordered(problems, "long-transaction", checks.longTransaction().warning(), checks.longTransaction().critical());
         ordered(problems, "slow-query", checks.slowQuery().warning(), checks.slowQuery().critical());
         ordered(problems, "n-plus-one", checks.nPlusOne().warning(), checks.nPlusOne().critical());
-        ordered(problems, "query-regression", checks.queryRegression().warning(), checks.queryRegression().critical());
+        long intervalsPerWindow = checks.nPlusOne().window().toMillis() / Math.max(1, config.interval().toMillis());
+        if (intervalsPerWindow > 120) {
+            problems.add("pgvigil.checks.n-plus-one.window=" + checks.nPlusOne().window() + " holds " + intervalsPerWindow
+                    + " polls of pgvigil.interval=" + config.interval() + ": at most 120, since every statement keeps a"
+                    + " sample per poll of its window");
+        }
+                ordered(problems, "query-regression", checks.queryRegression().warning(), checks.queryRegression().critical());
         byteThresholds(problems, "temp-spill", "", checks.tempSpill().warning(), checks.tempSpill().critical());
         PgvigilConfig.ReplicationLag lag = checks.replicationLag();
         ordered(problems, "replication-lag", lag.warning(), lag.critical());

@@ -31,8 +31,9 @@ public class PageHeaders {
                     .putHeader("X-Content-Type-Options", "nosniff")
                     .putHeader("Referrer-Policy", "no-referrer")
                     .putHeader("X-Frame-Options", "DENY");
-            if (path.equals("/") || path.equals("/index.html")) {
-                // The page's data changes every poll and comes from the API; the shell must follow upgrades.
+            if (path.equals("/") || path.equals("/index.html") || path.startsWith("/page/")) {
+                // The shell and its script and style keep their names across versions: revalidated at each
+                // load (Quarkus would let a browser keep them a day), so an upgrade shows at once.
                 ctx.response().putHeader("Cache-Control", "no-cache");
             }
         }

@@ -113,12 +113,14 @@ public class NPlusOneCheck extends ThresholdCheck {
         Map<String, Streak> nextStreaks = new HashMap<>();
         for (Match m : matcher.match(history)) {
             String subject = Long.toString(m.child());
+            // Per database: databases made from one template share queryids, and their loops are their own.
+            String streakKey = m.datname() + '\u0000' + subject;
             double perRow = (double) m.calls() / m.parents().stream().mapToLong(Parent::rows).sum();
-            Streak streak = streaks.get(subject);
+            Streak streak = streaks.get(streakKey);
             if (streak == null || perRow > streak.perRow() * DRIFT || perRow * DRIFT < streak.perRow()) {
                 streak = new Streak(now, perRow);
             }
-            nextStreaks.put(subject, streak);
+            nextStreaks.put(streakKey, streak);
             double value = m.avoidablePerSecond();
             Evaluation e;
             if (seen.containsKey(subject) || now - streak.since() >= windowSeconds - 1e-6) {
@@ -131,11 +133,28 @@ public class NPlusOneCheck extends ThresholdCheck {
             found.merge(e.subject(), e, (a, b) -> a.value() >= b.value() ? a : b);
         }
         streaks = nextStreaks;
+        // A child that did not run in this interval has paused: its clock stops, so that a loop that comes
+        // back after a pause is the same incident, and its finding is held (cleared after the hold limit
+        // if it never comes back) rather than judged clean on the few calls of its return.
+        Set<String> ranNow = new HashSet<>();
+        window.statements().forEach(d -> ranNow.add(Long.toString(d.statement().queryid())));
+        Set<String> paused = new HashSet<>();
+        seen.replaceAll((subject, s) -> {
+            if (ranNow.contains(subject) || found.containsKey(subject)) {
+                return s;
+            }
+            paused.add(subject);
+            return new Seen(s.at() + window.seconds(), s.evaluation());
+        });
         found.values().stream().filter(e -> e.severity() != null).forEach(e -> seen.put(e.subject(), new Seen(now, e)));
         seen.values().removeIf(s -> now - s.at() >= windowSeconds
                 || !present.contains(Long.parseLong(s.evaluation().subject())));
+        paused.retainAll(seen.keySet());
         // Matched within the last window: stays open as it was, a quieter stretch is not a fix.
         seen.forEach((subject, s) -> {
+            if (paused.contains(subject)) {
+                return;
+            }
             Evaluation before = found.get(subject);
             if (before == null || before.severity() == null) {
                 Evaluation e = s.evaluation();
@@ -148,14 +167,16 @@ public class NPlusOneCheck extends ThresholdCheck {
         List<String> clean = new ArrayList<>();
         for (Series s : history.series()) {
             String subject = Long.toString(s.key.queryid());
-            if (s.data && !found.containsKey(subject)) {
+            if (s.data && !found.containsKey(subject) && !paused.contains(subject)) {
                 clean.add(subject);
             }
         }
         List<Evaluation> evaluations = new ArrayList<>(found.values());
+        paused.forEach(subject -> evaluations.add(Evaluation.held(subject)));
         clean.forEach(subject -> evaluations.add(Evaluation.measured(subject, 0, null, warning(),
                 "no N+1 pattern in the last " + windowText)));
         found.keySet().forEach(subject -> ran.add(Long.parseLong(subject)));
+        paused.forEach(subject -> ran.add(Long.parseLong(subject)));
         return Optional.of(StatementChecks.holdIdle(evaluations, ran, statements.get()));
     }
 
@@ -196,7 +217,7 @@ public class NPlusOneCheck extends ThresholdCheck {
             String sep = " ";
             for (Parent p : m.parents()) {
                 sb.append(sep).append("statement ").append(p.queryid()).append(" (").append(Math.round(p.share() * 100))
-                        .append(" % of the calls: ").append(p.rows()).append(" rows in ").append(p.calls()).append(" call(s))");
+                        .append(" % of the calls, by rows: ").append(p.rows()).append(" rows in ").append(p.calls()).append(" call(s))");
                 sep = ", ";
             }
         }

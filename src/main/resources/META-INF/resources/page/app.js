@@ -762,7 +762,12 @@ async function renderRunbook(check) {
 // ---------------------------------------------------------------- routing
 
 function route(focus) {
-  const hash = decodeURIComponent(location.hash.replace(/^#/, '')) || 'overview';
+  let hash;
+  try {
+    hash = decodeURIComponent(location.hash.replace(/^#/, '')) || 'overview';
+  } catch (e) {
+    hash = 'overview'; // a malformed link (#%) opens the overview rather than a blank page
+  }
   let section = hash;
   if (hash.startsWith('statement/')) {
     section = 'statement';

@@ -107,6 +107,7 @@ class ConfigCheckTest {
             "pgvigil.checks.n-plus-one.ratio-max | 100 | pgvigil.checks.n-plus-one.ratio-max is 100.0: must be from 1 to below 100",
             "pgvigil.checks.n-plus-one.min-fan-out | 1.5 | pgvigil.checks.n-plus-one.min-fan-out is 1.5: must be at least 2",
             "pgvigil.checks.n-plus-one.lookup-ratio-min | 0 | pgvigil.checks.n-plus-one.lookup-ratio-min is 0.0: must be above 0 and at most 1",
+            "pgvigil.checks.n-plus-one.window | 31m | pgvigil.checks.n-plus-one.window=PT31M holds 124 polls of pgvigil.interval=PT15S: at most 120, since every statement keeps a sample per poll of its window",
             "pgvigil.checks.n-plus-one.window | 0s | pgvigil.checks.n-plus-one.window is PT0S: must be at least 1s (a duration such as 100ms, 15s, 5m or PT1M)",
             "pgvigil.checks.n-plus-one.warning | 0 | pgvigil.checks.n-plus-one.warning is 0.0: must be above 0",
             "pgvigil.checks.n-plus-one.warning | 60 | pgvigil.checks.n-plus-one.warning=60.0 is above pgvigil.checks.n-plus-one.critical=50.0: warning must not exceed critical",

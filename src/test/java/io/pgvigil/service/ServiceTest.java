@@ -81,7 +81,8 @@ public class ServiceTest {
                 .body(containsString("<script type=\"module\" src=\"/page/app.js\"></script>"),
                         not(containsString("<script>")), not(containsString("http://")), not(containsString("https://")));
         given().get("/page/app.js").then().statusCode(200).contentType(containsString("javascript"))
-                .header("Content-Security-Policy", csp).body(not(containsString("innerHTML")));
+                .header("Content-Security-Policy", csp).header("Cache-Control", "no-cache")
+                .body(not(containsString("innerHTML")));
         given().get("/page/app.css").then().statusCode(200).contentType(containsString("text/css"))
                 .body(not(containsString("@import")), not(containsString("url(")));
         given().get("/page/runbooks/slow_query.md").then().statusCode(200).body(containsString("**What it means.**"));

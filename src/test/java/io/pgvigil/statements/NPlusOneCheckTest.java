@@ -108,6 +108,29 @@ class NPlusOneCheckTest {
         assertThat(on(child, verdicts.get(12))).as("not run for a whole window").isEqualTo(Evaluation.held(child));
     }
 
+    /**
+     * The loop, open, then paused for longer than a window (six polls in which nothing runs): the finding
+     * is never judged clean while the child does not run — its clock stops, and it is held — so a loop
+     * that comes back is the same incident, and one that never does clears once, at the hold limit.
+     */
+    @ParameterizedTest(name = "PostgreSQL {0}")
+    @ValueSource(ints = { 13, 18 })
+    void aPausedLoopIsHeldNotJudgedClean(int major) {
+        List<Poll> polls = new ArrayList<>(Recordings.every(Recordings.polls(N_PLUS_ONE, major), INTERVAL).subList(0, 7));
+        Poll open = polls.get(6);
+        for (int i = 1; i <= 6; i++) {
+            polls.add(open.at(open.snapshot().at().plus(INTERVAL.multipliedBy(i))));
+        }
+        List<List<Evaluation>> verdicts = judge(check("n_plus_one"), polls);
+        String child = Long.toString(polls.get(1).queryid(POSTS));
+        assertThat(on(child, verdicts.get(6)).severity()).as("open").isEqualTo(Severity.WARNING);
+        for (int poll = 7; poll < polls.size(); poll++) {
+            Evaluation e = on(child, verdicts.get(poll));
+            assertThat(e.hold() || e.severity() == Severity.WARNING).as("poll %d: %s", poll, e).isTrue();
+        }
+        assertThat(on(child, verdicts.get(polls.size() - 1))).as("paused past a window").isEqualTo(Evaluation.held(child));
+    }
+
     @ParameterizedTest(name = "PostgreSQL {0}")
     @ValueSource(ints = { 13, 18 })
     void aChildBelowMinCallsInTheWindowIsNotAPair(int major) {
