@@ -30,8 +30,10 @@ import io.pgvigil.statements.NPlusOneHistory.Series;
  * parent, child calls per parent call) stay within a factor of {@value #STABILITY} of the window's.
  *
  * <p>Cost: parents are sorted by rows once per database, and each child finds its candidates by
- * binary search over that order, at most {@value #MAX_CANDIDATES} of them looked at closely: O(n log n)
- * for n statements, no all-pairs loop.
+ * binary search over that order; of those within its rows band, nearest first, the ones with enough
+ * fan-out are looked at closely (at most twice {@value #MAX_CANDIDATES}, keeping
+ * {@value #MAX_CANDIDATES}), scanning at most {@value #MAX_SCANNED}: O(n log n) for n statements, no
+ * all-pairs loop.
  */
 public final class NPlusOneMatcher {
 
@@ -46,6 +48,8 @@ public final class NPlusOneMatcher {
     /** Least share of the variance of the child's calls per interval that a parent's rows must explain. */
     static final double MIN_FIT = 0.5;
     /** Most candidate parents of a lookup looked at closely (the nearest in rows). */
+    /** Most parents within the child's rows band scanned for candidates, whatever their fan-out. */
+    static final int MAX_SCANNED = 256;
     static final int MAX_CANDIDATES = 8;
 
     public record Settings(long minCalls, double minFanOut, double ratioMin, double lookupRatioMin, double ratioMax) {
@@ -182,7 +186,11 @@ public final class NPlusOneMatcher {
             return null;
         }
         Moments moments = new Moments(child.perInterval(false));
-        for (int looked = 0; looked < 2 * MAX_CANDIDATES && near.size() < MAX_CANDIDATES && (left >= from || right < to); looked++) {
+        // Candidates that fail the free fan-out test do not use up a look (a crowd of small busy lists near
+        // the child's calls must not hide a real parent further out); the scan itself is bounded.
+        int looked = 0;
+        for (int scanned = 0; scanned < MAX_SCANNED && looked < 2 * MAX_CANDIDATES && near.size() < MAX_CANDIDATES
+                && (left >= from || right < to); scanned++) {
             boolean takeRight = right < to && (left < from
                     || Math.abs(Math.log((double) rows[right] / child.calls)) <= Math.abs(Math.log((double) rows[left] / child.calls)));
             Series p = parents.get(takeRight ? right++ : left--);
@@ -190,6 +198,7 @@ public final class NPlusOneMatcher {
             if (p == child || p.calls * settings.minFanOut() > child.calls) {
                 continue;
             }
+            looked++;
             long[] h = prepared(p).halves();
             if (h[0] > 0 && h[2] > 0 && h[1] > 0 && h[3] > 0 && roughlyInStep(childHalves, h) && moments.comoves(p.perInterval(true))) {
                 near.add(p); // ran in both halves, as the child did, and in step with it
