@@ -12,6 +12,7 @@ let data = {};
 let timer = null;
 let refreshing = false;
 let shownStatement = null;
+let shownRunbook = null;
 
 let historyAt = 0;
 
@@ -530,7 +531,12 @@ async function renderStatement(queryId) {
   try {
     s = await api('/api/v1/statements/' + encodeURIComponent(queryId));
   } catch (e) {
-    if (e instanceof Unauthorized) askForToken();
+    if (e instanceof Unauthorized) {
+      askForToken();
+    } else {
+      fill('statement', el('p', { class: 'note' }, 'Statement ' + queryId + ' could not be loaded: '
+          + (e && e.message ? e.message : 'pgvigil did not answer') + '.'));
+    }
     return;
   }
   const parts = [el('p', {}, el('a', { href: '#statements' }, '← Statements'))];
@@ -754,8 +760,13 @@ function renderStatus() {
 
 async function renderRunbook(check) {
   fill('runbook', el('p', { class: 'note' }, 'Loading…'));
-  const r = await fetch('/page/runbooks/' + encodeURIComponent(check) + '.md', { cache: 'no-store' });
-  const text = r.ok ? await r.text() : 'There is no runbook for ' + check + '.';
+  let text;
+  try {
+    const r = await fetch('/page/runbooks/' + encodeURIComponent(check) + '.md', { cache: 'no-store' });
+    text = r.ok ? await r.text() : 'There is no runbook for ' + check + '.';
+  } catch (e) {
+    text = 'The runbook for ' + check + ' could not be loaded: pgvigil did not answer.';
+  }
   fill('runbook', el('p', {}, el('a', { href: '#overview' }, '← Overview')), el('pre', { class: 'runbook-text' }, text));
 }
 
@@ -778,11 +789,17 @@ function route(focus) {
     }
   } else if (hash.startsWith('runbook/')) {
     section = 'runbook';
-    if (focus) renderRunbook(hash.slice('runbook/'.length));
+    const check = hash.slice('runbook/'.length);
+    // Also when the page is opened at a runbook's link (a bookmark, a reload), not only on navigation.
+    if (focus || shownRunbook !== check) {
+      shownRunbook = check;
+      renderRunbook(check);
+    }
   } else if (!SECTIONS.includes(hash)) {
     section = 'overview';
   }
   if (section !== 'statement') shownStatement = null;
+  if (section !== 'runbook') shownRunbook = null;
   for (const s of document.querySelectorAll('main > section')) s.hidden = s.id !== section;
   for (const a of document.querySelectorAll('nav a')) {
     const current = a.dataset.section === section || (section === 'statement' && a.dataset.section === 'statements');
