@@ -288,18 +288,10 @@ class IndexesMatrixTest {
     @MethodSource("io.pgvigil.testing.PgServer#majorsStream")
     void randomLookupsOverAnIndexLargerThanSharedBuffersOpenIndexHitRate(int major) throws Exception {
         try (PgServer pg = PgServer.start(major, Map.of("shared_buffers", "1MB"))) {
-            pg.recreateDatabase("cold");
-            try (Connection c = pg.connect("cold"); Statement st = c.createStatement()) {
-                st.execute("CREATE TABLE items (id int PRIMARY KEY, v int)");
-                st.execute("INSERT INTO items SELECT g, g FROM generate_series(1, 300000) g");
-                st.execute("VACUUM ANALYZE items");
-            }
+            loadItems(pg, "cold");
             // The setup's own index accesses (the INSERT's hundreds of thousands of hits) belong in the
             // baseline visit, not in the window judged: statistics reach the views a moment later
             // (before 15 through the collector, up to 500 ms), so wait until the index's counters settle.
-            PgServer.await("the setup's statistics arrive", () -> stat(pg, "cold",
-                    "SELECT n_tup_ins + vacuum_count + analyze_count FROM pg_stat_user_tables WHERE relname = 'items'")
-                    >= 300_002);
             long[] blocks = {-1};
             PgServer.await("the index's block counters settle", () -> {
                 long now = stat(pg, "cold", "SELECT idx_blks_hit + idx_blks_read FROM pg_statio_user_indexes"
@@ -316,12 +308,7 @@ class IndexesMatrixTest {
             try (TestMonitor m = TestMonitor.watching(pg, FAST_VISITS[0], FAST_VISITS[1],
                     "pgvigil.databases.include", "cold")) {
                 m.poll();
-                try (Connection c = pg.connect("cold"); Statement st = c.createStatement()) {
-                    nestedLoopIndexLookups(st);
-                    st.execute("SELECT count(*) FROM generate_series(1, 5000) g,"
-                            + " LATERAL (SELECT v FROM items WHERE id = ((g::bigint * 104729) % 300000)::int + 1) x");
-                }
-                PgServer.await("the lookups reach the statistics", () -> indexScans(pg, "cold", "items_pkey") >= 5000);
+                itemLookups(pg, "cold", SPREAD);
                 double hitBefore = sample(m.scrape(), "pgvigil_index_blocks_hit_total{datname=\"cold\"}");
                 double readBefore = sample(m.scrape(), "pgvigil_index_blocks_read_total{datname=\"cold\"}");
                 nextRound(m);
@@ -341,14 +328,7 @@ class IndexesMatrixTest {
                 assertThat(hit / (hit + read)).isCloseTo(f.value(), org.assertj.core.data.Offset.offset(1e-12));
 
                 // The same lookups on a hot, small range: everything is in shared buffers.
-                long hotBefore = indexScans(pg, "cold", "items_pkey");
-                try (Connection c = pg.connect("cold"); Statement st = c.createStatement()) {
-                    nestedLoopIndexLookups(st);
-                    st.execute("SELECT count(*) FROM generate_series(1, 5000) g,"
-                            + " LATERAL (SELECT v FROM items WHERE id = (g % 20) + 1) x");
-                }
-                PgServer.await("the hot lookups reach the statistics",
-                        () -> indexScans(pg, "cold", "items_pkey") >= hotBefore + 5000);
+                itemLookups(pg, "cold", "(g % 20) + 1");
                 nextRound(m);
                 assertThat(m.finding("index_hit_rate", "cold")).isEmpty();
             }
@@ -364,27 +344,13 @@ class IndexesMatrixTest {
     @MethodSource("io.pgvigil.testing.PgServer#majorsStream")
     void aCacheWarmingUpAfterARestartIsNotAnIndexHitRateFinding(int major) throws Exception {
         try (PgServer pg = PgServer.start(major, Map.of("shared_buffers", "32MB"))) {
-            pg.recreateDatabase("warm");
-            try (Connection c = pg.connect("warm"); Statement st = c.createStatement()) {
-                st.execute("CREATE TABLE items (id int PRIMARY KEY, v int)");
-                st.execute("INSERT INTO items SELECT g, g FROM generate_series(1, 300000) g");
-                st.execute("VACUUM ANALYZE items");
-            }
-            PgServer.await("the setup's statistics arrive", () -> stat(pg, "warm",
-                    "SELECT n_tup_ins + vacuum_count + analyze_count FROM pg_stat_user_tables WHERE relname = 'items'")
-                    >= 300_002);
+            loadItems(pg, "warm");
             pg.stop();
             pg.startServer();
             try (TestMonitor m = TestMonitor.watching(pg, FAST_VISITS[0], FAST_VISITS[1],
                     "pgvigil.databases.include", "warm")) {
                 m.poll();
-                long before = indexScans(pg, "warm", "items_pkey");
-                try (Connection c = pg.connect("warm"); Statement st = c.createStatement()) {
-                    nestedLoopIndexLookups(st);
-                    st.execute("SELECT count(*) FROM generate_series(1, 5000) g,"
-                            + " LATERAL (SELECT v FROM items WHERE id = ((g::bigint * 104729) % 300000)::int + 1) x");
-                }
-                PgServer.await("the lookups reach the statistics", () -> indexScans(pg, "warm", "items_pkey") >= before + 5000);
+                itemLookups(pg, "warm", SPREAD);
                 nextRound(m);
                 Evaluation cold = m.evaluation("index_hit_rate", "warm").orElseThrow();
                 assertThat(cold.value()).as("as low as the cold test's, which does not fit").isLessThan(0.95);
@@ -394,19 +360,39 @@ class IndexesMatrixTest {
                         + " [0-9]+ s ago\\), no more than the [0-9]+ they hold: the cache is warming up, nothing to do");
                 assertThat(m.finding("index_hit_rate", "warm")).isEmpty();
 
-                long warmBefore = indexScans(pg, "warm", "items_pkey");
-                try (Connection c = pg.connect("warm"); Statement st = c.createStatement()) {
-                    nestedLoopIndexLookups(st);
-                    st.execute("SELECT count(*) FROM generate_series(1, 5000) g,"
-                            + " LATERAL (SELECT v FROM items WHERE id = ((g::bigint * 104729) % 300000)::int + 1) x");
-                }
-                PgServer.await("the second lookups reach the statistics",
-                        () -> indexScans(pg, "warm", "items_pkey") >= warmBefore + 5000);
+                itemLookups(pg, "warm", SPREAD);
                 nextRound(m);
                 assertThat(m.evaluation("index_hit_rate", "warm").orElseThrow().value()).as("warm now").isGreaterThan(0.99);
                 assertThat(m.finding("index_hit_rate", "warm")).isEmpty();
             }
         }
+    }
+
+    /** Lookups spread over the whole primary key of items (a prime stride over its 300,000 ids). */
+    private static final String SPREAD = "((g::bigint * 104729) % 300000)::int + 1";
+
+    /** items: 300,000 rows with a primary key (6.4 MiB), vacuumed and analyzed, once its statistics have arrived. */
+    private static void loadItems(PgServer pg, String db) throws SQLException {
+        pg.recreateDatabase(db);
+        try (Connection c = pg.connect(db); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE items (id int PRIMARY KEY, v int)");
+            st.execute("INSERT INTO items SELECT g, g FROM generate_series(1, 300000) g");
+            st.execute("VACUUM ANALYZE items");
+        }
+        PgServer.await("the setup's statistics arrive", () -> stat(pg, db,
+                "SELECT n_tup_ins + vacuum_count + analyze_count FROM pg_stat_user_tables WHERE relname = 'items'")
+                >= 300_002);
+    }
+
+    /** 5,000 index lookups of items by {@code id = <idExpression of g>}, returning once they reach the statistics. */
+    private static void itemLookups(PgServer pg, String db, String idExpression) throws SQLException {
+        long before = indexScans(pg, db, "items_pkey");
+        try (Connection c = pg.connect(db); Statement st = c.createStatement()) {
+            nestedLoopIndexLookups(st);
+            st.execute("SELECT count(*) FROM generate_series(1, 5000) g, LATERAL (SELECT v FROM items WHERE id = "
+                    + idExpression + ") x");
+        }
+        PgServer.await("5,000 lookups reach the statistics", () -> indexScans(pg, db, "items_pkey") >= before + 5000);
     }
 
     /** One index scan per outer row: no hash or merge join, no sequential or bitmap scan. */
