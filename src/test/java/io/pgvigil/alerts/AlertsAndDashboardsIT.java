@@ -47,7 +47,7 @@ import io.pgvigil.testing.Promtool;
 class AlertsAndDashboardsIT {
 
     static final ObjectMapper JSON = new ObjectMapper();
-    static final HttpClient HTTP = HttpClient.newHttpClient();
+    static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
     @Test
     void prometheusRunsEveryPanelAndRuleAndFiresTheInducedAlerts() throws Exception {

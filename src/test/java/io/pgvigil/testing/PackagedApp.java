@@ -25,6 +25,14 @@ public final class PackagedApp implements AutoCloseable {
 
     public static final Path JAR = Path.of("target/quarkus-app/quarkus-run.jar");
 
+    /**
+     * HTTP/1.1, as Prometheus and curl speak it. The JDK client's default (HTTP/2) asks a plain-text
+     * server to upgrade on every request, a path no scraper takes and whose rare early close ended one
+     * CI run with "EOF reached while reading".
+     */
+    private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(10)).build();
+
     private final Process process;
     private final Path output;
     private int port = -1;
@@ -133,9 +141,13 @@ public final class PackagedApp implements AutoCloseable {
                 builder.header("Authorization", "Bearer " + token);
             }
             HttpRequest request = builder.build();
-            return HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofString());
+            return HTTP.send(request, HttpResponse.BodyHandlers.ofString());
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            String[] lines = output().split("\n");
+            String tail = String.join("\n", java.util.Arrays.asList(lines).subList(Math.max(0, lines.length - 30), lines.length));
+            throw new UncheckedIOException("GET " + path + " failed (" + e + "); pgvigil is "
+                    + (process.isAlive() ? "running" : "gone, exit code " + process.exitValue())
+                    + "; the end of its output:\n" + tail, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
