@@ -5,6 +5,7 @@ import jakarta.inject.Inject;
 
 import io.pgvigil.metrics.MetricsPublisher;
 import io.pgvigil.page.PageHistory;
+import io.pgvigil.statements.StatementsHour;
 import io.quarkus.scheduler.Scheduled;
 
 /** Runs a poll every {@code pgvigil.interval}; a poll still running when the next is due makes it skip. */
@@ -23,6 +24,9 @@ public class Poller {
     @Inject
     PageHistory history;
 
+    @Inject
+    StatementsHour statementsHour;
+
     @Scheduled(identity = "pgvigil-poll", every = "${pgvigil.interval}",
             concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
     void poll() {
@@ -30,5 +34,6 @@ public class Poller {
         latest.set(state);
         publisher.publish(state);
         history.record(state);
+        statementsHour.record(state);
     }
 }

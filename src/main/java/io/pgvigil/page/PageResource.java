@@ -148,7 +148,8 @@ public class PageResource {
     public record Chain(@Schema(required = true) BackendView root, @Schema(required = true) int blockedDirectly,
             @Schema(required = true) int blockedInTotal,
             @Schema(required = true, description = "Longest run of waits down from the root") int depth,
-            @Schema(required = true) List<BackendView> waiters) {
+            @Schema(required = true, description = "Every backend waiting behind the root, directly or not, by pid")
+            List<BackendView> waiters) {
     }
 
     @Schema(name = "Backend", description = "A backend (or a prepared transaction, by gid) in a lock chain")
@@ -160,7 +161,10 @@ public class PageResource {
             @Schema(nullable = true) String applicationName, @Schema(nullable = true) String state,
             @Schema(nullable = true) Double xactAgeSeconds, @Schema(nullable = true) Double lockWaitSeconds,
             @Schema(nullable = true) String waitEventType, @Schema(nullable = true) String waitEvent,
-            @Schema(nullable = true, description = "Its query, literals masked; only for a blocker") String query) {
+            @Schema(nullable = true, description = "Its query (running, or the last one of an idle session), "
+                    + "literals masked, its first 200 characters: only for a backend another waits behind (the root, "
+                    + "and a waiter that itself blocks others) or the one with the oldest open transaction; null for "
+                    + "any other waiter and for a prepared transaction") String query) {
     }
 
     @Schema(name = "Pooler", description = "One watched PgBouncer in the latest poll")

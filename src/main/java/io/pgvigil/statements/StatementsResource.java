@@ -147,6 +147,92 @@ public class StatementsResource {
                 state.snapshot().at(), window.seconds(), window.statementsHeld());
     }
 
+    @Inject
+    StatementsHour hour;
+
+    @Schema(name = "StatementHourList", description = "What each statement did over the last hour")
+    @JsonPropertyOrder({ "items", "total", "truncated", "asOf", "since", "spanSeconds", "countedSeconds", "held",
+            "otherStatements", "otherCalls", "otherExecSeconds" })
+    public record StatementHourList(
+            @Schema(required = true, description = "Statements that ran in the hour, in the order asked for")
+            List<HourStatementView> items,
+            @Schema(required = true, description = "How many statements the hour holds, before limit") int total,
+            @Schema(required = true, description = "true when limit left some out") boolean truncated,
+            @Schema(nullable = true, description = "The latest poll (ISO-8601, UTC); null before the first")
+            Instant asOf,
+            @Schema(nullable = true, description = "When the first interval counted began: about an hour before "
+                    + "asOf (55 to 60 minutes, in 5-minute slices), later when pgvigil has run for less; null when "
+                    + "nothing was counted yet") Instant since,
+            @Schema(required = true, description = "asOf - since, in seconds; 0 when nothing was counted")
+            double spanSeconds,
+            @Schema(required = true, description = "Seconds of intervals whose statements were counted; less than "
+                    + "spanSeconds when the target was down or pg_stat_statements was reset") double countedSeconds,
+            @Schema(required = true, description = "Entry-intervals left out because their counters could not be "
+                    + "trusted (reset, evicted and back, server restart)") int held,
+            @Schema(required = true, description = "Statements summed as others: each 5-minute slice keeps its 100 "
+                    + "statements with the most execution time") int otherStatements,
+            @Schema(required = true, description = "Their calls") long otherCalls,
+            @Schema(required = true, description = "Their execution time, in seconds") double otherExecSeconds) {
+    }
+
+    @Schema(name = "HourStatement", description = "One statement's activity over the last hour")
+    @JsonPropertyOrder({ "queryId", "database", "user", "topLevel", "query", "calls", "totalExecSeconds",
+            "meanExecSeconds", "rows", "rowsPerCall", "tempBytes", "inPgStatStatements" })
+    public record HourStatementView(@Schema(required = true, description = "pg_stat_statements.queryid, as a string")
+            String queryId, @Schema(nullable = true) String database, @Schema(nullable = true) String user,
+            @Schema(required = true) boolean topLevel,
+            @Schema(nullable = true, description = "Its text, literals masked, as last read; kept after it left "
+                    + "pg_stat_statements") String query,
+            @Schema(required = true) long calls, @Schema(required = true) double totalExecSeconds,
+            @Schema(required = true) double meanExecSeconds, @Schema(required = true) long rows,
+            @Schema(required = true) double rowsPerCall,
+            @Schema(required = true, description = "Temporary-file bytes written") long tempBytes,
+            @Schema(required = true, description = "false when the entry has left pg_stat_statements since (evicted "
+                    + "or reset)") boolean inPgStatStatements) {
+    }
+
+    @GET
+    @Path("/hour")
+    @Tag(name = "statements")
+    @Operation(summary = "What each statement did over the last hour",
+            description = "The sums of the per-interval deltas over the last hour (in 5-minute slices: 55 to 60 "
+                    + "minutes; since says from when), held in memory of a fixed size. A reset or an eviction costs "
+                    + "the interval it happened in (held), never a wrong number; a statement that left "
+                    + "pg_stat_statements stays, with its text, until its hour is over. Always 200.")
+    @APIResponse(responseCode = "200", description = "The statements of the hour")
+    @APIResponse(responseCode = "400", ref = OpenApiDocument.BAD_PARAMETER)
+    @APIResponse(responseCode = "401", ref = OpenApiDocument.UNAUTHORIZED)
+    @APIResponse(responseCode = "500", ref = OpenApiDocument.INTERNAL_ERROR)
+    public StatementHourList lastHour(
+            @Parameter(description = "Sort key, highest first, as for /api/v1/statements", schema = @Schema(
+                    type = SchemaType.STRING, enumeration = { "total_time", "mean_time", "calls", "rows", "temp" },
+                    defaultValue = "total_time")) @QueryParam("order") @DefaultValue("total_time") String order,
+            @Parameter(description = "Most statements listed", schema = @Schema(type = SchemaType.INTEGER,
+                    minimum = "1", maximum = "" + MAX_LIMIT, defaultValue = "20")) @QueryParam("limit")
+            @DefaultValue("20") String limit) {
+        String o = BadParameter.oneOf("order", order, ORDERS.keySet());
+        int n = BadParameter.limit("limit", limit, MAX_LIMIT);
+        ToDoubleFunction<HourStatementView> key = switch (o) {
+            case "mean_time" -> HourStatementView::meanExecSeconds;
+            case "calls" -> HourStatementView::calls;
+            case "rows" -> HourStatementView::rows;
+            case "temp" -> HourStatementView::tempBytes;
+            default -> HourStatementView::totalExecSeconds;
+        };
+        PollState state = latest.get();
+        StatementsHour.View v = hour.view(state.snapshot() == null ? null
+                : state.snapshot().get(Statements.class).orElse(null));
+        List<HourStatementView> all = v.items().stream().map(i -> new HourStatementView(
+                Long.toString(i.key().queryid()), i.database(), i.user(), i.key().toplevel(), i.text(), i.calls(),
+                i.execSeconds(), i.calls() == 0 ? 0 : i.execSeconds() / i.calls(), i.rows(),
+                i.calls() == 0 ? 0 : (double) i.rows() / i.calls(), i.tempBytes(), i.inPgStatStatements()))
+                .sorted(Comparator.comparingDouble(key).reversed()).toList();
+        double span = v.since() == null ? 0 : java.time.Duration.between(v.since(), v.asOf()).toMillis() / 1000.0;
+        return new StatementHourList(all.size() > n ? all.subList(0, n) : all, all.size(), all.size() > n, v.asOf(),
+                v.since(), span, v.countedSeconds(), v.held(), v.otherStatements(), v.otherCalls(),
+                v.otherExecSeconds());
+    }
+
     @Schema(name = "StatementDetail", description = "One statement: its pg_stat_statements entries (one per database"
             + " and role), its latest generic plan in each database, and the index advice drawn from it")
     @JsonPropertyOrder({ "queryId", "asOf", "entries", "plansEnabled", "plansProblem", "plans", "planFailures" })

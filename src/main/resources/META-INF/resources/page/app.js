@@ -141,16 +141,31 @@ function statementLink(queryId, label) {
   return el('a', { href: '#statement/' + encodeURIComponent(queryId), class: 'qid' }, label || queryId);
 }
 
+/** A link to a row: #section/key selects the element of the section whose data-key is key, and scrolls to it. */
+function rowHref(section, key) {
+  return '#' + section + '/' + encodeURIComponent(key);
+}
+
+/** Where a finding's subject has its row: [section, key], or [section] when it has none. */
+function subjectRow(f) {
+  if (STATEMENT_CHECKS.has(f.check) && isQueryId(f.subject)) return ['statements', f.subject];
+  if (['unused_index', 'duplicate_index', 'invalid_index'].includes(f.check)) return ['relations', 'index:' + f.subject];
+  if (['seq_scan_heavy', 'vacuum_lag'].includes(f.check)) return ['relations', 'table:' + f.subject];
+  if (f.check === 'index_hit_rate') return ['relations'];
+  if (f.check === 'lock_wait') return ['connections', 'locks:' + f.subject];
+  if (f.check === 'pool_saturation') return ['connections', 'slots'];
+  if (f.check === 'long_transaction') return ['connections'];
+  if (f.check === 'pooler_saturation') return ['connections', 'pool:' + f.subject];
+  if (f.check === 'replication_lag') return ['replication', 'standby:' + f.subject];
+  if (f.check === 'replication_slot') return ['replication', 'slot:' + f.subject];
+  if (f.check === 'xmin_horizon') return ['replication'];
+  return null;
+}
+
 function subjectLink(f) {
-  if (STATEMENT_CHECKS.has(f.check) && isQueryId(f.subject)) return statementLink(f.subject);
-  if (RELATION_CHECKS.has(f.check) && f.check !== 'index_hit_rate') {
-    return el('a', { href: '#relations' }, f.subject);
-  }
-  if (f.check === 'pool_saturation' || f.check === 'lock_wait' || f.check === 'long_transaction') {
-    return el('a', { href: '#connections' }, f.subject);
-  }
-  if (f.check.startsWith('replication')) return el('a', { href: '#replication' }, f.subject);
-  return f.subject;
+  const row = subjectRow(f);
+  if (!row) return f.subject;
+  return el('a', { href: row.length > 1 ? rowHref(row[0], row[1]) : '#' + row[0], class: 'subject-link' }, f.subject);
 }
 
 /** The finding's message with every queryid of a known statement made a link (text nodes only). */
@@ -171,10 +186,12 @@ function messageWithLinks(message, known) {
 // ---------------------------------------------------------------- tables
 
 /**
- * A table whose column headers sort it (click, Enter or Space on the header's button).
+ * A table whose column headers sort it (click, Enter or Space on the header's button; on a phone the
+ * headers become a row of sort buttons above the stacked rows). key(row), when given, names each row for
+ * links (#section/key).
  * columns: [{label, value: row => sortable, render: row => node|string, num: bool}]
  */
-function sortable(id, columns, rows, initial) {
+function sortable(id, columns, rows, initial, key) {
   const table = el('table', { class: 'data', id });
   const thead = el('thead');
   const tbody = el('tbody');
@@ -197,14 +214,14 @@ function sortable(id, columns, rows, initial) {
         return desc ? -c : c;
       });
     }
-    tbody.replaceChildren(...sorted.map(r => el('tr', {}, columns.map(c =>
+    tbody.replaceChildren(...sorted.map(r => el('tr', { 'data-key': key ? key(r) : null }, columns.map(c =>
       el('td', { class: c.num ? 'num' : null, 'data-label': c.label }, c.render ? c.render(r) : fmt(c.value(r)))))));
     headRow.querySelectorAll('th').forEach((th, i) => {
       th.setAttribute('aria-sort', i === sortBy ? (desc ? 'descending' : 'ascending') : 'none');
     });
   };
   columns.forEach((c, i) => {
-    const button = el('button', { type: 'button', class: 'sort' }, c.label);
+    const button = el('button', { type: 'button', class: 'sort', 'aria-label': 'sort by ' + c.label }, c.label);
     button.addEventListener('click', () => {
       desc = sortBy === i ? !desc : !!c.num;
       sortBy = i;
@@ -246,7 +263,9 @@ function sparkline(values, label) {
   if (nums.length === 0 || values.length < 2) return svg;
   const min = Math.min(...nums, 0);
   const max = Math.max(...nums);
-  const span = max - min || 1;
+  // A value that did not move is drawn across the middle: at the top edge a flat line read as an underline.
+  const flat = max === min;
+  const span = flat ? 1 : max - min;
   let d = '';
   let pen = false;
   values.forEach((v, i) => {
@@ -254,14 +273,24 @@ function sparkline(values, label) {
       pen = false;
       return;
     }
-    const x = (i / (values.length - 1)) * (w - 2) + 1;
-    const y = h - 1 - ((v - min) / span) * (h - 2);
+    const x = (i / (values.length - 1)) * (w - 4) + 1;
+    const y = flat ? h / 2 : h - 3 - ((v - min) / span) * (h - 6);
     d += (pen ? 'L' : 'M') + x.toFixed(1) + ' ' + y.toFixed(1);
     pen = true;
   });
   const path = document.createElementNS(SVG, 'path');
   path.setAttribute('d', d);
   svg.append(path);
+  // The latest value as a dot: the line is a chart, not a rule.
+  const last = values.length - 1;
+  if (typeof values[last] === 'number' && Number.isFinite(values[last])) {
+    const dot = document.createElementNS(SVG, 'circle');
+    dot.setAttribute('cx', (w - 3).toFixed(1));
+    dot.setAttribute('cy', (flat ? h / 2 : h - 3 - ((values[last] - min) / span) * (h - 6)).toFixed(1));
+    dot.setAttribute('r', '2');
+    dot.setAttribute('class', 'spark-dot');
+    svg.append(dot);
+  }
   return svg;
 }
 
@@ -274,6 +303,7 @@ function token() {
 async function api(path) {
   const headers = { Accept: 'application/json' };
   const t = token();
+  if (t && unsendable(t) !== null) throw new Unauthorized();
   if (t) headers.Authorization = 'Bearer ' + t;
   const r = await fetch(path, { headers, cache: 'no-store', credentials: 'omit' });
   if (r.status === 401) throw new Unauthorized();
@@ -298,9 +328,10 @@ async function refresh() {
     const status = await api('/api/v1/status');
     document.getElementById('token-form').hidden = true;
     interval = status.poll ? status.poll.intervalSeconds : 15;
-    const [findings, statements, activity, history, indexes, tables, config] = await Promise.all([
+    const [findings, statements, hour, activity, history, indexes, tables, config] = await Promise.all([
       api('/api/v1/findings'),
       api('/api/v1/statements?order=total_time&limit=50'),
+      api('/api/v1/statements/hour?order=total_time&limit=50'),
       api('/api/v1/activity'),
       historyDue() ? api('/api/v1/history') : Promise.resolve(data.history),
       api('/api/v1/indexes?findings=true&limit=1000'),
@@ -308,7 +339,7 @@ async function refresh() {
       data.config && Object.keys(data.config.thresholds || {}).length ? Promise.resolve(data.config) : api('/api/v1/config'),
     ]);
     if (history !== data.history) historyAt = Date.now();
-    data = { status, findings, statements, activity, history, indexes, tables, config, at: new Date() };
+    data = { status, findings, statements, hour, activity, history, indexes, tables, config, at: new Date() };
     render();
   } catch (e) {
     if (e instanceof Unauthorized) {
@@ -345,11 +376,24 @@ function askForToken() {
   const error = document.getElementById('token-error');
   if (token()) {
     error.textContent = 'That token was refused.';
+    // (a token kept from before that cannot be sent at all is dropped the same way)
     error.hidden = false;
     sessionStorage.removeItem(TOKEN_KEY);
   }
   form.hidden = false;
   document.getElementById('token-input').focus();
+}
+
+/** The first character a header value cannot carry, described; null when every one can. */
+function unsendable(t) {
+  for (const ch of t) {
+    const code = ch.codePointAt(0);
+    if (code > 0xff || code < 0x20 || code === 0x7f) {
+      const hex = 'U+' + code.toString(16).toUpperCase().padStart(4, '0');
+      return code < 0x20 || code === 0x7f ? 'a control character (' + hex + ')' : '\u201c' + ch + '\u201d (' + hex + ')';
+    }
+  }
+  return null;
 }
 
 function setupTokenForm() {
@@ -359,6 +403,16 @@ function setupTokenForm() {
     const input = document.getElementById('token-input');
     const t = input.value.trim();
     if (!t) return;
+    const bad = unsendable(t);
+    if (bad !== null) {
+      // fetch() refuses a header with such a character (a TypeError): say so rather than fail later.
+      const error = document.getElementById('token-error');
+      error.textContent = 'That token cannot be sent: it contains ' + bad + ', and an HTTP header carries only '
+        + 'ISO-8859-1 (Latin-1) characters. pgvigil.api.token must be made of such characters (ASCII is safest).';
+      error.hidden = false;
+      input.focus();
+      return;
+    }
     sessionStorage.setItem(TOKEN_KEY, t);
     input.value = '';
     document.getElementById('token-error').hidden = true;
@@ -397,8 +451,9 @@ function render() {
 
 function knownQueryIds() {
   const known = new Set();
-  const s = data.statements;
-  if (s && s.items) s.items.forEach(i => known.add(i.queryId));
+  for (const s of [data.statements, data.hour]) {
+    if (s && s.items) s.items.forEach(i => known.add(i.queryId));
+  }
   if (data.findings && data.findings.items) {
     data.findings.items.filter(f => STATEMENT_CHECKS.has(f.check) && isQueryId(f.subject))
       .forEach(f => known.add(f.subject));
@@ -480,10 +535,12 @@ function statementText(q) {
 }
 
 function renderStatements() {
-  const { statements, findings } = data;
+  const { statements, hour, findings } = data;
   const parts = [];
   const known = knownQueryIds();
   const byId = new Map();
+  // The interval's reading first: the hour's text is the same statement's, perhaps older.
+  if (hour && hour.items) hour.items.forEach(s => byId.set(s.queryId, s));
   if (statements && statements.items) statements.items.forEach(s => byId.set(s.queryId, s));
   const n1 = findings && findings.items ? findings.items.filter(f => f.check === 'n_plus_one') : [];
   if (n1.length) {
@@ -495,7 +552,7 @@ function renderStatements() {
       const child = byId.get(f.subject);
       parts.push(el('div', { class: 'pair', 'data-child': f.subject },
         el('div', { class: 'side' }, el('h3', {}, 'Child ', statementLink(f.subject)),
-          child ? statementText(child.query) : el('p', { class: 'note' }, 'not among the top statements of the interval')),
+          child ? statementText(child.query) : el('p', { class: 'note' }, 'not among the top statements of the interval or the hour')),
         el('div', { class: 'side' }, el('h3', {}, 'Parent'), named.length ? named.map(id => el('div', {},
           statementLink(id), byId.get(id) ? statementText(byId.get(id).query) : null)) : el('p', { class: 'note' }, 'see the message')),
         messageWithLinks(f.message, known)));
@@ -511,18 +568,47 @@ function renderStatements() {
   } else {
     parts.push(el('p', { class: 'note' }, statements.total + ' statements ran in the last ' + fmtSeconds(statements.intervalSeconds)
       + (statements.truncated ? '; the 50 with the most execution time:' : ':')));
-    parts.push(sortable('statements-table', [
-      { label: 'queryid', value: s => s.queryId, render: s => statementLink(s.queryId) },
-      { label: 'database', value: s => s.database },
-      { label: 'calls', value: s => s.calls, num: true },
-      { label: 'mean', value: s => s.meanExecSeconds, render: s => fmtSeconds(s.meanExecSeconds), num: true },
-      { label: 'total', value: s => s.totalExecSeconds, render: s => fmtSeconds(s.totalExecSeconds), num: true },
-      { label: 'rows/call', value: s => s.rowsPerCall, num: true },
-      { label: 'temp', value: s => s.tempBytes, render: s => fmtBytes(s.tempBytes), num: true },
-      { label: 'query', value: s => s.query, render: s => statementText(s.query) },
-    ], statements.items, { column: 4, desc: true }));
+    parts.push(sortable('statements-table', statementColumns(), statements.items, { column: 4, desc: true }, s => s.queryId));
+  }
+  parts.push(el('h2', {}, 'Top statements of the last hour'));
+  if (!hour || hour.problem) {
+    parts.push(problemNote(hour));
+  } else if (!hour.since) {
+    parts.push(el('p', { class: 'note' }, 'Nothing counted yet: the hour begins with the second poll that reaches the target.'));
+  } else {
+    parts.push(el('p', { class: 'note', id: 'hour-note' }, hourNote(hour)));
+    parts.push(sortable('statements-hour-table', statementColumns(true), hour.items, { column: 4, desc: true }, s => s.queryId));
   }
   fill('statements', parts);
+}
+
+function statementColumns(hour) {
+  return [
+    { label: 'queryid', value: s => s.queryId, render: s => statementLink(s.queryId) },
+    { label: 'database', value: s => s.database },
+    { label: 'calls', value: s => s.calls, num: true },
+    { label: 'mean', value: s => s.meanExecSeconds, render: s => fmtSeconds(s.meanExecSeconds), num: true },
+    { label: 'total', value: s => s.totalExecSeconds, render: s => fmtSeconds(s.totalExecSeconds), num: true },
+    { label: 'rows/call', value: s => s.rowsPerCall, num: true },
+    { label: 'temp', value: s => s.tempBytes, render: s => fmtBytes(s.tempBytes), num: true },
+    { label: 'query', value: s => s.query, render: s => hour && !s.inPgStatStatements
+      ? [statementText(s.query), el('span', { class: 'note' }, 'since left pg_stat_statements')] : statementText(s.query) },
+  ];
+}
+
+/** What "the last hour" covers: 55 to 60 minutes in 5-minute slices, less when pgvigil has run less. */
+function hourNote(hour) {
+  const span = hour.spanSeconds;
+  let text = hour.total + ' statements ran in the ' + (span >= 3300 ? 'last hour' : 'last ' + fmtSeconds(span)
+    + ' (pgvigil has counted for less than an hour)') + ', from ' + new Date(hour.since).toLocaleTimeString('en');
+  if (hour.countedSeconds < span - 1) {
+    text += '; ' + fmtSeconds(span - hour.countedSeconds) + ' of it not counted (the target was down or statistics were reset)';
+  }
+  if (hour.held) text += '; ' + hour.held + ' readings held (reset or evicted entries)';
+  if (hour.otherStatements) {
+    text += '; ' + fmtSeconds(hour.otherExecSeconds) + ' of execution time by statements outside a 5-minute slice\'s top 100 is not in the rows';
+  }
+  return text + (hour.truncated ? '. The 50 with the most execution time:' : ':');
 }
 
 async function renderStatement(queryId) {
@@ -589,12 +675,14 @@ function renderRelations() {
       { label: 'size', value: i => i.sizeBytes, render: i => fmtBytes(i.sizeBytes), num: true },
       { label: 'scans', value: i => i.scans, num: true },
       { label: 'findings', value: i => i.findings.map(f => f.check).join(', ') },
-    ], indexes.items, { column: 4, desc: true }));
+    ], indexes.items, { column: 4, desc: true }, i => 'index:' + i.database + '.' + i.schema + '.' + i.name));
   }
   parts.push(el('h2', {}, 'Largest tables'));
   if (!tables || tables.problem) parts.push(problemNote(tables));
   else {
-    const top = tables.items.slice().sort((a, b) => (b.sizeBytes || 0) - (a.sizeBytes || 0)).slice(0, 25);
+    // The 25 largest, and every table in a finding (its finding links to its row).
+    const top = tables.items.slice().sort((a, b) => (b.sizeBytes || 0) - (a.sizeBytes || 0))
+      .filter((t, i) => i < 25 || t.findings.length > 0);
     parts.push(sortable('tables-table', [
       { label: 'database', value: t => t.database },
       { label: 'table', value: t => t.schema + '.' + t.name },
@@ -605,7 +693,7 @@ function renderRelations() {
       { label: 'index scans', value: t => t.indexScans, num: true },
       { label: 'last autovacuum', value: t => t.lastAutovacuumAt, render: t => time(t.lastAutovacuumAt) },
       { label: 'findings', value: t => t.findings.map(f => f.check).join(', ') },
-    ], top, { column: 2, desc: true }));
+    ], top, { column: 2, desc: true }, t => 'table:' + t.database + '.' + t.schema + '.' + t.name));
   }
   fill('relations', parts);
 }
@@ -623,7 +711,7 @@ function renderConnections() {
   const c = activity.connections;
   if (c) {
     const used = c.usableSlots ? c.clientBackends / c.usableSlots : null;
-    parts.push(el('p', { class: 'gauge-line' }, c.clientBackends + ' client connections of ' + (c.usableSlots ?? '–') + ' usable slots'
+    parts.push(el('p', { class: 'gauge-line', 'data-key': 'slots' }, c.clientBackends + ' client connections of ' + (c.usableSlots ?? '–') + ' usable slots'
       + (c.maxConnections ? ' (max_connections ' + c.maxConnections + ')' : '')));
     if (used !== null) {
       const meter = el('meter', { min: 0, max: 1, low: 0.8, high: 0.9, optimum: 0, value: Math.min(1, used).toFixed(3), 'aria-label': 'connection slots used' });
@@ -639,12 +727,18 @@ function renderConnections() {
   if (!activity.lockChains) parts.push(el('p', { class: 'note' }, 'pg_stat_activity was not read in the latest poll.'));
   else if (activity.lockChains.length === 0) parts.push(el('p', { class: 'ok' }, 'Nothing waits on a lock.'));
   else {
+    const keyed = new Set();
     for (const ch of activity.lockChains) {
-      parts.push(el('div', { class: 'chain' },
+      // lock_wait's subject is a database: its link selects the first chain there.
+      const db = ch.root.database ?? (ch.waiters.find(w => w.database) || {}).database;
+      const key = db && !keyed.has(db) ? 'locks:' + db : null;
+      if (key) keyed.add(db);
+      parts.push(el('div', { class: 'chain', 'data-key': key },
         el('p', {}, el('strong', {}, 'Root blocker ', backendName(ch.root)), ' blocks ' + ch.blockedDirectly + ' directly, '
           + ch.blockedInTotal + ' in all (depth ' + ch.depth + ')'),
         ch.root.query ? el('pre', { class: 'sql' }, el('code', {}, ch.root.query)) : null,
-        el('ul', {}, ch.waiters.map(w => el('li', {}, backendName(w) + (w.lockWaitSeconds !== null ? ', waiting ' + fmtSeconds(w.lockWaitSeconds) : ''))))));
+        el('ul', {}, ch.waiters.map(w => el('li', {}, backendName(w) + (w.lockWaitSeconds !== null ? ', waiting ' + fmtSeconds(w.lockWaitSeconds) : ''),
+          w.query ? el('code', { class: 'query' }, w.query) : null)))));
     }
   }
   if (activity.poolers.length) {
@@ -661,7 +755,7 @@ function renderConnections() {
         { label: 'servers active', value: x => x.serversActive, num: true },
         { label: 'servers idle', value: x => x.serversIdle, num: true },
         { label: 'longest wait', value: x => x.maxWaitSeconds, render: x => fmtSeconds(x.maxWaitSeconds), num: true },
-      ], p.pools, { column: 4, desc: true }));
+      ], p.pools, { column: 4, desc: true }, x => 'pool:' + p.name + '/' + x.database + '/' + x.user));
     }
   }
   fill('connections', parts);
@@ -694,7 +788,7 @@ function renderReplication() {
       { label: 'sync', value: s => s.syncState },
       { label: 'replay lag', value: s => s.replayLagSeconds, render: s => fmtSeconds(s.replayLagSeconds), num: true },
       { label: 'replay lag (bytes)', value: s => s.replayLagBytes, render: s => fmtBytes(s.replayLagBytes), num: true },
-    ], activity.standbys));
+    ], activity.standbys, null, s => 'standby:' + s.applicationName));
   }
   parts.push(el('h2', {}, 'Slots'));
   if (!activity.slots) parts.push(el('p', { class: 'note' }, 'Not read on this server.'));
@@ -707,7 +801,7 @@ function renderReplication() {
       { label: 'active', value: s => s.active },
       { label: 'wal status', value: s => s.walStatus },
       { label: 'retained', value: s => s.retainedBytes, render: s => fmtBytes(s.retainedBytes), num: true },
-    ], activity.slots, { column: 5, desc: true }));
+    ], activity.slots, { column: 5, desc: true }, s => 'slot:' + s.slotName));
   }
   fill('replication', parts);
 }
@@ -780,6 +874,7 @@ function route(focus) {
     hash = 'overview'; // a malformed link (#%) opens the overview rather than a blank page
   }
   let section = hash;
+  let row = null;
   if (hash.startsWith('statement/')) {
     section = 'statement';
     const id = hash.slice('statement/'.length);
@@ -795,6 +890,9 @@ function route(focus) {
       shownRunbook = check;
       renderRunbook(check);
     }
+  } else if (hash.includes('/') && SECTIONS.includes(hash.slice(0, hash.indexOf('/')))) {
+    section = hash.slice(0, hash.indexOf('/'));
+    row = hash.slice(section.length + 1);
   } else if (!SECTIONS.includes(hash)) {
     section = 'overview';
   }
@@ -807,6 +905,42 @@ function route(focus) {
     else a.removeAttribute('aria-current');
   }
   if (focus) document.getElementById('main').focus({ preventScroll: true });
+  selectRow(section, row, focus);
+}
+
+let scrolledTo = null;
+
+/**
+ * Marks the rows of #section/key (data-key = key) as selected and, once per navigation, scrolls to the
+ * first. Called again after every refresh (rows are redrawn): before the data has come, nothing yet; a
+ * key with no row says so, and a statement outside the top lists opens its own page instead.
+ */
+function selectRow(section, key, navigated) {
+  if (navigated) scrolledTo = null;
+  for (const e of document.querySelectorAll('.selected')) {
+    e.classList.remove('selected');
+    e.removeAttribute('aria-current');
+  }
+  for (const e of document.querySelectorAll('.row-missing')) e.remove();
+  if (key === null || !data.status) return;
+  const rows = [...document.querySelectorAll('#' + section + ' [data-key]')].filter(e => e.dataset.key === key);
+  for (const e of rows) {
+    e.classList.add('selected');
+    e.setAttribute('aria-current', 'true');
+  }
+  if (rows.length) {
+    if (scrolledTo !== location.hash) {
+      scrolledTo = location.hash;
+      rows[0].scrollIntoView({ block: 'center' });
+    }
+    return;
+  }
+  if (section === 'statements' && isQueryId(key) && data.statements && !data.statements.problem) {
+    location.replace('#statement/' + encodeURIComponent(key));
+    return;
+  }
+  const note = el('p', { class: 'note row-missing', role: 'status' }, 'Nothing listed here is named ' + key + ' any more.');
+  body(section).prepend(note);
 }
 
 window.addEventListener('hashchange', () => route(true));

@@ -94,7 +94,8 @@ class NothingLeaksIT {
 
                 for (String path : List.of("/api/v1/status", "/api/v1/findings", "/api/v1/indexes", "/api/v1/tables",
                         "/api/v1/activity", "/api/v1/history", "/api/v1/config",
-                        "/api/v1/statements", "/api/v1/statements?order=mean_time&limit=1000")) {
+                        "/api/v1/statements", "/api/v1/statements?order=mean_time&limit=1000",
+                        "/api/v1/statements/hour?limit=1000")) {
                     HttpResponse<String> r = app.getWithToken(path, API_TOKEN);
                     assertThat(r.statusCode()).as(path).isEqualTo(200);
                     JSON.readTree(r.body()); // strict: throws on anything that is not one JSON document

@@ -101,6 +101,11 @@ public class ServiceTest {
         assertThat(history.getInt("capacity")).isEqualTo(720);
         assertThat(history.getList("points")).isNotEmpty();
         assertThat(history.getList("points.up")).contains(true);
+        JsonPath hour = given().get("/api/v1/statements/hour?limit=5").then().statusCode(200).extract().jsonPath();
+        assertThat(hour.getString("asOf")).matches(ISO_UTC);
+        assertThat(hour.getList("items")).hasSizeLessThanOrEqualTo(5);
+        assertThat(hour.getInt("otherStatements")).isZero();
+        given().get("/api/v1/statements/hour?order=often").then().statusCode(400);
         var config = given().get("/api/v1/config").then().statusCode(200).extract();
         assertThat(config.jsonPath().getDouble("intervalSeconds")).isEqualTo(1.0);
         assertThat(config.jsonPath().getBoolean("apiToken")).isFalse();
@@ -443,6 +448,7 @@ public class ServiceTest {
             "/api/v1/findings", List.of(),
             "/api/v1/status", List.of(),
             "/api/v1/statements", List.of("order", "limit"),
+            "/api/v1/statements/hour", List.of("order", "limit"),
             "/api/v1/statements/{queryid}", List.of("queryid"),
             "/api/v1/indexes", List.of("database", "findings", "limit"),
             "/api/v1/tables", List.of("database", "findings", "limit"),
