@@ -70,9 +70,11 @@ public final class PageDriver implements AutoCloseable {
         browser.screenshot(SHOTS.resolve(name));
     }
 
-    /** Types the token into the form and submits it. */
+    /** Types the token into the form (emptied first: a refused token stays there to be corrected) and submits it. */
     public void giveToken(String token) {
-        d().findElement(By.id("token-input")).sendKeys(token, Keys.ENTER);
+        WebElement input = d().findElement(By.id("token-input"));
+        input.clear();
+        input.sendKeys(token, Keys.ENTER);
     }
 
     public void key(CharSequence... keys) {
