@@ -134,7 +134,7 @@ public class StatementsHour {
         if (window.seconds() == 0) {
             return;
         }
-        Instant start = at.minusNanos((long) (window.seconds() * 1e9));
+        Instant start = at.minusNanos(Math.round(window.seconds() * 1e9));
         if (slice.from == null) {
             slice.from = start;
         }
