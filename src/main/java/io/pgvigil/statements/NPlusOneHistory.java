@@ -4,6 +4,8 @@ import java.util.ArrayDeque;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.List;
+import java.util.ArrayList;
 import java.util.Map;
 import java.util.Set;
 
@@ -23,13 +25,16 @@ public final class NPlusOneHistory {
     }
 
     record Key(long dbid, long queryid) {
-    }
 
-    /** {@code end} and {@code seconds} in epoch seconds: the interval (end - seconds, end]. */
-    record Sample(double end, double seconds, long calls, long rows, double execSeconds) {
+        // Written out: the record's generated ones showed in the profile (a lookup per statement per poll).
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Key k && k.dbid == dbid && k.queryid == queryid;
+        }
 
-        double midpoint() {
-            return end - seconds / 2;
+        @Override
+        public int hashCode() {
+            return Long.hashCode(queryid * 31 + dbid);
         }
     }
 
@@ -42,7 +47,14 @@ public final class NPlusOneHistory {
         boolean data = true;
         /** Whether it reads (SELECT, WITH, VALUES, TABLE): only reads are loops' children or parents. */
         boolean read = true;
-        final ArrayDeque<Sample> samples = new ArrayDeque<>(4);
+        /** The samples, oldest first, in parallel arrays used as a ring from {@code head}: no object per sample. */
+        private double[] ends = new double[4];
+        private double[] midpoints = new double[4];
+        private long[] sampleCalls = new long[4];
+        private long[] sampleRows = new long[4];
+        private double[] sampleExec = new double[4];
+        private int head;
+        private int size;
         long calls;
         long rows;
         double execSeconds;
@@ -51,6 +63,16 @@ public final class NPlusOneHistory {
         private final long[] halves = new long[4];
         private double[] callsPerInterval;
         private double[] rowsPerInterval;
+        private boolean perIntervalReady;
+        /** The matcher's fit inputs, derived from the per-interval series once per poll (null until needed). */
+        NPlusOneMatcher.Moments moments;
+        NPlusOneMatcher.Regressor regressor;
+        /**
+         * The matcher's verdicts at the last polls that judged this statement as a child, by poll number
+         * modulo their length: 0 not judged, 1 judged without a match, 2 matched (null until judged).
+         */
+        byte[] verdicts;
+        int lastVerdict;
 
         Series(Key key) {
             this.key = key;
@@ -62,17 +84,19 @@ public final class NPlusOneHistory {
                 return;
             }
             this.stamp = stamp;
-            this.ends = ends;
-            callsPerInterval = null;
-            rowsPerInterval = null;
+            this.windowEnds = ends;
+            perIntervalReady = false;
+            moments = null;
+            regressor = null;
             long c0 = 0, r0 = 0, c1 = 0, r1 = 0;
-            for (Sample s : samples) {
-                if (s.midpoint() < mid) {
-                    c0 += s.calls();
-                    r0 += s.rows();
+            int length = this.ends.length;
+            for (int k = 0, i = head; k < size; k++, i = i + 1 == length ? 0 : i + 1) {
+                if (midpoints[i] < mid) {
+                    c0 += sampleCalls[i];
+                    r0 += sampleRows[i];
                 } else {
-                    c1 += s.calls();
-                    r1 += s.rows();
+                    c1 += sampleCalls[i];
+                    r1 += sampleRows[i];
                 }
             }
             halves[0] = c0;
@@ -81,7 +105,59 @@ public final class NPlusOneHistory {
             halves[3] = r1;
         }
 
-        private double[] ends;
+        /** The window's interval ends at the last {@link #prepare}. */
+        private double[] windowEnds;
+
+        void addSample(double end, double seconds, long calls, long rows, double execSeconds) {
+            if (size == ends.length) {
+                grow();
+            }
+            int i = (head + size) % ends.length;
+            ends[i] = end;
+            midpoints[i] = end - seconds / 2;
+            sampleCalls[i] = calls;
+            sampleRows[i] = rows;
+            sampleExec[i] = execSeconds;
+            size++;
+            this.calls += calls;
+            this.rows += rows;
+            this.execSeconds += execSeconds;
+        }
+
+        /** Drops the samples whose midpoint is at or before {@code from}; whether any is left. */
+        boolean dropBefore(double from) {
+            while (size > 0 && midpoints[head] <= from) {
+                calls -= sampleCalls[head];
+                rows -= sampleRows[head];
+                execSeconds -= sampleExec[head];
+                head = (head + 1) % ends.length;
+                size--;
+            }
+            return size > 0;
+        }
+
+        private void grow() {
+            int n = ends.length * 2;
+            double[] e = new double[n];
+            double[] m = new double[n];
+            long[] c = new long[n];
+            long[] r = new long[n];
+            double[] x = new double[n];
+            for (int k = 0; k < size; k++) {
+                int i = (head + k) % ends.length;
+                e[k] = ends[i];
+                m[k] = midpoints[i];
+                c[k] = sampleCalls[i];
+                r[k] = sampleRows[i];
+                x[k] = sampleExec[i];
+            }
+            ends = e;
+            midpoints = m;
+            sampleCalls = c;
+            sampleRows = r;
+            sampleExec = x;
+            head = 0;
+        }
 
         /** Calls and rows in the first half of the window ([0], [1]) and in the second ([2], [3]); after {@link #prepare}. */
         long[] halves() {
@@ -90,18 +166,28 @@ public final class NPlusOneHistory {
 
         /** Calls ({@code rows} false) or rows per interval of the window; after {@link #prepare}. */
         double[] perInterval(boolean rows) {
-            if (callsPerInterval == null) {
-                callsPerInterval = new double[ends.length];
-                rowsPerInterval = new double[ends.length];
-                int i = 0;
+            if (!perIntervalReady) {
+                perIntervalReady = true;
+                double[] window = windowEnds;
+                // Reused from poll to poll while the window holds as many intervals.
+                if (callsPerInterval == null || callsPerInterval.length != window.length) {
+                    callsPerInterval = new double[window.length];
+                    rowsPerInterval = new double[window.length];
+                } else {
+                    java.util.Arrays.fill(callsPerInterval, 0);
+                    java.util.Arrays.fill(rowsPerInterval, 0);
+                }
+                int w = 0;
+                int length = ends.length;
                 // Samples and intervals are both in time order: one walk, no search.
-                for (Sample s : samples) {
-                    while (i < ends.length && ends[i] < s.end()) {
-                        i++;
+                for (int k = 0, i = head; k < size; k++, i = i + 1 == length ? 0 : i + 1) {
+                    double end = ends[i];
+                    while (w < window.length && window[w] < end) {
+                        w++;
                     }
-                    if (i < ends.length && ends[i] == s.end()) {
-                        callsPerInterval[i] += s.calls();
-                        rowsPerInterval[i] += s.rows();
+                    if (w < window.length && window[w] == end) {
+                        callsPerInterval[w] += sampleCalls[i];
+                        rowsPerInterval[w] += sampleRows[i];
                     }
                 }
             }
@@ -119,6 +205,8 @@ public final class NPlusOneHistory {
 
     private final double windowSeconds;
     private final Map<Key, Series> series = new HashMap<>();
+    /** The same statements per database, as the matcher walks them (kept, not regrouped at every poll). */
+    private final Map<Long, List<Series>> databases = new HashMap<>();
     /** The intervals in the window: start and end of each, oldest first. */
     private final ArrayDeque<double[]> intervals = new ArrayDeque<>();
 
@@ -134,40 +222,52 @@ public final class NPlusOneHistory {
                 if (d.calls() <= 0) {
                     continue;
                 }
-                Series s = series.computeIfAbsent(new Key(d.dbid(), d.queryid()), Series::new);
+                Key key = new Key(d.dbid(), d.queryid());
+                Series s = series.get(key);
+                if (s == null) {
+                    s = new Series(key);
+                    series.put(key, s);
+                    databases.computeIfAbsent(d.dbid(), k -> new ArrayList<>()).add(s);
+                }
                 s.datname = d.datname();
                 if (d.text() != null && !d.text().equals(s.text)) {
                     s.text = d.text();
                     s.data = SqlText.isDataStatement(s.text);
                     s.read = READ.matcher(s.text).find();
                 }
-                s.samples.addLast(new Sample(end, seconds, d.calls(), d.rows(), d.execSeconds()));
-                s.calls += d.calls();
-                s.rows += d.rows();
-                s.execSeconds += d.execSeconds();
+                s.addSample(end, seconds, d.calls(), d.rows(), d.execSeconds());
             }
         }
         double from = end - windowSeconds;
         while (!intervals.isEmpty() && (intervals.peekFirst()[0] + intervals.peekFirst()[1]) / 2 <= from) {
             intervals.removeFirst();
         }
-        for (Iterator<Series> it = series.values().iterator(); it.hasNext();) {
-            Series s = it.next();
-            while (!s.samples.isEmpty() && s.samples.peekFirst().midpoint() <= from) {
-                Sample gone = s.samples.removeFirst();
-                s.calls -= gone.calls();
-                s.rows -= gone.rows();
-                s.execSeconds -= gone.execSeconds();
-            }
-            if (s.samples.isEmpty()) {
-                it.remove();
-            }
+        if (series.values().removeIf(s -> !s.dropBefore(from))) {
+            regroup();
         }
     }
 
     /** Forgets the statements that pg_stat_statements no longer has (evicted, reset). */
     public void retain(Set<Long> queryids) {
-        series.values().removeIf(s -> !queryids.contains(s.key.queryid()));
+        if (series.values().removeIf(s -> !queryids.contains(s.key.queryid()))) {
+            regroup();
+        }
+    }
+
+    /** Drops from {@link #databases} the statements no longer in {@link #series}. */
+    private void regroup() {
+        for (Iterator<List<Series>> it = databases.values().iterator(); it.hasNext();) {
+            List<Series> statements = it.next();
+            statements.removeIf(s -> series.get(s.key) != s);
+            if (statements.isEmpty()) {
+                it.remove();
+            }
+        }
+    }
+
+    /** Statements that ran in the window, per database. */
+    Collection<List<Series>> databases() {
+        return databases.values();
     }
 
     /** Statements that ran in the window. */

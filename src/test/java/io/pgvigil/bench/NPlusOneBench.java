@@ -66,9 +66,10 @@ public final class NPlusOneBench {
         ServerInfo server = null;
         Instant t0 = Instant.parse("2026-12-02T00:00:00Z");
         ThreadMXBean threads = ManagementFactory.getThreadMXBean();
-        io.pgvigil.statements.NPlusOneHistory history = new io.pgvigil.statements.NPlusOneHistory(60);
+        double windowSeconds = Math.max(60, 8 * interval);
+        io.pgvigil.statements.NPlusOneHistory history = new io.pgvigil.statements.NPlusOneHistory(windowSeconds);
         io.pgvigil.statements.NPlusOneMatcher matcher = new io.pgvigil.statements.NPlusOneMatcher(
-                new io.pgvigil.statements.NPlusOneMatcher.Settings(20, 3, 0.8, 0.1, 1.25));
+                new io.pgvigil.statements.NPlusOneMatcher.Settings(20, 3, 0.8, 0.1, 1.25), (int) (windowSeconds / interval));
         double[] addMs = new double[polls];
         double[] matchMs = new double[polls];
         int matches = 0;
@@ -80,8 +81,9 @@ public final class NPlusOneBench {
         int deltasPerPoll = 0;
         for (int p = 0; p < polls + 50; p++) {
             List<Window.StatementDelta> deltas = new ArrayList<>();
-            boolean loopsRun = (p * interval) % 4 < interval || interval >= 4;
-            int loopRuns = Math.max(1, interval / 4);
+            // Every 4 s of time: 3 or 4 runs in a 15 s interval, one in every other 2 s interval.
+            int loopRuns = (int) ((long) interval * (p + 1) / 4 - (long) interval * p / 4);
+            boolean loopsRun = loopRuns > 0;
             for (int i = 0; i < n; i++) {
                 Statement s = entries.get(i);
                 long calls;
@@ -142,8 +144,8 @@ public final class NPlusOneBench {
         Arrays.sort(addMs);
         Arrays.sort(matchMs);
         Arrays.sort(cpu);
-        System.out.printf("%d statements in 5 databases, %.0f %% busy, %d s interval (%d intervals in the 1m window), %d ran per poll,"
-                + " %d polls measured after 50 of warm-up%n", n, busy * 100, interval, 60 / interval, deltasPerPoll, polls);
+        System.out.printf("%d statements in 5 databases, %.0f %% busy, %d s interval (%d intervals in the %.0f s window), %d ran per poll,"
+                + " %d polls measured after 50 of warm-up%n", n, busy * 100, interval, (int) (windowSeconds / interval), windowSeconds, deltasPerPoll, polls);
         System.out.printf("  n_plus_one evaluate, JVM wall: median %.3f ms, p90 %.3f ms, p99 %.3f ms, max %.3f ms%n",
                 wall[polls / 2], wall[polls * 9 / 10], wall[polls * 99 / 100], wall[polls - 1]);
         System.out.printf("  n_plus_one evaluate, thread CPU: median %.3f ms, p99 %.3f ms%n", cpu[polls / 2],
