@@ -73,6 +73,8 @@ public final class NPlusOneHistory {
          */
         byte[] verdicts;
         int lastVerdict;
+        /** The matcher does not look at this child again before this poll (see NPlusOneMatcher#REST_POLLS). */
+        int restUntil = Integer.MIN_VALUE;
 
         Series(Key key) {
             this.key = key;

@@ -60,6 +60,14 @@ public final class NPlusOneMatcher {
     static final double MIN_VARIATION = FLAT;
     /** Least share of the variance of the child's calls that the parents' rows must explain for a loose ratio or several parents. */
     static final double STRONG_FIT = 0.9;
+    /**
+     * An adjusted fit below this is far off. A child whose every fitted candidate was far off is not
+     * looked at for the next {@value #REST_POLLS} polls, whose windows share all but a few intervals
+     * with this one: on busy unrelated traffic the fits were most of the matching's cost. It counts as
+     * judged without a match meanwhile; a loop that starts then is at most that many polls late.
+     */
+    static final double FAR_OFF = 0;
+    static final int REST_POLLS = 2;
     /** Most parents within the child's rows band scanned for candidates, whatever their fan-out. */
     static final int MAX_SCANNED = 256;
     /** Most candidate parents of a lookup looked at closely (the nearest in rows). */
@@ -109,6 +117,9 @@ public final class NPlusOneMatcher {
     /** Reused from poll to poll: one database's parents and their rows. */
     private final List<Series> parents = new ArrayList<>();
     private long[] rows = new long[64];
+    /** Fits made for the child being matched, and how many of them were far off. */
+    private int fitted;
+    private int farOff;
 
     /** @param pollsPerWindow polls in a window, for the tally of each match (at least 1) */
     public NPlusOneMatcher(Settings settings, int pollsPerWindow) {
@@ -150,8 +161,15 @@ public final class NPlusOneMatcher {
                 if (halves[0] == 0 || halves[2] == 0) {
                     continue; // a child that ran in one half only cannot be stable
                 }
-                Match m = count == 0 ? null
-                        : child.rows <= child.calls ? lookup(child, halves, count, seconds) : oncePerRow(child, halves, count, seconds);
+                Match m = null;
+                if (count > 0 && child.restUntil < stamp) {
+                    fitted = 0;
+                    farOff = 0;
+                    m = child.rows <= child.calls ? lookup(child, halves, count, seconds) : oncePerRow(child, halves, count, seconds);
+                    if (m == null && fitted > 0 && farOff == fitted) {
+                        child.restUntil = stamp + REST_POLLS; // every candidate far off: not looked at again for a while
+                    }
+                }
                 if (evidence) {
                     m = tally(child, m); // judged: matched or not, it counts
                 }
@@ -221,6 +239,26 @@ public final class NPlusOneMatcher {
         return parent.regressor;
     }
 
+    /**
+     * {@link Moments#comoves} of the child and one candidate parent, counting the fits made for the
+     * child at this poll and those far off (adjusted fit below {@value #FAR_OFF}).
+     */
+    private boolean inStep(Series child, Series p) {
+        Moments moments = moments(child);
+        if (moments.flat) {
+            return true;
+        }
+        if (moments.calls.length < MIN_EVIDENCE) {
+            return false;
+        }
+        double fit = moments.fit(regressor(p));
+        fitted++;
+        if (fit < FAR_OFF) {
+            farOff++;
+        }
+        return fit >= MIN_FIT;
+    }
+
     /** A one-to-many child: one parent, calls within the tight band of its rows. */
     private Match oncePerRow(Series child, long[] childHalves, int count, double seconds) {
         long low = (long) Math.ceil(child.calls / settings.ratioMax());
@@ -237,7 +275,7 @@ public final class NPlusOneMatcher {
                 continue;
             }
             long[] h = prepared(p).halves();
-            if (stableSingle(childHalves, h, child.calls, p.rows, p.calls) && moments(child).comoves(regressor(p))) {
+            if (stableSingle(childHalves, h, child.calls, p.rows, p.calls) && inStep(child, p)) {
                 best = p;
                 bestDistance = distance;
             }
@@ -281,7 +319,7 @@ public final class NPlusOneMatcher {
             }
             looked++;
             long[] h = prepared(p).halves();
-            if (h[0] > 0 && h[2] > 0 && h[1] > 0 && h[3] > 0 && roughlyInStep(childHalves, h) && moments.comoves(regressor(p))) {
+            if (h[0] > 0 && h[2] > 0 && h[1] > 0 && h[3] > 0 && roughlyInStep(childHalves, h) && inStep(child, p)) {
                 if (near == null) {
                     near = new ArrayList<>(MAX_CANDIDATES);
                 }
@@ -479,15 +517,23 @@ public final class NPlusOneMatcher {
                 return 0;
             }
             double[] x = rows.x;
-            int n = calls.length;
-            double s0y = 0, s1y = 0;
-            double previous = 0;
-            for (int t = 0; t < n; t++) {
-                double y = calls[t];
-                s0y += x[t] * y;
-                s1y += previous * y;
-                previous = x[t];
+            double[] y = calls;
+            int n = y.length;
+            // The two sums in two interleaved halves each: independent chains of additions, twice the throughput.
+            double a0 = x[0] * y[0], a1 = 0, b0 = 0, b1 = 0;
+            int t = 1;
+            for (; t + 1 < n; t += 2) {
+                a0 += x[t] * y[t];
+                b0 += x[t - 1] * y[t];
+                a1 += x[t + 1] * y[t + 1];
+                b1 += x[t] * y[t + 1];
             }
+            if (t < n) {
+                a0 += x[t] * y[t];
+                b0 += x[t - 1] * y[t];
+            }
+            double s0y = a0 + a1;
+            double s1y = b0 + b1;
             double s00 = rows.s00, s11 = rows.s11, s01 = rows.s01;
             // SSE(a, b) = syy - 2a s0y - 2b s1y + a² s00 + 2ab s01 + b² s11, least over a, b ≥ 0.
             double best = syy;
