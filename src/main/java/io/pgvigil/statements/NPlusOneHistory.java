@@ -73,6 +73,8 @@ public final class NPlusOneHistory {
          */
         byte[] verdicts;
         int lastVerdict;
+        /** Whether it left {@link NPlusOneHistory#series} (it may linger in a database's list a while). */
+        boolean removed;
         /** The matcher does not look at this child again before this poll (see NPlusOneMatcher#REST_POLLS). */
         int restUntil = Integer.MIN_VALUE;
 
@@ -209,8 +211,18 @@ public final class NPlusOneHistory {
     private final Map<Key, Series> series = new HashMap<>();
     /** The same statements per database, as the matcher walks them (kept, not regrouped at every poll). */
     private final Map<Long, List<Series>> databases = new HashMap<>();
-    /** The intervals in the window: start and end of each, oldest first. */
-    private final ArrayDeque<double[]> intervals = new ArrayDeque<>();
+    /** The intervals in the window, oldest first. */
+    private final ArrayDeque<Interval> intervals = new ArrayDeque<>();
+    /** Statements removed from {@link #series} but still in {@link #databases} (dropped from there in batches). */
+    private int removed;
+
+    /** An interval of the window, with the statements that have a sample in it: only they age when it leaves. */
+    private record Interval(double start, double end, List<Series> members) {
+
+        double midpoint() {
+            return (start + end) / 2;
+        }
+    }
 
     public NPlusOneHistory(double windowSeconds) {
         this.windowSeconds = windowSeconds;
@@ -219,7 +231,8 @@ public final class NPlusOneHistory {
     /** Records the interval ending at {@code end} (epoch seconds) and drops what left the window. */
     public void add(double end, double seconds, Collection<Delta> deltas) {
         if (seconds > 0) {
-            intervals.addLast(new double[] { end - seconds, end });
+            Interval interval = new Interval(end - seconds, end, new ArrayList<>(deltas.size()));
+            intervals.addLast(interval);
             for (Delta d : deltas) {
                 if (d.calls() <= 0) {
                     continue;
@@ -238,36 +251,55 @@ public final class NPlusOneHistory {
                     s.read = READ.matcher(s.text).find();
                 }
                 s.addSample(end, seconds, d.calls(), d.rows(), d.execSeconds());
+                interval.members().add(s);
             }
         }
         double from = end - windowSeconds;
-        while (!intervals.isEmpty() && (intervals.peekFirst()[0] + intervals.peekFirst()[1]) / 2 <= from) {
-            intervals.removeFirst();
+        while (!intervals.isEmpty() && intervals.peekFirst().midpoint() <= from) {
+            // Only the statements that ran in the interval leaving the window age: no walk over all of them.
+            for (Series s : intervals.removeFirst().members()) {
+                if (!s.dropBefore(from) && series.get(s.key) == s) {
+                    series.remove(s.key);
+                    s.removed = true;
+                    removed++;
+                }
+            }
         }
-        if (series.values().removeIf(s -> !s.dropBefore(from))) {
-            regroup();
-        }
+        regroup();
     }
 
     /** Forgets the statements that pg_stat_statements no longer has (evicted, reset). */
     public void retain(Set<Long> queryids) {
-        if (series.values().removeIf(s -> !queryids.contains(s.key.queryid()))) {
-            regroup();
-        }
+        series.values().removeIf(s -> {
+            if (queryids.contains(s.key.queryid())) {
+                return false;
+            }
+            s.removed = true;
+            removed++;
+            return true;
+        });
+        regroup();
     }
 
-    /** Drops from {@link #databases} the statements no longer in {@link #series}. */
+    /**
+     * Drops from {@link #databases} the statements no longer in {@link #series}, once they are a
+     * quarter of them (readers skip those marked {@code removed} meanwhile).
+     */
     private void regroup() {
+        if (removed == 0 || removed < series.size() / 4 + 16) {
+            return;
+        }
+        removed = 0;
         for (Iterator<List<Series>> it = databases.values().iterator(); it.hasNext();) {
             List<Series> statements = it.next();
-            statements.removeIf(s -> series.get(s.key) != s);
+            statements.removeIf(s -> s.removed);
             if (statements.isEmpty()) {
                 it.remove();
             }
         }
     }
 
-    /** Statements that ran in the window, per database. */
+    /** Statements that ran in the window, per database; skip those marked {@code removed}. */
     Collection<List<Series>> databases() {
         return databases.values();
     }
@@ -288,8 +320,8 @@ public final class NPlusOneHistory {
     double[] ends() {
         double[] ends = new double[intervals.size()];
         int i = 0;
-        for (double[] interval : intervals) {
-            ends[i++] = interval[1];
+        for (Interval interval : intervals) {
+            ends[i++] = interval.end();
         }
         return ends;
     }
@@ -301,12 +333,12 @@ public final class NPlusOneHistory {
 
     /** Start of the oldest interval in the window (epoch seconds), NaN when empty. */
     double start() {
-        return intervals.isEmpty() ? Double.NaN : intervals.peekFirst()[0];
+        return intervals.isEmpty() ? Double.NaN : intervals.peekFirst().start();
     }
 
     /** End of the newest interval in the window (epoch seconds), NaN when empty. */
     double end() {
-        return intervals.isEmpty() ? Double.NaN : intervals.peekLast()[1];
+        return intervals.isEmpty() ? Double.NaN : intervals.peekLast().end();
     }
 
     /** Seconds the window's intervals cover. */

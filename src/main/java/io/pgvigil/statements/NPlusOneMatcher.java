@@ -23,15 +23,24 @@ import io.pgvigil.statements.NPlusOneHistory.Series;
  * Children and parents are reads (SELECT, WITH, VALUES, TABLE): a write per row is as many calls
  * with or without JDBC batching. Every parent runs fewer times than the child, with at least {@code min-fan-out} child calls per
  * parent call, and the child has {@code min-calls} calls in the window. What tells a loop from two
- * busy statements whose totals happen to match is stability: the window is cut into two halves by
- * time, and in each half every parent and the child ran, and child calls per parent row (and, for one
- * parent, child calls per parent call) stay within a factor of {@value #STABILITY} of the window's.
+ * busy statements whose totals happen to match is stability and timing: the window is cut into two
+ * halves by time, and in each half every parent and the child ran, and child calls per parent row
+ * (and, for one parent, child calls per parent call) stay within a factor of {@value #STABILITY} of
+ * the window's; a child whose calls per interval vary (coefficient of variation {@value #FLAT} or
+ * more) must follow its parent's rows interval by interval ({@link Moments#comoves}) over at least
+ * {@value #MIN_EVIDENCE} intervals. Counts alone (a flat child) admit one parent in the tight band
+ * [{@code ratio-min}, {@code ratio-max}] only: a lookup below it (an identity map) or with several
+ * parents needs evidence ({@link #evidenced}): {@value #MIN_EVIDENCE} intervals or more, both series
+ * varying, and an adjusted fit of at least {@value #STRONG_FIT}.
+ *
+ * <p>Each match carries the tally of the polls of the last window that judged its child (see
+ * {@link Match#judged()}): the check opens a pair matched at most of them.
  *
  * <p>Cost: parents are sorted by rows once per database, and each child finds its candidates by
  * binary search over that order; of those within its rows band, nearest first, the ones with enough
  * fan-out are looked at closely (at most twice {@value #MAX_CANDIDATES}, keeping
  * {@value #MAX_CANDIDATES}), scanning at most {@value #MAX_SCANNED}: O(n log n) for n statements, no
- * all-pairs loop.
+ * all-pairs loop. A child whose every fitted candidate was far off rests {@value #REST_POLLS} polls.
  */
 public final class NPlusOneMatcher {
 
@@ -141,7 +150,7 @@ public final class NPlusOneMatcher {
         for (List<Series> statements : history.databases()) {
             parents.clear();
             for (Series s : statements) {
-                if (s.rows >= 2 * s.calls && s.calls > 0 && s.read) {
+                if (s.rows >= 2 * s.calls && s.calls > 0 && s.read && !s.removed) {
                     parents.add(s);
                 }
             }
@@ -154,7 +163,7 @@ public final class NPlusOneMatcher {
                 rows[i] = parents.get(i).rows;
             }
             for (Series child : statements) {
-                if (child.calls < settings.minCalls() || !child.read) {
+                if (child.calls < settings.minCalls() || !child.read || child.removed) {
                     continue;
                 }
                 long[] halves = prepared(child).halves();
