@@ -67,8 +67,15 @@ public final class NPlusOneMatcher {
      * fit to be evidence of a loose ratio or of several parents: two flat series fit anything.
      */
     static final double MIN_VARIATION = FLAT;
-    /** Least share of the variance of the child's calls that the parents' rows must explain for a loose ratio or several parents. */
+    /**
+     * Least share of the variance of the child's calls (adjusted fit) that the parents' rows must
+     * explain for a loose ratio or several parents; {@value #STRONGER_FIT} over fewer than
+     * {@value #SHORT_WINDOW} intervals (2 minutes at 15 s), where among thousands of candidate pairs a
+     * few fit 0.9 by chance.
+     */
     static final double STRONG_FIT = 0.9;
+    static final double STRONGER_FIT = 0.95;
+    static final int SHORT_WINDOW = 12;
     /**
      * An adjusted fit below this is far off. A child whose every fitted candidate was far off is not
      * looked at for the next {@value #REST_POLLS} polls, whose windows share all but a few intervals
@@ -405,7 +412,7 @@ public final class NPlusOneMatcher {
             }
             rows = new Regressor(sum);
         }
-        return rows.cv >= MIN_VARIATION && moments.fit(rows) >= STRONG_FIT;
+        return rows.cv >= MIN_VARIATION && moments.fit(rows) >= (ends.length < SHORT_WINDOW ? STRONGER_FIT : STRONG_FIT);
     }
 
     /**

@@ -23,8 +23,9 @@ import io.pgvigil.testing.TestConfig;
  * What {@code n_plus_one} costs the JVM per poll with a full pg_stat_statements: 5,000 statements in
  * 5 databases, the check's whole {@code evaluate} (the window's history updated, statements that left
  * forgotten, every database matched, the verdicts built) timed per poll, wall and thread CPU, at a 2 s
- * interval (30 intervals in the one-minute window: the most history) and at 15 s. The traffic: in each
- * database 5 one-to-many loops and 5 lookup loops (an identity map) that run every 4 s, 10 % (a long
+ * interval (30 intervals in the one-minute window: the most history) and at 15 s (8 intervals in the
+ * 2-minute window). The traffic: in each database 5 one-to-many loops and 5 lookup loops (an identity
+ * map) that run every 4 s (3 or 4 times in a 15 s interval, once in every other 2 s one), 10 % (a long
  * tail, as pg_stat_statements usually is) or 40 % (a stress case) of the statements busy, running every
  * poll at independent random rates (1-200 calls), the rest now and then; a third of the busy ones
  * return lists (2-101 rows a call), a third one row a call, a third are writes. Seeded, so runs compare. No server: the check reads only the snapshot and window.
@@ -77,6 +78,7 @@ public final class NPlusOneBench {
         double[] cpu = new double[polls];
         int found = 0;
         int chance = 0;
+        java.util.Set<String> everChance = new java.util.HashSet<>();
         int lookups = 0;
         int deltasPerPoll = 0;
         for (int p = 0; p < polls + 50; p++) {
@@ -124,6 +126,8 @@ public final class NPlusOneBench {
             if (p >= 50) {
                 cpu[p - 50] = (threads.getCurrentThreadCpuTime() - c) / 1e6;
                 wall[p - 50] = (System.nanoTime() - w) / 1e6;
+            }
+            {
                 found = 0;
                 chance = 0;
                 lookups = 0;
@@ -135,6 +139,7 @@ public final class NPlusOneBench {
                             lookups += kind[i] == 7 ? 1 : 0;
                         } else {
                             chance++;
+                            everChance.add(e.subject());
                         }
                     }
                 }
@@ -152,7 +157,7 @@ public final class NPlusOneBench {
                 cpu[polls * 99 / 100]);
         System.out.printf("  of which (measured apart) history update: median %.3f ms; matching: median %.3f ms, p99 %.3f ms (%d matches)%n",
                 addMs[polls / 2], matchMs[polls / 2], matchMs[polls * 99 / 100], matches);
-        System.out.printf("  open in the last poll: %d of the 50 planted loops' children (%d of the 25 lookups), %d other statements%n",
-                found, lookups, chance);
+        System.out.printf("  open in the last poll: %d of the 50 planted loops' children (%d of the 25 lookups), %d other statements;"
+                + " other statements open at any poll (warm-up included): %d%n", found, lookups, chance, everChance.size());
     }
 }
