@@ -36,7 +36,7 @@ import io.pgvigil.statements.StatStatementsCollector.Statements;
  * warning at {@code warning}, critical at {@code critical}. The message adds the child's calls per
  * second and the database time it took.
  *
- * <p>No flapping: a pair opens once it matched at {@value #OPEN_SHARE} of the polls of the last window
+ * <p>No flapping: a pair opens once it matched at 80 % ({@value #OPEN_SHARE}) of the polls of the last window
  * that judged its child (a poll judges a child that ran in both halves of a window of at least
  * {@value NPlusOneMatcher#MIN_EVIDENCE} intervals), those polls spanning at least a quarter of a
  * window; a poll that misses does not start it over. Once open it stays open, with its last value, until a whole window passes without
