@@ -40,7 +40,7 @@ import io.pgvigil.statements.NPlusOneHistory.Series;
  * binary search over that order; of those within its rows band, nearest first, the ones with enough
  * fan-out are looked at closely (at most twice {@value #MAX_CANDIDATES}, keeping
  * {@value #MAX_CANDIDATES}), scanning at most {@value #MAX_SCANNED}: O(n log n) for n statements, no
- * all-pairs loop. A child whose every fitted candidate was far off rests {@value #REST_POLLS} polls.
+ * all-pairs loop. A child whose every fitted candidate was far off rests an eighth of a window.
  */
 public final class NPlusOneMatcher {
 
@@ -78,9 +78,10 @@ public final class NPlusOneMatcher {
     static final int SHORT_WINDOW = 12;
     /**
      * An adjusted fit below this is far off. A child whose every fitted candidate was far off is not
-     * looked at for the next {@value #REST_POLLS} polls, whose windows share all but a few intervals
-     * with this one: on busy unrelated traffic the fits were most of the matching's cost. It counts as
-     * judged without a match meanwhile; a loop that starts then is at most that many polls late.
+     * looked at for the next eighth of a window (at least {@value #REST_POLLS} polls: 2 at 15 s, 3 at
+     * 2 s), whose windows share all but a few intervals with this one: on busy unrelated traffic the
+     * fits were most of the matching's cost. It counts as judged without a match meanwhile; a loop that
+     * starts then is at most that many polls late.
      */
     static final double FAR_OFF = 0;
     static final int REST_POLLS = 2;
@@ -124,6 +125,8 @@ public final class NPlusOneMatcher {
     private final Settings settings;
     /** Polls in a window: how far back {@link Match#judged()} and {@link Match#matched()} count. */
     private final int pollsPerWindow;
+    /** Polls a child whose every fitted candidate was far off is left alone (see {@link #FAR_OFF}). */
+    private final int restPolls;
     /** Numbers each call of {@link #match}, so that a series derives its halves and per-interval sums once per poll. */
     private int stamp;
     private double mid;
@@ -132,6 +135,7 @@ public final class NPlusOneMatcher {
     private boolean evidence;
     /** Reused from poll to poll: one database's parents and their rows. */
     private final List<Series> parents = new ArrayList<>();
+    private final List<Series> children = new ArrayList<>();
     private long[] rows = new long[64];
     /** Fits made for the child being matched, and how many of them were far off. */
     private int fitted;
@@ -141,6 +145,7 @@ public final class NPlusOneMatcher {
     public NPlusOneMatcher(Settings settings, int pollsPerWindow) {
         this.settings = settings;
         this.pollsPerWindow = Math.max(1, pollsPerWindow);
+        this.restPolls = Math.max(REST_POLLS, this.pollsPerWindow / 8);
     }
 
     /** Every child in the history that matches a loop, one per (database, child). */
@@ -156,9 +161,17 @@ public final class NPlusOneMatcher {
         double seconds = history.coveredSeconds();
         for (List<Series> statements : history.databases()) {
             parents.clear();
+            children.clear();
+            // One walk over the database's statements (each one a cache miss): its parents and its children.
             for (Series s : statements) {
-                if (s.rows >= 2 * s.calls && s.calls > 0 && s.read && !s.removed) {
+                if (!s.read || s.removed) {
+                    continue;
+                }
+                if (s.rows >= 2 * s.calls && s.calls > 0) {
                     parents.add(s);
+                }
+                if (s.calls >= settings.minCalls()) {
+                    children.add(s);
                 }
             }
             parents.sort(Comparator.comparingLong(s -> s.rows));
@@ -169,10 +182,7 @@ public final class NPlusOneMatcher {
             for (int i = 0; i < count; i++) {
                 rows[i] = parents.get(i).rows;
             }
-            for (Series child : statements) {
-                if (child.calls < settings.minCalls() || !child.read || child.removed) {
-                    continue;
-                }
+            for (Series child : children) {
                 long[] halves = prepared(child).halves();
                 if (halves[0] == 0 || halves[2] == 0) {
                     continue; // a child that ran in one half only cannot be stable
@@ -183,7 +193,7 @@ public final class NPlusOneMatcher {
                     farOff = 0;
                     m = child.rows <= child.calls ? lookup(child, halves, count, seconds) : oncePerRow(child, halves, count, seconds);
                     if (m == null && fitted > 0 && farOff == fitted) {
-                        child.restUntil = stamp + REST_POLLS; // every candidate far off: not looked at again for a while
+                        child.restUntil = stamp + restPolls; // every candidate far off: not looked at again for a while
                     }
                 }
                 if (evidence) {
