@@ -60,7 +60,12 @@ public final class NPlusOneHistory {
         double execSeconds;
         /** Per-poll caches of what the matcher derives from the samples (see {@link #prepare}). */
         private int stamp = -1;
+        /**
+         * Calls and rows in the first and the second half of the window at the last {@link #prepare},
+         * kept as running sums: the first {@code split} samples are in the first half.
+         */
         private final long[] halves = new long[4];
+        private int split;
         private double[] callsPerInterval;
         private double[] rowsPerInterval;
         private boolean perIntervalReady;
@@ -92,21 +97,19 @@ public final class NPlusOneHistory {
             perIntervalReady = false;
             moments = null;
             regressor = null;
-            long c0 = 0, r0 = 0, c1 = 0, r1 = 0;
+            // The window's middle only moves on: samples pass from the second half to the first, kept as sums.
             int length = this.ends.length;
-            for (int k = 0, i = head; k < size; k++, i = i + 1 == length ? 0 : i + 1) {
-                if (midpoints[i] < mid) {
-                    c0 += sampleCalls[i];
-                    r0 += sampleRows[i];
-                } else {
-                    c1 += sampleCalls[i];
-                    r1 += sampleRows[i];
+            while (split < size) {
+                int i = (head + split) % length;
+                if (midpoints[i] >= mid) {
+                    break;
                 }
+                halves[0] += sampleCalls[i];
+                halves[1] += sampleRows[i];
+                halves[2] -= sampleCalls[i];
+                halves[3] -= sampleRows[i];
+                split++;
             }
-            halves[0] = c0;
-            halves[1] = r0;
-            halves[2] = c1;
-            halves[3] = r1;
         }
 
         /** The window's interval ends at the last {@link #prepare}. */
@@ -123,6 +126,8 @@ public final class NPlusOneHistory {
             sampleRows[i] = rows;
             sampleExec[i] = execSeconds;
             size++;
+            halves[2] += calls; // the newest sample is in the second half
+            halves[3] += rows;
             this.calls += calls;
             this.rows += rows;
             this.execSeconds += execSeconds;
@@ -133,6 +138,12 @@ public final class NPlusOneHistory {
             while (size > 0 && midpoints[head] <= from) {
                 calls -= sampleCalls[head];
                 rows -= sampleRows[head];
+                int half = split > 0 ? 0 : 2;
+                halves[half] -= sampleCalls[head];
+                halves[half + 1] -= sampleRows[head];
+                if (split > 0) {
+                    split--;
+                }
                 execSeconds -= sampleExec[head];
                 head = (head + 1) % ends.length;
                 size--;
