@@ -30,18 +30,18 @@ import io.pgvigil.statements.StatStatementsCollector.Statements;
 /**
  * {@code n_plus_one}: a child statement run once per row (or, for a lookup, once per distinct key)
  * that one or more parent statements returned, judged over a sliding window of recent intervals
- * ({@code window}, 1 minute by default and at least {@value #MIN_WINDOW_INTERVALS} polls: 2 minutes at
- * the default 15 s interval) by {@link NPlusOneMatcher}. The value is the impact: the round trips per second that one batched query
- * per parent call would have saved (child calls − parent calls over the window, per second of it);
- * warning at {@code warning}, critical at {@code critical}. The message adds the child's calls per
- * second and the database time it took.
+ * ({@code window}, 1 minute by default and at least {@value #MIN_WINDOW_INTERVALS} polls: 2 minutes
+ * at the default 15 s interval) by {@link NPlusOneMatcher}. The value is the impact: the round trips
+ * per second that one batched query per parent call would have saved (child calls − parent calls
+ * over the window, per second of it); warning at {@code warning}, critical at {@code critical}. The
+ * message adds the child's calls per second and the database time it took.
  *
- * <p>No flapping: a pair opens once it matched at 80 % ({@value #OPEN_SHARE}) of the polls of the last window
- * that judged its child (a poll judges a child that ran in both halves of a window of at least
- * {@value NPlusOneMatcher#MIN_EVIDENCE} intervals), those polls spanning at least a quarter of a
- * window; a poll that misses does not start it over. Once open it stays open, with its last value, until a whole window passes without
- * a match; a child that ran in the window without the pattern after that is measured at 0 and clears.
- * A child that did not run in the window at all is held, like every statement finding, for at most
+ * <p>No flapping: a pair opens once it matched at 80 % ({@value #OPEN_SHARE}) of the polls of the
+ * last window that judged its child (a poll judges a child that ran in both halves of a window of at
+ * least {@value NPlusOneMatcher#MIN_EVIDENCE} intervals), those polls spanning at least a quarter of
+ * a window; a poll that misses does not start it over. Once open it stays open, with its last value,
+ * until a whole window passes without a match; a child that ran in the window without the pattern
+ * after that is measured at 0 and clears. A child that did not run in the window at all is held, like every statement finding, for at most
  * {@value StatementChecks#MAX_HELD_INTERVALS} intervals. Utility statements are never children or
  * parents; pgvigil's own statements are not collected. Subject: the child's queryid.
  */
@@ -68,8 +68,7 @@ public class NPlusOneCheck extends ThresholdCheck {
     private final NPlusOneHistory history;
     private final NPlusOneMatcher matcher;
     private final Map<String, Seen> seen = new HashMap<>();
-    /** Polls in a window, and how many of them must have judged a child (a quarter) before it opens. */
-    private final int pollsPerWindow;
+    /** Polls since the first that judged a child before it may open: a quarter of a window's. */
     private final int judgedFor;
     /** The window as messages print it: "1m". */
     private final String windowText;
@@ -81,7 +80,7 @@ public class NPlusOneCheck extends ThresholdCheck {
         Duration window = effectiveWindow(this.config.window(), config.interval());
         this.windowSeconds = seconds(window);
         this.history = new NPlusOneHistory(windowSeconds);
-        this.pollsPerWindow = (int) Math.round(windowSeconds / seconds(config.interval()));
+        int pollsPerWindow = (int) Math.round(windowSeconds / seconds(config.interval()));
         this.judgedFor = (int) Math.ceil(pollsPerWindow / 4.0);
         this.matcher = new NPlusOneMatcher(settings(this.config), pollsPerWindow);
         this.windowText = window.toString().substring(2).toLowerCase(Locale.ROOT);
