@@ -191,6 +191,31 @@ class NPlusOneMatcherTest {
         assertThat(replay(loop, i -> i).subList(10, loop.size())).allSatisfy(m -> assertThat(m).hasSize(1));
     }
 
+    /**
+     * The list page at 2 s with its child gone for five intervals (10 s) while the list goes on: the
+     * matcher misses four polls, and the polls after the gap count them against the pair (matched at
+     * 21 of the 25 polls that judged it, still above the 80 % that opens a pair), rather than starting
+     * over as a run of matches would.
+     */
+    @Test
+    void missedPollsCountAgainstThePairInsteadOfStartingItOver() {
+        List<Interval> polls = IntervalRecording.read("list_page-2s-15");
+        java.util.Set<Double> gap = new java.util.HashSet<>();
+        polls.subList(21, 26).forEach(i -> gap.add(i.end()));
+        List<List<Match>> matches = replay(polls, i -> !gap.contains(i.end()) ? i
+                : new Interval(i.end(), i.seconds(), i.deltas().stream()
+                        .filter(d -> !(d.datname().equals("list_n1") && INVOICES.name().equals(shapeOf(d.text())))).toList()));
+        for (int poll = 25; poll <= 28; poll++) {
+            assertThat(describe(matches.get(poll))).as("poll %d", poll).isEmpty();
+        }
+        assertThat(matches.get(24)).hasSize(1);
+        assertThat(matches.get(24).get(0).matched()).isEqualTo(matches.get(24).get(0).judged());
+        Match after = matches.get(29).get(0);
+        assertThat(after.judged() - after.matched()).as("the four misses, still counted").isEqualTo(4);
+        assertThat(after.judgedFor()).isEqualTo(after.judged() - 1);
+        assertThat((double) after.matched()).isGreaterThanOrEqualTo(0.8 * after.judged());
+    }
+
     /** A Poisson count of mean {@code mean} (Knuth's method for small means, the normal approximation above 50). */
     static long poisson(java.util.Random random, double mean) {
         if (mean > 50) {
