@@ -7,22 +7,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import io.pgvigil.core.Evaluation;
-import io.pgvigil.core.Snapshot;
 import io.pgvigil.core.Severity;
 import io.pgvigil.core.Window;
 import io.pgvigil.testing.Recordings;
-import io.pgvigil.statements.StatStatementsCollector.Statement;
-import io.pgvigil.statements.StatStatementsCollector.Statements;
 import io.pgvigil.testing.Recordings.Poll;
 
 /**
@@ -104,7 +99,7 @@ class NPlusOneCheckTest {
         long child = polls.get(1).queryid(POSTS);
         String subject = Long.toString(child);
         for (int i = 0; i < 8; i++) { // the lookup alone goes on, once per poll
-            polls.add(ran(polls.get(polls.size() - 1), child, 1, 3, INTERVAL));
+            polls.add(Recordings.ran(polls.get(polls.size() - 1), child, 1, 3, INTERVAL));
         }
         Poll last = polls.get(polls.size() - 1);
         polls.add(last.at(last.snapshot().at().plus(Duration.ofMinutes(2))));
@@ -129,21 +124,6 @@ class NPlusOneCheckTest {
         assertThat(on(subject, verdicts.get(lastMatch + 8)))
                 .isEqualTo(Evaluation.measured(subject, 0, null, 0.1, "no N+1 pattern in the last 2m"));
         assertThat(on(subject, verdicts.get(polls.size() - 1))).as("not run for a whole window").isEqualTo(Evaluation.held(subject));
-    }
-
-    /** {@code poll} taken {@code later}, with {@code queryid} having run {@code calls} more times returning {@code rows} more rows. */
-    static Poll ran(Poll poll, long queryid, long calls, long rows, Duration later) {
-        Statements statements = poll.get(Statements.class);
-        List<Statement> entries = statements.entries().stream().map(e -> e.queryid() != queryid ? e
-                : new Statement(e.queryid(), e.dbid(), e.datname(), e.userid(), e.user(), e.toplevel(), e.calls() + calls,
-                        e.execSeconds() + 0.0001 * calls, e.planSeconds(), e.rows() + rows, e.sharedBlksHit(), e.sharedBlksRead(),
-                        e.tempBlksWritten(), e.statsSinceSeconds(), e.text()))
-                .toList();
-        Map<Class<?>, Object> results = new HashMap<>(poll.snapshot().results());
-        results.put(Statements.class, new Statements(entries, statements.deallocations(), statements.statsResetSeconds(),
-                statements.textFetches(), statements.blockSize(), statements.ownEntries()));
-        return new Poll(new Snapshot(poll.snapshot().at().plus(later), poll.snapshot().server(), results), poll.collectors(),
-                poll.durationSeconds(), poll.error());
     }
 
     /**
