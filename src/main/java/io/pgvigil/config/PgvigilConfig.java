@@ -496,9 +496,9 @@ public interface PgvigilConfig {
 
     interface NPlusOne extends CheckConfig {
         /**
-         * How much recent history a pair is judged over, whatever {@code pgvigil.interval} is: a slow
-         * endpoint's loop straddles several polls and adds up here. Stretched to two polls when
-         * pgvigil.interval is longer than half of it.
+         * How much recent history a pair is judged over: a slow endpoint's loop straddles several
+         * polls and adds up here. Stretched to eight polls when pgvigil.interval is longer than an
+         * eighth of it (2 minutes at 15 s): timing is evidence only over enough intervals.
          */
         @DurationMin(seconds = 1, message = Allowed.AT_LEAST_1S)
         @WithDefault("1m")

@@ -30,15 +30,18 @@ import io.pgvigil.statements.StatStatementsCollector.Statements;
 /**
  * {@code n_plus_one}: a child statement run once per row (or, for a lookup, once per distinct key)
  * that one or more parent statements returned, judged over a sliding window of recent intervals
- * ({@code window}, 1 minute by default, whatever {@code pgvigil.interval} is) by
- * {@link NPlusOneMatcher}. The value is the impact: the round trips per second that one batched query
- * per parent call would have saved (child calls − parent calls over the window, per second of it);
- * warning at {@code warning}, critical at {@code critical}. The message adds the child's calls per
- * second and the database time it took.
+ * ({@code window}, 1 minute by default and at least {@value #MIN_WINDOW_INTERVALS} polls: 2 minutes
+ * at the default 15 s interval) by {@link NPlusOneMatcher}. The value is the impact: the round trips
+ * per second that one batched query per parent call would have saved (child calls − parent calls
+ * over the window, per second of it); warning at {@code warning}, critical at {@code critical}. The
+ * message adds the child's calls per second and the database time it took.
  *
- * <p>No flapping: a matched pair stays open, with its last value, until a whole window passes without
- * a match; a child that ran in the window without the pattern after that is measured at 0 and clears.
- * A child that did not run in the window at all is held, like every statement finding, for at most
+ * <p>No flapping: a pair opens once it matched at 80 % ({@value #OPEN_SHARE}) of the polls of the
+ * last window that judged its child (a poll judges a child that ran in both halves of a window of at
+ * least {@value NPlusOneMatcher#MIN_EVIDENCE} intervals), those polls spanning at least a quarter of
+ * a window; a poll that misses does not start it over. Once open it stays open, with its last value,
+ * until a whole window passes without a match; a child that ran in the window without the pattern
+ * after that is measured at 0 and clears. A child that did not run in the window at all is held, like every statement finding, for at most
  * {@value StatementChecks#MAX_HELD_INTERVALS} intervals. Utility statements are never children or
  * parents; pgvigil's own statements are not collected. Subject: the child's queryid.
  */
@@ -55,19 +58,18 @@ public class NPlusOneCheck extends ThresholdCheck {
     private record Seen(double at, Evaluation evaluation) {
     }
 
-    /** Since when a child has matched at every poll, and its calls per parent row then. */
-    private record Streak(double since, double perRow) {
-    }
-
-    /** Most a child's calls per parent row may drift, as a factor, within a streak. */
-    static final double DRIFT = 1.5;
+    /** Least share of the polls of a window that judged a child which must have matched it for the pair to open. */
+    static final double OPEN_SHARE = 0.8;
+    /** Fewest intervals a window holds: the default minute is stretched to this many polls (see {@link #effectiveWindow}). */
+    static final int MIN_WINDOW_INTERVALS = 8;
 
     private final PgvigilConfig.NPlusOne config;
     private final double windowSeconds;
     private final NPlusOneHistory history;
     private final NPlusOneMatcher matcher;
     private final Map<String, Seen> seen = new HashMap<>();
-    private Map<String, Streak> streaks = new HashMap<>();
+    /** Polls since the first that judged a child before it may open: a quarter of a window's. */
+    private final int judgedFor;
     /** The window as messages print it: "1m". */
     private final String windowText;
 
@@ -78,17 +80,20 @@ public class NPlusOneCheck extends ThresholdCheck {
         Duration window = effectiveWindow(this.config.window(), config.interval());
         this.windowSeconds = seconds(window);
         this.history = new NPlusOneHistory(windowSeconds);
-        this.matcher = new NPlusOneMatcher(settings(this.config));
+        int pollsPerWindow = (int) Math.round(windowSeconds / seconds(config.interval()));
+        this.judgedFor = (int) Math.ceil(pollsPerWindow / 4.0);
+        this.matcher = new NPlusOneMatcher(settings(this.config), pollsPerWindow);
         this.windowText = window.toString().substring(2).toLowerCase(Locale.ROOT);
     }
 
     /**
-     * The window a pair is judged over: {@code window}, stretched to two polls when
-     * {@code pgvigil.interval} is longer than half of it (a pair is judged over at least two intervals).
+     * The window a pair is judged over: {@code window}, stretched to {@value #MIN_WINDOW_INTERVALS}
+     * polls when {@code pgvigil.interval} is longer than an eighth of it (1 minute up to a 7.5 s interval,
+     * 2 minutes at 15 s): timing is evidence only over enough intervals.
      */
     static Duration effectiveWindow(Duration window, Duration interval) {
-        Duration twoPolls = interval.multipliedBy(2);
-        return window.compareTo(twoPolls) < 0 ? twoPolls : window;
+        Duration least = interval.multipliedBy(MIN_WINDOW_INTERVALS);
+        return window.compareTo(least) < 0 ? least : window;
     }
 
     static NPlusOneMatcher.Settings settings(PgvigilConfig.NPlusOne c) {
@@ -110,29 +115,22 @@ public class NPlusOneCheck extends ThresholdCheck {
         history.retain(present);
 
         Map<String, Evaluation> found = new LinkedHashMap<>();
-        Map<String, Streak> nextStreaks = new HashMap<>();
         for (Match m : matcher.match(history)) {
             String subject = Long.toString(m.child());
-            // Per database: databases made from one template share queryids, and their loops are their own.
-            String streakKey = m.datname() + '\u0000' + subject;
-            double perRow = (double) m.calls() / m.parents().stream().mapToLong(Parent::rows).sum();
-            Streak streak = streaks.get(streakKey);
-            if (streak == null || perRow > streak.perRow() * DRIFT || perRow * DRIFT < streak.perRow()) {
-                streak = new Streak(now, perRow);
-            }
-            nextStreaks.put(streakKey, streak);
             double value = m.avoidablePerSecond();
             Evaluation e;
-            if (seen.containsKey(subject) || now - streak.since() >= windowSeconds - 1e-6) {
+            if (seen.containsKey(subject) || m.judgedFor() >= judgedFor && m.matched() >= OPEN_SHARE * m.judged() - 1e-9) {
                 e = Evaluation.above(subject, value, warning(), critical(), message(m));
             } else {
-                // Matched through a whole window before it opens: a fluke of one poll's window is not a loop.
-                e = Evaluation.measured(subject, value, null, warning(), message(m) + String.format(Locale.ROOT,
-                        " (matched for %.0f s; opens once matched for a whole window)", now - streak.since()));
+                // Seen in most of the window before it opens: a fluke of a few polls is not a loop.
+                e = Evaluation.measured(subject, value, null, warning(), message(m) + (m.judged() == 0
+                        ? " (not judged yet: the window holds fewer than " + NPlusOneMatcher.MIN_EVIDENCE + " intervals)"
+                        : String.format(Locale.ROOT, " (matched at %d of the %d polls that judged it in the last %s; opens once"
+                                + " matched at %.0f %% of them, judged over %d polls)", m.matched(), m.judged(), windowText,
+                                OPEN_SHARE * 100, judgedFor + 1)));
             }
             found.merge(e.subject(), e, (a, b) -> a.value() >= b.value() ? a : b);
         }
-        streaks = nextStreaks;
         // A child that did not run in this interval has paused: its clock stops, so that a loop that comes
         // back after a pause is the same incident, and its finding is held (cleared after the hold limit
         // if it never comes back) rather than judged clean on the few calls of its return.

@@ -4,6 +4,8 @@ import java.util.ArrayDeque;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.List;
+import java.util.ArrayList;
 import java.util.Map;
 import java.util.Set;
 
@@ -23,13 +25,16 @@ public final class NPlusOneHistory {
     }
 
     record Key(long dbid, long queryid) {
-    }
 
-    /** {@code end} and {@code seconds} in epoch seconds: the interval (end - seconds, end]. */
-    record Sample(double end, double seconds, long calls, long rows, double execSeconds) {
+        // Written out: the record's generated ones showed in the profile (a lookup per statement per poll).
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Key k && k.dbid == dbid && k.queryid == queryid;
+        }
 
-        double midpoint() {
-            return end - seconds / 2;
+        @Override
+        public int hashCode() {
+            return Long.hashCode(queryid * 31 + dbid);
         }
     }
 
@@ -42,15 +47,41 @@ public final class NPlusOneHistory {
         boolean data = true;
         /** Whether it reads (SELECT, WITH, VALUES, TABLE): only reads are loops' children or parents. */
         boolean read = true;
-        final ArrayDeque<Sample> samples = new ArrayDeque<>(4);
+        /** The samples, oldest first, in parallel arrays used as a ring from {@code head}: no object per sample. */
+        private double[] ends = new double[4];
+        private double[] midpoints = new double[4];
+        private long[] sampleCalls = new long[4];
+        private long[] sampleRows = new long[4];
+        private double[] sampleExec = new double[4];
+        private int head;
+        private int size;
         long calls;
         long rows;
         double execSeconds;
         /** Per-poll caches of what the matcher derives from the samples (see {@link #prepare}). */
         private int stamp = -1;
+        /**
+         * Calls and rows in the first and the second half of the window at the last {@link #prepare},
+         * kept as running sums: the first {@code split} samples are in the first half.
+         */
         private final long[] halves = new long[4];
+        private int split;
         private double[] callsPerInterval;
         private double[] rowsPerInterval;
+        private boolean perIntervalReady;
+        /** The matcher's fit inputs, derived from the per-interval series once per poll (null until needed). */
+        NPlusOneMatcher.Moments moments;
+        NPlusOneMatcher.Regressor regressor;
+        /**
+         * The matcher's verdicts at the last polls that judged this statement as a child, by poll number
+         * modulo their length: 0 not judged, 1 judged without a match, 2 matched (null until judged).
+         */
+        byte[] verdicts;
+        int lastVerdict;
+        /** Whether it left {@link NPlusOneHistory#series} (it may linger in a database's list a while). */
+        boolean removed;
+        /** The matcher does not look at this child again before this poll (see NPlusOneMatcher#REST_POLLS). */
+        int restUntil = Integer.MIN_VALUE;
 
         Series(Key key) {
             this.key = key;
@@ -62,26 +93,86 @@ public final class NPlusOneHistory {
                 return;
             }
             this.stamp = stamp;
-            this.ends = ends;
-            callsPerInterval = null;
-            rowsPerInterval = null;
-            long c0 = 0, r0 = 0, c1 = 0, r1 = 0;
-            for (Sample s : samples) {
-                if (s.midpoint() < mid) {
-                    c0 += s.calls();
-                    r0 += s.rows();
-                } else {
-                    c1 += s.calls();
-                    r1 += s.rows();
+            this.windowEnds = ends;
+            perIntervalReady = false;
+            moments = null;
+            regressor = null;
+            // The window's middle only moves on: samples pass from the second half to the first, kept as sums.
+            int length = this.ends.length;
+            while (split < size) {
+                int i = (head + split) % length;
+                if (midpoints[i] >= mid) {
+                    break;
                 }
+                halves[0] += sampleCalls[i];
+                halves[1] += sampleRows[i];
+                halves[2] -= sampleCalls[i];
+                halves[3] -= sampleRows[i];
+                split++;
             }
-            halves[0] = c0;
-            halves[1] = r0;
-            halves[2] = c1;
-            halves[3] = r1;
         }
 
-        private double[] ends;
+        /** The window's interval ends at the last {@link #prepare}. */
+        private double[] windowEnds;
+
+        void addSample(double end, double seconds, long calls, long rows, double execSeconds) {
+            if (size == ends.length) {
+                grow();
+            }
+            int i = (head + size) % ends.length;
+            ends[i] = end;
+            midpoints[i] = end - seconds / 2;
+            sampleCalls[i] = calls;
+            sampleRows[i] = rows;
+            sampleExec[i] = execSeconds;
+            size++;
+            halves[2] += calls; // the newest sample is in the second half
+            halves[3] += rows;
+            this.calls += calls;
+            this.rows += rows;
+            this.execSeconds += execSeconds;
+        }
+
+        /** Drops the samples whose midpoint is at or before {@code from}; whether any is left. */
+        boolean dropBefore(double from) {
+            while (size > 0 && midpoints[head] <= from) {
+                calls -= sampleCalls[head];
+                rows -= sampleRows[head];
+                int half = split > 0 ? 0 : 2;
+                halves[half] -= sampleCalls[head];
+                halves[half + 1] -= sampleRows[head];
+                if (split > 0) {
+                    split--;
+                }
+                execSeconds -= sampleExec[head];
+                head = (head + 1) % ends.length;
+                size--;
+            }
+            return size > 0;
+        }
+
+        private void grow() {
+            int n = ends.length * 2;
+            double[] e = new double[n];
+            double[] m = new double[n];
+            long[] c = new long[n];
+            long[] r = new long[n];
+            double[] x = new double[n];
+            for (int k = 0; k < size; k++) {
+                int i = (head + k) % ends.length;
+                e[k] = ends[i];
+                m[k] = midpoints[i];
+                c[k] = sampleCalls[i];
+                r[k] = sampleRows[i];
+                x[k] = sampleExec[i];
+            }
+            ends = e;
+            midpoints = m;
+            sampleCalls = c;
+            sampleRows = r;
+            sampleExec = x;
+            head = 0;
+        }
 
         /** Calls and rows in the first half of the window ([0], [1]) and in the second ([2], [3]); after {@link #prepare}. */
         long[] halves() {
@@ -90,18 +181,28 @@ public final class NPlusOneHistory {
 
         /** Calls ({@code rows} false) or rows per interval of the window; after {@link #prepare}. */
         double[] perInterval(boolean rows) {
-            if (callsPerInterval == null) {
-                callsPerInterval = new double[ends.length];
-                rowsPerInterval = new double[ends.length];
-                int i = 0;
+            if (!perIntervalReady) {
+                perIntervalReady = true;
+                double[] window = windowEnds;
+                // Reused from poll to poll while the window holds as many intervals.
+                if (callsPerInterval == null || callsPerInterval.length != window.length) {
+                    callsPerInterval = new double[window.length];
+                    rowsPerInterval = new double[window.length];
+                } else {
+                    java.util.Arrays.fill(callsPerInterval, 0);
+                    java.util.Arrays.fill(rowsPerInterval, 0);
+                }
+                int w = 0;
+                int length = ends.length;
                 // Samples and intervals are both in time order: one walk, no search.
-                for (Sample s : samples) {
-                    while (i < ends.length && ends[i] < s.end()) {
-                        i++;
+                for (int k = 0, i = head; k < size; k++, i = i + 1 == length ? 0 : i + 1) {
+                    double end = ends[i];
+                    while (w < window.length && window[w] < end) {
+                        w++;
                     }
-                    if (i < ends.length && ends[i] == s.end()) {
-                        callsPerInterval[i] += s.calls();
-                        rowsPerInterval[i] += s.rows();
+                    if (w < window.length && window[w] == end) {
+                        callsPerInterval[w] += sampleCalls[i];
+                        rowsPerInterval[w] += sampleRows[i];
                     }
                 }
             }
@@ -119,8 +220,20 @@ public final class NPlusOneHistory {
 
     private final double windowSeconds;
     private final Map<Key, Series> series = new HashMap<>();
-    /** The intervals in the window: start and end of each, oldest first. */
-    private final ArrayDeque<double[]> intervals = new ArrayDeque<>();
+    /** The same statements per database, as the matcher walks them (kept, not regrouped at every poll). */
+    private final Map<Long, List<Series>> databases = new HashMap<>();
+    /** The intervals in the window, oldest first. */
+    private final ArrayDeque<Interval> intervals = new ArrayDeque<>();
+    /** Statements removed from {@link #series} but still in {@link #databases} (dropped from there in batches). */
+    private int removed;
+
+    /** An interval of the window, with the statements that have a sample in it: only they age when it leaves. */
+    private record Interval(double start, double end, List<Series> members) {
+
+        double midpoint() {
+            return (start + end) / 2;
+        }
+    }
 
     public NPlusOneHistory(double windowSeconds) {
         this.windowSeconds = windowSeconds;
@@ -129,45 +242,77 @@ public final class NPlusOneHistory {
     /** Records the interval ending at {@code end} (epoch seconds) and drops what left the window. */
     public void add(double end, double seconds, Collection<Delta> deltas) {
         if (seconds > 0) {
-            intervals.addLast(new double[] { end - seconds, end });
+            Interval interval = new Interval(end - seconds, end, new ArrayList<>(deltas.size()));
+            intervals.addLast(interval);
             for (Delta d : deltas) {
                 if (d.calls() <= 0) {
                     continue;
                 }
-                Series s = series.computeIfAbsent(new Key(d.dbid(), d.queryid()), Series::new);
+                Key key = new Key(d.dbid(), d.queryid());
+                Series s = series.get(key);
+                if (s == null) {
+                    s = new Series(key);
+                    series.put(key, s);
+                    databases.computeIfAbsent(d.dbid(), k -> new ArrayList<>()).add(s);
+                }
                 s.datname = d.datname();
                 if (d.text() != null && !d.text().equals(s.text)) {
                     s.text = d.text();
                     s.data = SqlText.isDataStatement(s.text);
                     s.read = READ.matcher(s.text).find();
                 }
-                s.samples.addLast(new Sample(end, seconds, d.calls(), d.rows(), d.execSeconds()));
-                s.calls += d.calls();
-                s.rows += d.rows();
-                s.execSeconds += d.execSeconds();
+                s.addSample(end, seconds, d.calls(), d.rows(), d.execSeconds());
+                interval.members().add(s);
             }
         }
         double from = end - windowSeconds;
-        while (!intervals.isEmpty() && (intervals.peekFirst()[0] + intervals.peekFirst()[1]) / 2 <= from) {
-            intervals.removeFirst();
-        }
-        for (Iterator<Series> it = series.values().iterator(); it.hasNext();) {
-            Series s = it.next();
-            while (!s.samples.isEmpty() && s.samples.peekFirst().midpoint() <= from) {
-                Sample gone = s.samples.removeFirst();
-                s.calls -= gone.calls();
-                s.rows -= gone.rows();
-                s.execSeconds -= gone.execSeconds();
+        while (!intervals.isEmpty() && intervals.peekFirst().midpoint() <= from) {
+            // Only the statements that ran in the interval leaving the window age: no walk over all of them.
+            for (Series s : intervals.removeFirst().members()) {
+                if (!s.dropBefore(from) && series.get(s.key) == s) {
+                    series.remove(s.key);
+                    s.removed = true;
+                    removed++;
+                }
             }
-            if (s.samples.isEmpty()) {
+        }
+        regroup();
+    }
+
+    /** Forgets the statements that pg_stat_statements no longer has (evicted, reset). */
+    public void retain(Set<Long> queryids) {
+        series.values().removeIf(s -> {
+            if (queryids.contains(s.key.queryid())) {
+                return false;
+            }
+            s.removed = true;
+            removed++;
+            return true;
+        });
+        regroup();
+    }
+
+    /**
+     * Drops from {@link #databases} the statements no longer in {@link #series}, once they are a
+     * quarter of them (readers skip those marked {@code removed} meanwhile).
+     */
+    private void regroup() {
+        if (removed == 0 || removed < series.size() / 4 + 16) {
+            return;
+        }
+        removed = 0;
+        for (Iterator<List<Series>> it = databases.values().iterator(); it.hasNext();) {
+            List<Series> statements = it.next();
+            statements.removeIf(s -> s.removed);
+            if (statements.isEmpty()) {
                 it.remove();
             }
         }
     }
 
-    /** Forgets the statements that pg_stat_statements no longer has (evicted, reset). */
-    public void retain(Set<Long> queryids) {
-        series.values().removeIf(s -> !queryids.contains(s.key.queryid()));
+    /** Statements that ran in the window, per database; skip those marked {@code removed}. */
+    Collection<List<Series>> databases() {
+        return databases.values();
     }
 
     /** Statements that ran in the window. */
@@ -186,8 +331,8 @@ public final class NPlusOneHistory {
     double[] ends() {
         double[] ends = new double[intervals.size()];
         int i = 0;
-        for (double[] interval : intervals) {
-            ends[i++] = interval[1];
+        for (Interval interval : intervals) {
+            ends[i++] = interval.end();
         }
         return ends;
     }
@@ -199,12 +344,12 @@ public final class NPlusOneHistory {
 
     /** Start of the oldest interval in the window (epoch seconds), NaN when empty. */
     double start() {
-        return intervals.isEmpty() ? Double.NaN : intervals.peekFirst()[0];
+        return intervals.isEmpty() ? Double.NaN : intervals.peekFirst().start();
     }
 
     /** End of the newest interval in the window (epoch seconds), NaN when empty. */
     double end() {
-        return intervals.isEmpty() ? Double.NaN : intervals.peekLast()[1];
+        return intervals.isEmpty() ? Double.NaN : intervals.peekLast().end();
     }
 
     /** Seconds the window's intervals cover. */

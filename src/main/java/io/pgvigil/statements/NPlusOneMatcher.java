@@ -2,9 +2,7 @@ package io.pgvigil.statements;
 
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 
 import io.pgvigil.statements.NPlusOneHistory.Series;
 
@@ -25,15 +23,24 @@ import io.pgvigil.statements.NPlusOneHistory.Series;
  * Children and parents are reads (SELECT, WITH, VALUES, TABLE): a write per row is as many calls
  * with or without JDBC batching. Every parent runs fewer times than the child, with at least {@code min-fan-out} child calls per
  * parent call, and the child has {@code min-calls} calls in the window. What tells a loop from two
- * busy statements whose totals happen to match is stability: the window is cut into two halves by
- * time, and in each half every parent and the child ran, and child calls per parent row (and, for one
- * parent, child calls per parent call) stay within a factor of {@value #STABILITY} of the window's.
+ * busy statements whose totals happen to match is stability and timing: the window is cut into two
+ * halves by time, and in each half every parent and the child ran, and child calls per parent row
+ * (and, for one parent, child calls per parent call) stay within a factor of {@value #STABILITY} of
+ * the window's; a child whose calls per interval vary (coefficient of variation {@value #FLAT} or
+ * more) must follow its parent's rows interval by interval ({@link Moments#comoves}) over at least
+ * {@value #MIN_EVIDENCE} intervals. Counts alone (a flat child) admit one parent in the tight band
+ * [{@code ratio-min}, {@code ratio-max}] only: a lookup below it (an identity map) or with several
+ * parents needs evidence ({@link #evidenced}): {@value #MIN_EVIDENCE} intervals or more, both series
+ * varying, and an adjusted fit of at least {@value #STRONG_FIT}.
+ *
+ * <p>Each match carries the tally of the polls of the last window that judged its child (see
+ * {@link Match#judged()}): the check opens a pair matched at most of them.
  *
  * <p>Cost: parents are sorted by rows once per database, and each child finds its candidates by
  * binary search over that order; of those within its rows band, nearest first, the ones with enough
  * fan-out are looked at closely (at most twice {@value #MAX_CANDIDATES}, keeping
  * {@value #MAX_CANDIDATES}), scanning at most {@value #MAX_SCANNED}: O(n log n) for n statements, no
- * all-pairs loop.
+ * all-pairs loop. A child whose every fitted candidate was far off rests an eighth of a window.
  */
 public final class NPlusOneMatcher {
 
@@ -43,13 +50,44 @@ public final class NPlusOneMatcher {
     static final double STABILITY = 2.0;
     /** Most parents named for one child. */
     static final int MAX_PARENTS = 4;
-    /** A child whose calls per interval vary less than this (coefficient of variation) cannot tell a parent by timing. */
-    static final double FLAT = 0.25;
+    /**
+     * A child whose calls per interval vary less than this (coefficient of variation) cannot tell a
+     * parent by timing: only one parent in the tight band can explain it, by counts alone.
+     */
+    static final double FLAT = 0.05;
     /** Least share of the variance of the child's calls per interval that a parent's rows must explain. */
     static final double MIN_FIT = 0.5;
-    /** Most candidate parents of a lookup looked at closely (the nearest in rows). */
+    /**
+     * Fewest intervals in the window for timing to be evidence: a fit over fewer points is luck as often
+     * as not, so before that only a flat child in the tight band with one parent matches.
+     */
+    static final int MIN_EVIDENCE = 6;
+    /**
+     * Least coefficient of variation, of the child's calls and of the parents' rows per interval, for a
+     * fit to be evidence of a loose ratio or of several parents: two flat series fit anything.
+     */
+    static final double MIN_VARIATION = FLAT;
+    /**
+     * Least share of the variance of the child's calls (adjusted fit) that the parents' rows must
+     * explain for a loose ratio or several parents; {@value #STRONGER_FIT} over fewer than
+     * {@value #SHORT_WINDOW} intervals (2 minutes at 15 s), where among thousands of candidate pairs a
+     * few fit 0.9 by chance.
+     */
+    static final double STRONG_FIT = 0.9;
+    static final double STRONGER_FIT = 0.95;
+    static final int SHORT_WINDOW = 12;
+    /**
+     * An adjusted fit below this is far off. A child whose every fitted candidate was far off is not
+     * looked at for the next eighth of a window (at least {@value #REST_POLLS} polls: 2 at 15 s, 3 at
+     * 2 s), whose windows share all but a few intervals with this one: on busy unrelated traffic the
+     * fits were most of the matching's cost. It counts as judged without a match meanwhile; a loop that
+     * starts then is at most that many polls late.
+     */
+    static final double FAR_OFF = 0;
+    static final int REST_POLLS = 2;
     /** Most parents within the child's rows band scanned for candidates, whatever their fan-out. */
     static final int MAX_SCANNED = 256;
+    /** Most candidate parents of a lookup looked at closely (the nearest in rows). */
     static final int MAX_CANDIDATES = 8;
 
     public record Settings(long minCalls, double minFanOut, double ratioMin, double lookupRatioMin, double ratioMax) {
@@ -63,9 +101,12 @@ public final class NPlusOneMatcher {
      * A child and its parents over {@code seconds} of window.
      *
      * @param lookup whether the child returns at most one row per call
+     * @param judged how many of the last {@code pollsPerWindow} polls (this one included) judged the child
+     * @param matched how many of those matched it (this one included)
+     * @param judgedFor polls since the oldest of those (0: this one only)
      */
     public record Match(long dbid, String datname, long child, String text, long calls, long rows, double execSeconds,
-            boolean lookup, List<Parent> parents, double seconds) {
+            boolean lookup, List<Parent> parents, double seconds, int judged, int matched, int judgedFor) {
 
         public long parentCalls() {
             return parents.stream().mapToLong(Parent::calls).sum();
@@ -82,13 +123,29 @@ public final class NPlusOneMatcher {
     }
 
     private final Settings settings;
+    /** Polls in a window: how far back {@link Match#judged()} and {@link Match#matched()} count. */
+    private final int pollsPerWindow;
+    /** Polls a child whose every fitted candidate was far off is left alone (see {@link #FAR_OFF}). */
+    private final int restPolls;
     /** Numbers each call of {@link #match}, so that a series derives its halves and per-interval sums once per poll. */
     private int stamp;
     private double mid;
     private double[] ends;
+    /** Whether the window holds {@link #MIN_EVIDENCE} intervals: timing can be evidence. */
+    private boolean evidence;
+    /** Reused from poll to poll: one database's parents and their rows. */
+    private final List<Series> parents = new ArrayList<>();
+    private final List<Series> children = new ArrayList<>();
+    private long[] rows = new long[64];
+    /** Fits made for the child being matched, and how many of them were far off. */
+    private int fitted;
+    private int farOff;
 
-    public NPlusOneMatcher(Settings settings) {
+    /** @param pollsPerWindow polls in a window, for the tally of each match (at least 1) */
+    public NPlusOneMatcher(Settings settings, int pollsPerWindow) {
         this.settings = settings;
+        this.pollsPerWindow = Math.max(1, pollsPerWindow);
+        this.restPolls = Math.max(REST_POLLS, this.pollsPerWindow / 8);
     }
 
     /** Every child in the history that matches a loop, one per (database, child). */
@@ -100,32 +157,48 @@ public final class NPlusOneMatcher {
         stamp++;
         mid = (history.start() + history.end()) / 2;
         ends = history.ends();
+        evidence = history.intervals() >= MIN_EVIDENCE;
         double seconds = history.coveredSeconds();
-        Map<Long, List<Series>> byDatabase = new HashMap<>();
-        for (Series s : history.series()) {
-            byDatabase.computeIfAbsent(s.key.dbid(), k -> new ArrayList<>()).add(s);
-        }
-        for (List<Series> statements : byDatabase.values()) {
-            List<Series> parents = new ArrayList<>();
+        for (List<Series> statements : history.databases()) {
+            parents.clear();
+            children.clear();
+            // One walk over the database's statements (each one a cache miss): its parents and its children.
             for (Series s : statements) {
-                if (s.rows >= 2 * s.calls && s.calls > 0 && s.read) {
-                    parents.add(s);
-                }
-            }
-            if (parents.isEmpty()) {
-                continue;
-            }
-            parents.sort(Comparator.comparingLong(s -> s.rows));
-            long[] rows = new long[parents.size()];
-            for (int i = 0; i < rows.length; i++) {
-                rows[i] = parents.get(i).rows;
-            }
-            for (Series child : statements) {
-                if (child.calls < settings.minCalls() || !child.read) {
+                if (!s.read || s.removed) {
                     continue;
                 }
-                Match m = child.rows <= child.calls ? lookup(child, parents, rows, seconds)
-                        : oncePerRow(child, parents, rows, seconds);
+                if (s.rows >= 2 * s.calls && s.calls > 0) {
+                    parents.add(s);
+                }
+                if (s.calls >= settings.minCalls()) {
+                    children.add(s);
+                }
+            }
+            parents.sort(Comparator.comparingLong(s -> s.rows));
+            if (rows.length < parents.size()) {
+                rows = new long[Math.max(parents.size(), rows.length * 2)];
+            }
+            int count = parents.size();
+            for (int i = 0; i < count; i++) {
+                rows[i] = parents.get(i).rows;
+            }
+            for (Series child : children) {
+                long[] halves = prepared(child).halves();
+                if (halves[0] == 0 || halves[2] == 0) {
+                    continue; // a child that ran in one half only cannot be stable
+                }
+                Match m = null;
+                if (count > 0 && child.restUntil < stamp) {
+                    fitted = 0;
+                    farOff = 0;
+                    m = child.rows <= child.calls ? lookup(child, halves, count, seconds) : oncePerRow(child, halves, count, seconds);
+                    if (m == null && fitted > 0 && farOff == fitted) {
+                        child.restUntil = stamp + restPolls; // every candidate far off: not looked at again for a while
+                    }
+                }
+                if (evidence) {
+                    m = tally(child, m); // judged: matched or not, it counts
+                }
                 if (m != null) {
                     matches.add(m);
                 }
@@ -134,20 +207,91 @@ public final class NPlusOneMatcher {
         return matches;
     }
 
-    /** A one-to-many child: one parent, calls ≈ its rows. */
+    /**
+     * Records this poll's verdict on a judged child and returns its match (if any) with the tally of the
+     * polls of the last window that judged it.
+     */
+    private Match tally(Series child, Match m) {
+        int w = pollsPerWindow;
+        if (child.verdicts == null || child.verdicts.length != w) {
+            child.verdicts = new byte[w];
+        } else {
+            // Polls since the last verdict that did not judge the child: clear what they overwrite.
+            for (int p = child.lastVerdict + 1, cleared = 0; p < stamp && cleared < w; p++, cleared++) {
+                child.verdicts[Math.floorMod(p, w)] = 0;
+            }
+        }
+        child.verdicts[Math.floorMod(stamp, w)] = (byte) (m == null ? 1 : 2);
+        child.lastVerdict = stamp;
+        if (m == null) {
+            return null;
+        }
+        int judgedPolls = 0;
+        int matchedPolls = 0;
+        int oldest = 0;
+        for (int age = 0; age < w; age++) {
+            byte v = child.verdicts[Math.floorMod(stamp - age, w)];
+            if (v != 0) {
+                judgedPolls++;
+                oldest = age;
+                if (v == 2) {
+                    matchedPolls++;
+                }
+            }
+        }
+        return new Match(m.dbid(), m.datname(), m.child(), m.text(), m.calls(), m.rows(), m.execSeconds(), m.lookup(),
+                m.parents(), m.seconds(), judgedPolls, matchedPolls, oldest);
+    }
+
     /** The series' halves and per-interval sums, computed once per poll. */
     private Series prepared(Series s) {
         s.prepare(stamp, mid, ends);
         return s;
     }
 
-    private Match oncePerRow(Series child, List<Series> parents, long[] rows, double seconds) {
+    /** What the fits need of a child's calls per interval, once per poll. */
+    private Moments moments(Series child) {
+        if (child.moments == null) {
+            child.moments = new Moments(prepared(child).perInterval(false));
+        }
+        return child.moments;
+    }
+
+    /** What the fits need of a parent's rows per interval, once per poll. */
+    private Regressor regressor(Series parent) {
+        if (parent.regressor == null) {
+            parent.regressor = new Regressor(prepared(parent).perInterval(true));
+        }
+        return parent.regressor;
+    }
+
+    /**
+     * {@link Moments#comoves} of the child and one candidate parent, counting the fits made for the
+     * child at this poll and those far off (adjusted fit below {@value #FAR_OFF}).
+     */
+    private boolean inStep(Series child, Series p) {
+        Moments moments = moments(child);
+        if (moments.flat) {
+            return true;
+        }
+        if (moments.calls.length < MIN_EVIDENCE) {
+            return false;
+        }
+        double fit = moments.fit(regressor(p));
+        fitted++;
+        if (fit < FAR_OFF) {
+            farOff++;
+        }
+        return fit >= MIN_FIT;
+    }
+
+    /** A one-to-many child: one parent, calls within the tight band of its rows. */
+    private Match oncePerRow(Series child, long[] childHalves, int count, double seconds) {
         long low = (long) Math.ceil(child.calls / settings.ratioMax());
         long high = (long) Math.floor(child.calls / settings.ratioMin());
         Series best = null;
         double bestDistance = Double.MAX_VALUE;
-        long[] childHalves = null;
-        for (int i = lowerBound(rows, low); i < rows.length && rows[i] <= high; i++) {
+        for (int i = lowerBound(rows, count, low); i < count && rows[i] <= high; i++) {
             Series p = parents.get(i);
             if (p == child || p.calls * settings.minFanOut() > child.calls) {
                 continue;
@@ -156,10 +300,8 @@ public final class NPlusOneMatcher {
             if (distance >= bestDistance) {
                 continue;
             }
-            if (childHalves == null) {
-                childHalves = prepared(child).halves();
-            }
-            if (stable(child, childHalves, List.of(p)) && comoves(child.perInterval(false), p.perInterval(true))) {
+            long[] h = prepared(p).halves();
+            if (stableSingle(childHalves, h, child.calls, p.rows, p.calls) && inStep(child, p)) {
                 best = p;
                 bestDistance = distance;
             }
@@ -167,32 +309,35 @@ public final class NPlusOneMatcher {
         return best == null ? null : match(child, List.of(best), false, seconds);
     }
 
-    /** A lookup child: one or more parents whose rows together explain its calls. */
-    private Match lookup(Series child, List<Series> parents, long[] rows, double seconds) {
-        long low = Math.max(2, (long) Math.ceil(child.calls * MIN_SHARE));
-        long high = (long) Math.floor(child.calls / settings.lookupRatioMin());
-        int from = lowerBound(rows, low);
-        int to = lowerBound(rows, high + 1);
+    /**
+     * A lookup child: one or more parents whose rows together explain its calls. Without evidence from
+     * timing (a window of fewer than {@value #MIN_EVIDENCE} intervals, or a child whose calls barely
+     * vary) only one parent in the tight band can match; a loose ratio or several parents need the
+     * child's calls to follow the parents' rows interval by interval ({@link #evidenced}).
+     */
+    private Match lookup(Series child, long[] childHalves, int count, double seconds) {
+        Moments moments = moments(child);
+        boolean loose = evidence && moments.cv >= MIN_VARIATION;
+        long low = loose ? Math.max(2, (long) Math.ceil(child.calls * MIN_SHARE))
+                : (long) Math.ceil(child.calls / settings.ratioMax());
+        long high = (long) Math.floor(child.calls / (loose ? settings.lookupRatioMin() : settings.ratioMin()));
+        int from = lowerBound(rows, count, low);
+        int to = lowerBound(rows, count, high + 1);
         if (from >= to) {
             return null;
         }
         // The nearest in rows to the child's calls first: expand outwards from the child's calls.
-        int pivot = Math.min(Math.max(lowerBound(rows, child.calls), from), to);
-        List<Series> near = new ArrayList<>();
+        int pivot = Math.min(Math.max(lowerBound(rows, count, child.calls), from), to);
+        List<Series> near = null;
         int left = pivot - 1;
         int right = pivot;
-        long[] childHalves = prepared(child).halves();
-        if (childHalves[0] == 0 || childHalves[2] == 0) {
-            return null;
-        }
-        Moments moments = new Moments(child.perInterval(false));
         // Candidates that fail the free fan-out test do not use up a look (a crowd of small busy lists near
         // the child's calls must not hide a real parent further out); the scan itself is bounded.
         int looked = 0;
-        for (int scanned = 0; scanned < MAX_SCANNED && looked < 2 * MAX_CANDIDATES && near.size() < MAX_CANDIDATES
+        int found = 0;
+        for (int scanned = 0; scanned < MAX_SCANNED && looked < 2 * MAX_CANDIDATES && found < MAX_CANDIDATES
                 && (left >= from || right < to); scanned++) {
-            boolean takeRight = right < to && (left < from
-                    || Math.abs(Math.log((double) rows[right] / child.calls)) <= Math.abs(Math.log((double) rows[left] / child.calls)));
+            boolean takeRight = right < to && (left < from || spread(rows[right], child.calls) <= spread(rows[left], child.calls));
             Series p = parents.get(takeRight ? right++ : left--);
             // A parent explains at most all of the child's calls: it needs min-fan-out calls of the child per call.
             if (p == child || p.calls * settings.minFanOut() > child.calls) {
@@ -200,11 +345,15 @@ public final class NPlusOneMatcher {
             }
             looked++;
             long[] h = prepared(p).halves();
-            if (h[0] > 0 && h[2] > 0 && h[1] > 0 && h[3] > 0 && roughlyInStep(childHalves, h) && moments.comoves(p.perInterval(true))) {
+            if (h[0] > 0 && h[2] > 0 && h[1] > 0 && h[3] > 0 && roughlyInStep(childHalves, h) && inStep(child, p)) {
+                if (near == null) {
+                    near = new ArrayList<>(MAX_CANDIDATES);
+                }
                 near.add(p); // ran in both halves, as the child did, and in step with it
+                found++;
             }
         }
-        if (near.isEmpty()) {
+        if (near == null) {
             return null;
         }
         near.sort(Comparator.comparingLong((Series s) -> s.rows).reversed());
@@ -224,17 +373,18 @@ public final class NPlusOneMatcher {
             }
             set = kept;
         }
-        if (!set.isEmpty() && fits(child, set) && stable(child, childHalves, set)) {
+        if (set.size() > 1 && fits(child, set) && stable(child, childHalves, set) && evidenced(child, set)) {
             return match(child, set, true, seconds);
         }
-        // The set did not fit together: the best single parent, if any.
+        // The set did not fit together (or is one parent): the best single parent, if any.
         Series best = null;
         double bestDistance = Double.MAX_VALUE;
         for (Series p : near) {
             List<Series> one = List.of(p);
             double distance = Math.abs(Math.log((double) child.calls / p.rows));
             if (distance < bestDistance && p.calls * settings.minFanOut() <= child.calls && fits(child, one)
-                    && stable(child, childHalves, one)) {
+                    && stable(child, childHalves, one)
+                    && ((double) child.calls / p.rows >= settings.ratioMin() || evidenced(child, one))) {
                 best = p;
                 bestDistance = distance;
             }
@@ -249,16 +399,43 @@ public final class NPlusOneMatcher {
     }
 
     /**
+     * Whether timing proves a loose ratio or a set of parents: a window of at least
+     * {@value #MIN_EVIDENCE} intervals in which the child's calls and the parents' rows both vary (a
+     * coefficient of variation of at least {@value #MIN_VARIATION}) and the rows explain at least
+     * {@value #STRONG_FIT} of the variance of the calls.
+     */
+    private boolean evidenced(Series child, List<Series> set) {
+        Moments moments = moments(child);
+        if (!evidence || moments.cv < MIN_VARIATION) {
+            return false;
+        }
+        Regressor rows;
+        if (set.size() == 1) {
+            rows = regressor(set.get(0));
+        } else {
+            double[] sum = new double[ends.length];
+            for (Series p : set) {
+                double[] r = prepared(p).perInterval(true);
+                for (int i = 0; i < sum.length; i++) {
+                    sum[i] += r[i];
+                }
+            }
+            rows = new Regressor(sum);
+        }
+        return rows.cv >= MIN_VARIATION && moments.fit(rows) >= (ends.length < SHORT_WINDOW ? STRONGER_FIT : STRONG_FIT);
+    }
+
+    /**
      * Whether the child and its parents ran in both halves of the window, with child calls per parent
      * row (and, for a single parent, per parent call) in each half within {@link #STABILITY} of the
      * window's.
      */
     private boolean stable(Series child, long[] childHalves, List<Series> set) {
-        if (childHalves[0] == 0 || childHalves[2] == 0) {
-            return false;
+        if (set.size() == 1) {
+            Series p = set.get(0);
+            return stableSingle(childHalves, prepared(p).halves(), child.calls, p.rows, p.calls);
         }
         long rows = 0;
-        long calls = 0;
         long[] sum = new long[4];
         for (Series p : set) {
             long[] h = prepared(p).halves();
@@ -269,37 +446,70 @@ public final class NPlusOneMatcher {
                 sum[i] += h[i];
             }
             rows += p.rows;
-            calls += p.calls;
         }
         double perRow = (double) child.calls / rows;
-        if (!near(childHalves[0] / (double) sum[1], perRow) || !near(childHalves[2] / (double) sum[3], perRow)) {
+        return near(childHalves[0] / (double) sum[1], perRow) && near(childHalves[2] / (double) sum[3], perRow);
+    }
+
+    /** {@link #stable} for one parent, without allocation. */
+    private static boolean stableSingle(long[] c, long[] h, long childCalls, long rows, long calls) {
+        if (h[0] == 0 || h[2] == 0 || h[1] == 0 || h[3] == 0) {
             return false;
         }
-        if (set.size() == 1) {
-            double perCall = (double) child.calls / calls;
-            return near(childHalves[0] / (double) sum[0], perCall) && near(childHalves[2] / (double) sum[2], perCall);
-        }
-        return true;
+        double perRow = (double) childCalls / rows;
+        double perCall = (double) childCalls / calls;
+        return near(c[0] / (double) h[1], perRow) && near(c[2] / (double) h[3], perRow)
+                && near(c[0] / (double) h[0], perCall) && near(c[2] / (double) h[2], perCall);
     }
 
     /**
      * Whether the child's calls per interval follow the parent's rows per interval, in the same interval
      * or the next (a request's rows arrive at once, its children over the following moments): the
      * least-squares fit of calls on the rows of the same and of the previous interval, with
-     * non-negative weights, explains at least {@value #MIN_FIT} of the variance of the calls. Busy
-     * statements that run at steady rates have flat series, which timing cannot tell apart: a child whose
-     * calls vary less than {@value #FLAT} (coefficient of variation) passes.
+     * non-negative weights, explains at least {@value #MIN_FIT} of the variance of the calls. A child
+     * whose calls vary less than {@value #FLAT} (coefficient of variation) cannot be told by timing and
+     * passes (only the tight band admits it then); a varying child in a window of fewer than
+     * {@value #MIN_EVIDENCE} intervals fails (a fit over so few points is no evidence).
      */
     static boolean comoves(double[] calls, double[] rows) {
-        return new Moments(calls).comoves(rows);
+        return new Moments(calls).comoves(new Regressor(rows));
     }
 
-    /** What the fit needs of a child's calls per interval, computed once per child. */
+    /** What a fit needs of a parent's rows per interval (or of several parents' together): computed once per poll. */
+    static final class Regressor {
+        final double[] x;
+        /** Σ x(t)², Σ x(t-1)², Σ x(t) x(t-1), with x(-1) = 0. */
+        final double s00;
+        final double s11;
+        final double s01;
+        final double cv;
+
+        Regressor(double[] x) {
+            this.x = x;
+            int n = x.length;
+            double sum = 0, s00 = 0, s01 = 0;
+            for (int t = 0; t < n; t++) {
+                sum += x[t];
+                s00 += x[t] * x[t];
+                if (t > 0) {
+                    s01 += x[t] * x[t - 1];
+                }
+            }
+            this.s00 = s00;
+            this.s11 = n == 0 ? 0 : s00 - x[n - 1] * x[n - 1];
+            this.s01 = s01;
+            double mean = n == 0 ? 0 : sum / n;
+            this.cv = mean <= 0 ? 0 : Math.sqrt(Math.max(0, s00 / n - mean * mean)) / mean;
+        }
+    }
+
+    /** What the fit needs of a child's calls per interval, computed once per child and poll. */
     static final class Moments {
         final double[] calls;
         final boolean flat;
         final double sst;
         final double syy;
+        final double cv;
 
         Moments(double[] calls) {
             this.calls = calls;
@@ -313,26 +523,44 @@ public final class NPlusOneMatcher {
             double mean = sum / n;
             syy = squares;
             sst = Math.max(0, squares - n * mean * mean);
-            flat = n < 3 || Math.sqrt(sst / n) < FLAT * mean;
+            cv = mean <= 0 ? 0 : Math.sqrt(sst / n) / mean;
+            flat = cv < FLAT;
         }
 
-        boolean comoves(double[] rows) {
+        boolean comoves(Regressor rows) {
             if (flat) {
                 return true;
             }
-            int n = calls.length;
-            double s00 = 0, s11 = 0, s01 = 0, s0y = 0, s1y = 0;
-            double previous = 0;
-            for (int t = 0; t < n; t++) {
-                double x0 = rows[t];
-                double y = calls[t];
-                s00 += x0 * x0;
-                s11 += previous * previous;
-                s01 += x0 * previous;
-                s0y += x0 * y;
-                s1y += previous * y;
-                previous = x0;
+            return calls.length >= MIN_EVIDENCE && fit(rows) >= MIN_FIT;
+        }
+
+        /**
+         * Share of the variance of the calls that the best fit on the rows explains, adjusted for the two
+         * weights fitted (R² adjusted: 1 - (1 - R²)(n - 1)/(n - 3); may be negative).
+         */
+        double fit(Regressor rows) {
+            if (sst <= 0) {
+                return 0;
             }
+            double[] x = rows.x;
+            double[] y = calls;
+            int n = y.length;
+            // The two sums in two interleaved halves each: independent chains of additions, twice the throughput.
+            double a0 = x[0] * y[0], a1 = 0, b0 = 0, b1 = 0;
+            int t = 1;
+            for (; t + 1 < n; t += 2) {
+                a0 += x[t] * y[t];
+                b0 += x[t - 1] * y[t];
+                a1 += x[t + 1] * y[t + 1];
+                b1 += x[t] * y[t + 1];
+            }
+            if (t < n) {
+                a0 += x[t] * y[t];
+                b0 += x[t - 1] * y[t];
+            }
+            double s0y = a0 + a1;
+            double s1y = b0 + b1;
+            double s00 = rows.s00, s11 = rows.s11, s01 = rows.s01;
             // SSE(a, b) = syy - 2a s0y - 2b s1y + a² s00 + 2ab s01 + b² s11, least over a, b ≥ 0.
             double best = syy;
             double det = s00 * s11 - s01 * s01;
@@ -349,7 +577,8 @@ public final class NPlusOneMatcher {
             if (s11 > 0 && s1y > 0) {
                 best = Math.min(best, syy - s1y * s1y / s11);
             }
-            return 1 - best / sst >= MIN_FIT;
+            // Adjusted for the two weights fitted: over few intervals a chance fit is likely, and pays for it.
+            return n <= 3 ? 0 : 1 - best / sst * (n - 1) / (n - 3);
         }
     }
 
@@ -364,6 +593,11 @@ public final class NPlusOneMatcher {
         return first <= second * STABILITY * STABILITY && second <= first * STABILITY * STABILITY;
     }
 
+    /** How far apart two counts are, as a factor of at least 1: orders as |log(a / b)| does, without the logarithm. */
+    private static double spread(long a, long b) {
+        return a >= b ? (double) a / b : (double) b / a;
+    }
+
     private static boolean near(double half, double whole) {
         return half <= whole * STABILITY && half * STABILITY >= whole;
     }
@@ -376,12 +610,12 @@ public final class NPlusOneMatcher {
         }
         parents.sort(Comparator.comparingDouble(Parent::share).reversed().thenComparingLong(Parent::queryid));
         return new Match(child.key.dbid(), child.datname, child.key.queryid(), child.text, child.calls, child.rows,
-                child.execSeconds, lookup, List.copyOf(parents), seconds);
+                child.execSeconds, lookup, List.copyOf(parents), seconds, 0, 0, 0);
     }
 
-    private static int lowerBound(long[] sorted, long key) {
+    private static int lowerBound(long[] sorted, int length, long key) {
         int lo = 0;
-        int hi = sorted.length;
+        int hi = length;
         while (lo < hi) {
             int mid = (lo + hi) >>> 1;
             if (sorted[mid] < key) {

@@ -23,8 +23,9 @@ import io.pgvigil.testing.TestConfig;
  * What {@code n_plus_one} costs the JVM per poll with a full pg_stat_statements: 5,000 statements in
  * 5 databases, the check's whole {@code evaluate} (the window's history updated, statements that left
  * forgotten, every database matched, the verdicts built) timed per poll, wall and thread CPU, at a 2 s
- * interval (30 intervals in the one-minute window: the most history) and at 15 s. The traffic: in each
- * database 5 one-to-many loops and 5 lookup loops (an identity map) that run every 4 s, 10 % (a long
+ * interval (30 intervals in the one-minute window: the most history) and at 15 s (8 intervals in the
+ * 2-minute window). The traffic: in each database 5 one-to-many loops and 5 lookup loops (an identity
+ * map) that run every 4 s (3 or 4 times in a 15 s interval, once in every other 2 s one), 10 % (a long
  * tail, as pg_stat_statements usually is) or 40 % (a stress case) of the statements busy, running every
  * poll at independent random rates (1-200 calls), the rest now and then; a third of the busy ones
  * return lists (2-101 rows a call), a third one row a call, a third are writes. Seeded, so runs compare. No server: the check reads only the snapshot and window.
@@ -66,9 +67,10 @@ public final class NPlusOneBench {
         ServerInfo server = null;
         Instant t0 = Instant.parse("2026-12-02T00:00:00Z");
         ThreadMXBean threads = ManagementFactory.getThreadMXBean();
-        io.pgvigil.statements.NPlusOneHistory history = new io.pgvigil.statements.NPlusOneHistory(60);
+        double windowSeconds = Math.max(60, 8 * interval);
+        io.pgvigil.statements.NPlusOneHistory history = new io.pgvigil.statements.NPlusOneHistory(windowSeconds);
         io.pgvigil.statements.NPlusOneMatcher matcher = new io.pgvigil.statements.NPlusOneMatcher(
-                new io.pgvigil.statements.NPlusOneMatcher.Settings(20, 3, 0.8, 0.1, 1.25));
+                new io.pgvigil.statements.NPlusOneMatcher.Settings(20, 3, 0.8, 0.1, 1.25), (int) (windowSeconds / interval));
         double[] addMs = new double[polls];
         double[] matchMs = new double[polls];
         int matches = 0;
@@ -76,12 +78,14 @@ public final class NPlusOneBench {
         double[] cpu = new double[polls];
         int found = 0;
         int chance = 0;
+        java.util.Set<String> everChance = new java.util.HashSet<>();
         int lookups = 0;
         int deltasPerPoll = 0;
         for (int p = 0; p < polls + 50; p++) {
             List<Window.StatementDelta> deltas = new ArrayList<>();
-            boolean loopsRun = (p * interval) % 4 < interval || interval >= 4;
-            int loopRuns = Math.max(1, interval / 4);
+            // Every 4 s of time: 3 or 4 runs in a 15 s interval, one in every other 2 s interval.
+            int loopRuns = (int) ((long) interval * (p + 1) / 4 - (long) interval * p / 4);
+            boolean loopsRun = loopRuns > 0;
             for (int i = 0; i < n; i++) {
                 Statement s = entries.get(i);
                 long calls;
@@ -122,6 +126,8 @@ public final class NPlusOneBench {
             if (p >= 50) {
                 cpu[p - 50] = (threads.getCurrentThreadCpuTime() - c) / 1e6;
                 wall[p - 50] = (System.nanoTime() - w) / 1e6;
+            }
+            {
                 found = 0;
                 chance = 0;
                 lookups = 0;
@@ -133,6 +139,7 @@ public final class NPlusOneBench {
                             lookups += kind[i] == 7 ? 1 : 0;
                         } else {
                             chance++;
+                            everChance.add(e.subject());
                         }
                     }
                 }
@@ -142,15 +149,15 @@ public final class NPlusOneBench {
         Arrays.sort(addMs);
         Arrays.sort(matchMs);
         Arrays.sort(cpu);
-        System.out.printf("%d statements in 5 databases, %.0f %% busy, %d s interval (%d intervals in the 1m window), %d ran per poll,"
-                + " %d polls measured after 50 of warm-up%n", n, busy * 100, interval, 60 / interval, deltasPerPoll, polls);
+        System.out.printf("%d statements in 5 databases, %.0f %% busy, %d s interval (%d intervals in the %.0f s window), %d ran per poll,"
+                + " %d polls measured after 50 of warm-up%n", n, busy * 100, interval, (int) (windowSeconds / interval), windowSeconds, deltasPerPoll, polls);
         System.out.printf("  n_plus_one evaluate, JVM wall: median %.3f ms, p90 %.3f ms, p99 %.3f ms, max %.3f ms%n",
                 wall[polls / 2], wall[polls * 9 / 10], wall[polls * 99 / 100], wall[polls - 1]);
         System.out.printf("  n_plus_one evaluate, thread CPU: median %.3f ms, p99 %.3f ms%n", cpu[polls / 2],
                 cpu[polls * 99 / 100]);
         System.out.printf("  of which (measured apart) history update: median %.3f ms; matching: median %.3f ms, p99 %.3f ms (%d matches)%n",
                 addMs[polls / 2], matchMs[polls / 2], matchMs[polls * 99 / 100], matches);
-        System.out.printf("  open in the last poll: %d of the 50 planted loops' children (%d of the 25 lookups), %d other statements%n",
-                found, lookups, chance);
+        System.out.printf("  open in the last poll: %d of the 50 planted loops' children (%d of the 25 lookups), %d other statements;"
+                + " other statements open at any poll (warm-up included): %d%n", found, lookups, chance, everChance.size());
     }
 }

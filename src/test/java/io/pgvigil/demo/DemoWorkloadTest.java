@@ -39,8 +39,9 @@ class DemoWorkloadTest {
                     // the lock queue and the horizon's age grow with real time and real transactions,
                     // of which a fast-forwarded cycle has less than a real one
                     "pgvigil.checks.lock-wait.warning", "2s", "pgvigil.checks.xmin-horizon.warning", "100",
-                    // n_plus_one opens once its pair matched through a whole window of the monitor's
-                    // (real) time; the fast-forwarded cycle lasts about 40 s of it
+                    // n_plus_one opens once its pair matched at most of the polls that judged it, over a
+                    // quarter of a window of the monitor's (real) time; the fast-forwarded cycle lasts
+                    // about 40 s of it
                     "pgvigil.interval", "1s", "pgvigil.checks.n-plus-one.window", "10s")))) {
                 TreeSet<String> opened = new TreeSet<>();
                 monitor.poll();

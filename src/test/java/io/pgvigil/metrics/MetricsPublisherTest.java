@@ -38,7 +38,10 @@ class MetricsPublisherTest {
     static final String POSTS = "SELECT id, title FROM posts WHERE user_id = $1";
     static final String USERS = "SELECT id FROM users ORDER BY id LIMIT $1";
 
-    /** Seen 15 s apart: n_plus_one judges a pair once its window holds two intervals. */
+    /**
+     * Seen 15 s apart: n_plus_one matches the pair once its window holds two intervals, judges it from
+     * the sixth poll and opens it at the eighth (matched at the three polls that judged it).
+     */
     private final List<Poll> nPlusOne = Recordings.every(Recordings.polls(N_PLUS_ONE, 18), Duration.ofSeconds(15));
     private final String child = Long.toString(nPlusOne.get(1).queryid(POSTS));
     private final String parent = Long.toString(nPlusOne.get(1).queryid(USERS));
@@ -46,11 +49,12 @@ class MetricsPublisherTest {
     @Test
     void aRecordedPollIsPublishedAsTheSeriesOfItsSnapshot() {
         try (Replay replay = Replay.withConfig()) {
-            for (int i = 0; i < 6; i++) {
+            for (int i = 0; i < 8; i++) {
                 replay.poll(nPlusOne.get(i));
             }
-            PollState state = replay.poll(nPlusOne.get(6));
-            Poll poll = nPlusOne.get(6);
+            PollState state = replay.poll(nPlusOne.get(8));
+            Poll poll = nPlusOne.get(8);
+            double avoidable = avoidablePerSecondAt(8);
             String scrape = replay.scrape();
 
             assertThat(samples(scrape, "pg_up")).containsExactly("pg_up 1.0");
@@ -81,7 +85,7 @@ class MetricsPublisherTest {
             assertThat(samples(scrape, "pgvigil_last_poll_timestamp_seconds")).containsExactly(
                     "pgvigil_last_poll_timestamp_seconds " + poll.snapshot().at().toEpochMilli() / 1000.0);
             assertThat(samples(scrape, "pgvigil_polls_total")).containsExactlyInAnyOrder(
-                    "pgvigil_polls_total{result=\"failure\"} 0.0", "pgvigil_polls_total{result=\"success\"} 7.0");
+                    "pgvigil_polls_total{result=\"failure\"} 0.0", "pgvigil_polls_total{result=\"success\"} 9.0");
 
             assertThat(samples(scrape, "pgvigil_breach")).containsExactly(
                     "pgvigil_breach{check=\"n_plus_one\",severity=\"warning\",subject=\"" + child + "\"} 1.0");
@@ -96,12 +100,12 @@ class MetricsPublisherTest {
             // lock_wait judges every database with a client backend: nobody waited in this poll.
             // Statement checks publish only the values of open findings: the child's, not its parent's.
             assertThat(samples(scrape, "pgvigil_check_value")).contains(
-                    "pgvigil_check_value{check=\"n_plus_one\",subject=\"" + child + "\"} " + 396 / 60.0,
+                    "pgvigil_check_value{check=\"n_plus_one\",subject=\"" + child + "\"} " + avoidable,
                     "pgvigil_check_value{check=\"lock_wait\",subject=\"shop\"} 0.0",
                     "pgvigil_check_value{check=\"pool_saturation\",subject=\"server\"} "
                             + value(state, "pool_saturation", "server"))
                     .filteredOn(line -> line.matches("pgvigil_check_value\\{check=\"(n_plus_one|slow_query|query_regression|temp_spill)\".*"))
-                    .containsExactly("pgvigil_check_value{check=\"n_plus_one\",subject=\"" + child + "\"} " + 396 / 60.0);
+                    .containsExactly("pgvigil_check_value{check=\"n_plus_one\",subject=\"" + child + "\"} " + avoidable);
             // duplicate_index and invalid_index have no threshold: what they find is the breach.
             assertThat(samples(scrape, "pgvigil_check_threshold")).containsExactlyInAnyOrder(
                     "pgvigil_check_threshold{check=\"checkpoint_pressure\",severity=\"warning\"} 0.5",
@@ -139,17 +143,22 @@ class MetricsPublisherTest {
     }
 
     /**
-     * The N+1 pair through its whole life, polls 15 s apart: matched from the second interval, open
-     * once matched through a whole window, at the avoidable round trips per second of the window, kept
-     * at its last value after the loop stopped (a whole window after its last match), then measured at
-     * 0 and cleared: both its series are gone.
+     * The N+1 pair through its whole life, polls 15 s apart: matched from the second interval, open at
+     * the eighth poll (judged from the sixth), at the avoidable round trips per second of the window,
+     * kept at its last value (the ninth poll's) after the loop stopped, while the child goes on alone,
+     * until a whole window (2 minutes) after its last match, then measured at 0 and cleared: both its
+     * series are gone.
      */
     @Test
     void aStatementCheckValueExistsOnlyWhileItsFindingIsOpen() {
         List<String> breach = new ArrayList<>();
         List<String> value = new ArrayList<>();
+        List<Poll> polls = new ArrayList<>(nPlusOne);
+        for (int i = 0; i < 6; i++) { // the lookup alone goes on, once per poll
+            polls.add(Recordings.ran(polls.get(polls.size() - 1), Long.parseLong(child), 1, 3, Duration.ofSeconds(15)));
+        }
         try (Replay replay = Replay.withConfig()) {
-            for (Poll poll : nPlusOne) {
+            for (Poll poll : polls) {
                 replay.poll(poll);
                 String scrape = replay.scrape();
                 breach.add(String.join("|", samples(scrape, "pgvigil_breach")));
@@ -158,21 +167,42 @@ class MetricsPublisherTest {
         }
         String subject = ",subject=\"" + child + "\"} ";
         String warning = "pgvigil_breach{check=\"n_plus_one\",severity=\"warning\"" + subject + "1.0";
-        assertThat(breach).containsExactly("", "", "", "", "", "", warning, warning, warning, warning, warning, "");
+        List<String> breaches = new ArrayList<>(java.util.Collections.nCopies(8, ""));
+        breaches.addAll(java.util.Collections.nCopies(9, warning));
+        breaches.add("");
+        assertThat(breach).containsExactlyElementsOf(breaches);
         String series = "pgvigil_check_value{check=\"n_plus_one\"" + subject;
-        assertThat(value).containsExactly("", "", "", "", "", "", series + 396 / 60.0, series + 297 / 60.0,
-                series + 297 / 60.0, series + 297 / 60.0, series + 297 / 60.0, "");
+        List<String> values = new ArrayList<>(java.util.Collections.nCopies(8, ""));
+        values.add(series + avoidablePerSecondAt(8));
+        values.addAll(java.util.Collections.nCopies(8, series + avoidablePerSecondAt(9)));
+        values.add("");
+        assertThat(value).containsExactlyElementsOf(values);
+    }
+
+    /**
+     * n_plus_one's value at poll 8 or 9 of the recording: the child's calls over the window (the loop's
+     * 100 a poll through the sixth, the lookups alone from the eighth) minus the parent's, per second of
+     * the window's eight intervals.
+     */
+    private double avoidablePerSecondAt(int poll) {
+        long childId = Long.parseLong(child);
+        long lookups = 0;
+        for (int p = 8; p <= poll; p++) {
+            lookups += nPlusOne.get(p).statement(childId).calls() - nPlusOne.get(p - 1).statement(childId).calls();
+        }
+        int loops = poll == 8 ? 6 : 5; // the window of the ninth poll no longer holds the first interval
+        return (100L * loops + lookups - loops) / 120.0;
     }
 
     @Test
     void aPollThatCannotReachTheTargetRemovesEverySeriesOfTheServerAndWithdrawsItsFindings() {
         try (Replay replay = Replay.withConfig()) {
-            for (int i = 0; i <= 6; i++) {
+            for (int i = 0; i <= 8; i++) {
                 replay.poll(nPlusOne.get(i));
             }
             assertThat(replay.scrape()).contains("pgvigil_breach{", "pg_stat_database_xact_commit_total{",
                     "pg_stat_statements_entries ");
-            Poll last = nPlusOne.get(6);
+            Poll last = nPlusOne.get(8);
             List<CollectorStatus> unreachable = last.collectors().stream()
                     .map(c -> new CollectorStatus(c.collector(), true, null, false, null, "target unreachable")).toList();
             replay.poll(new Poll(Snapshot.down(last.snapshot().at().plus(Duration.ofSeconds(15))), unreachable, 0.5,
@@ -188,7 +218,7 @@ class MetricsPublisherTest {
             assertThat(samples(scrape, "pgvigil_collector_success")).hasSize(last.collectors().size())
                     .allSatisfy(line -> assertThat(line).endsWith("} 0.0"));
             assertThat(samples(scrape, "pgvigil_polls_total")).containsExactlyInAnyOrder(
-                    "pgvigil_polls_total{result=\"failure\"} 1.0", "pgvigil_polls_total{result=\"success\"} 7.0");
+                    "pgvigil_polls_total{result=\"failure\"} 1.0", "pgvigil_polls_total{result=\"success\"} 9.0");
             assertThat(samples(scrape, "pgvigil_last_poll_timestamp_seconds")).containsExactly(
                     "pgvigil_last_poll_timestamp_seconds " + last.snapshot().at().toEpochMilli() / 1000.0);
             assertThat(samples(scrape, "pgvigil_check_threshold")).isNotEmpty();

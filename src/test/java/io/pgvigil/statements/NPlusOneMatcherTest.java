@@ -36,10 +36,15 @@ class NPlusOneMatcherTest {
 
     static final NPlusOneMatcher.Settings DEFAULTS = new NPlusOneMatcher.Settings(20, 3, 0.8, 0.1, 1.25);
 
-    /** Matches of every poll of a recording, after {@code edit} of each interval. */
+    /**
+     * Matches of every poll of a recording, after {@code edit} of each interval, over the window the
+     * check would use at the recording's interval (a minute, at least eight polls: 2 minutes at 15 s).
+     */
     static List<List<Match>> replay(List<Interval> polls, UnaryOperator<Interval> edit) {
-        NPlusOneHistory history = new NPlusOneHistory(60);
-        NPlusOneMatcher matcher = new NPlusOneMatcher(DEFAULTS);
+        int interval = (int) Math.round(polls.get(Math.min(1, polls.size() - 1)).seconds());
+        double window = Math.max(60, 8 * interval);
+        NPlusOneHistory history = new NPlusOneHistory(window);
+        NPlusOneMatcher matcher = new NPlusOneMatcher(DEFAULTS, (int) Math.round(window / interval));
         List<List<Match>> all = new ArrayList<>();
         for (Interval i : polls) {
             Interval e = edit.apply(i);
@@ -147,6 +152,83 @@ class NPlusOneMatcherTest {
         List<Interval> polls = merged("dashboard-2s-15", USER, "list_page-2s-15", CUSTOMERS);
         Map<String, Double> first = firstSeen(polls, replay(polls, i -> i));
         assertThat(first.keySet()).isEmpty();
+    }
+
+    /**
+     * Steady unrelated traffic, the shape of a web application's busy endpoints: an auth lookup (one row
+     * a call) run by every request, next to a list endpoint (50 rows a call) that is one of those
+     * requests. Both run at steady rates with the noise of independent arrivals (Poisson counts per
+     * interval, seeded). By counts they fit a loop (the lookup's calls are {@code perRow} of the list's
+     * rows, 25-50 calls per list call, in both halves of every window), but the lookup's calls do not
+     * follow the list's rows interval by interval: never a match, at 15 s and at 2 s, over 10 minutes.
+     * At a ratio in the loose band (an identity map's 0.5) timing must prove the pair; in the tight band
+     * (1.0), a lookup whose calls vary as these do must follow the rows too.
+     */
+    @ParameterizedTest(name = "{0} s interval, {1} lookup calls per list row")
+    @CsvSource({ "15, 0.5", "2, 0.5", "2, 1.0" })
+    void steadyUnrelatedTrafficWithALoopsCountsNeverMatches(int interval, double perRow) {
+        java.util.Random random = new java.util.Random(15);
+        double listCallsPerSecond = 0.4;
+        double otherRequestsPerSecond = listCallsPerSecond * 50 * perRow - listCallsPerSecond;
+        List<Interval> polls = new ArrayList<>();
+        for (int p = 1; p <= 600 / interval; p++) {
+            long lists = poisson(random, listCallsPerSecond * interval);
+            long lookups = lists + poisson(random, otherRequestsPerSecond * interval);
+            polls.add(new Interval(p * (double) interval, interval, List.of(
+                    new NPlusOneHistory.Delta(16384, "web", 1, "SELECT id, name FROM users WHERE id = $1", lookups, lookups, 0.0001 * lookups),
+                    new NPlusOneHistory.Delta(16384, "web", 2, "SELECT id, title FROM posts ORDER BY id DESC LIMIT $1", lists, lists * 50,
+                            0.001 * lists))));
+        }
+        List<List<Match>> matches = replay(polls, i -> i);
+        assertThat(firstSeen(polls, matches)).isEmpty();
+        // The counts alone do fit: the same series with the lookup following the list's rows is a loop.
+        List<Interval> loop = polls.stream().map(i -> {
+            NPlusOneHistory.Delta list = i.deltas().get(1);
+            long calls = Math.round(list.rows() * perRow);
+            return new Interval(i.end(), i.seconds(), List.of(new NPlusOneHistory.Delta(16384, "web", 1,
+                    "SELECT id, name FROM users WHERE id = $1", calls, calls, 0.0001 * calls), list));
+        }).toList();
+        assertThat(replay(loop, i -> i).subList(10, loop.size())).allSatisfy(m -> assertThat(m).hasSize(1));
+    }
+
+    /**
+     * The list page at 2 s with its child gone for five intervals (10 s) while the list goes on: the
+     * matcher misses four polls, and the polls after the gap count them against the pair (matched at
+     * 21 of the 25 polls that judged it, still above the 80 % that opens a pair), rather than starting
+     * over as a run of matches would.
+     */
+    @Test
+    void missedPollsCountAgainstThePairInsteadOfStartingItOver() {
+        List<Interval> polls = IntervalRecording.read("list_page-2s-15");
+        java.util.Set<Double> gap = new java.util.HashSet<>();
+        polls.subList(21, 26).forEach(i -> gap.add(i.end()));
+        List<List<Match>> matches = replay(polls, i -> !gap.contains(i.end()) ? i
+                : new Interval(i.end(), i.seconds(), i.deltas().stream()
+                        .filter(d -> !(d.datname().equals("list_n1") && INVOICES.name().equals(shapeOf(d.text())))).toList()));
+        for (int poll = 25; poll <= 28; poll++) {
+            assertThat(describe(matches.get(poll))).as("poll %d", poll).isEmpty();
+        }
+        assertThat(matches.get(24)).hasSize(1);
+        assertThat(matches.get(24).get(0).matched()).isEqualTo(matches.get(24).get(0).judged());
+        Match after = matches.get(29).get(0);
+        assertThat(after.judged() - after.matched()).as("the four misses, still counted").isEqualTo(4);
+        assertThat(after.judgedFor()).isEqualTo(after.judged() - 1);
+        assertThat((double) after.matched()).isGreaterThanOrEqualTo(0.8 * after.judged());
+    }
+
+    /** A Poisson count of mean {@code mean} (Knuth's method for small means, the normal approximation above 50). */
+    static long poisson(java.util.Random random, double mean) {
+        if (mean > 50) {
+            return Math.max(0, Math.round(mean + Math.sqrt(mean) * random.nextGaussian()));
+        }
+        double limit = Math.exp(-mean);
+        double product = random.nextDouble();
+        long k = 0;
+        while (product > limit) {
+            product *= random.nextDouble();
+            k++;
+        }
+        return k;
     }
 
     /** The same list moved into the dashboard's database: the lookup still names only its own two loops. */

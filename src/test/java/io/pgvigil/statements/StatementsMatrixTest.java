@@ -74,24 +74,25 @@ class StatementsMatrixTest {
         try (TestMonitor m = TestMonitor.watching(pg); Connection c = pg.connect("shop")) {
             postsNPlusOne(c); // the statements exist before the baseline, on every version
             m.poll();
-            // The loop before each of six polls: matched from the second (two intervals to compare),
-            // open once matched through a whole window (60 s: the sixth).
-            for (int poll = 1; poll <= 6; poll++) {
+            // The loop before each of eight polls: matched from the second (two intervals to compare),
+            // judged from the sixth (a window of six intervals), open once matched at the three polls
+            // that judged it (the eighth; the window is 2 minutes, eight polls, at 15 s).
+            for (int poll = 1; poll <= 8; poll++) {
                 postsNPlusOne(c);
                 m.advance(INTERVAL).poll();
-                if (poll < 6) {
+                if (poll < 8) {
                     assertThat(m.last().findings()).as("poll %d", poll).filteredOn(f -> f.check().equals("n_plus_one")).isEmpty();
                     continue;
                 }
                 Finding f = only(m, "n_plus_one");
                 assertThat(f.severity()).isEqualTo(Severity.WARNING);
-                // The window is four intervals of 15 s on the monitor's clock, plus the real time the loops took.
+                // The window is eight intervals of 15 s on the monitor's clock, plus the real time the loops took.
                 assertThat(f.value()).as("avoidable round trips per second over the window")
-                        .isBetween((400.0 - 4) / 63, (400.0 - 4) / 60);
+                        .isBetween((800.0 - 8) / 126, (800.0 - 8) / 120);
                 assertThat(f.subject()).isEqualTo(Long.toString(queryid(m, "shop", "SELECT id, title FROM posts WHERE user_id = $1")));
-                assertThat(f.message()).contains("N+1 in database shop", "ran 400 times in the last 60 s",
+                assertThat(f.message()).contains("N+1 in database shop", "ran 800 times in the last 12",
                         "once per row of statement " + queryid(m, "shop", "SELECT id FROM users ORDER BY id LIMIT $1"),
-                        "(400 rows in 4 call(s); 100.0 child calls per parent call)", "would have saved 396 round trips",
+                        "(800 rows in 8 call(s); 100.0 child calls per parent call)", "would have saved 792 round trips",
                         "Child: SELECT id, title FROM posts WHERE user_id = $1",
                         "Parent: SELECT id FROM users ORDER BY id LIMIT $1");
             }
@@ -104,17 +105,23 @@ class StatementsMatrixTest {
             // An interval in which nothing runs: the window still holds the loops.
             m.advance(INTERVAL).poll();
             assertThat(only(m, "n_plus_one").message()).doesNotContain("last matched");
-            // The child runs alone: no longer a loop in the window, but open until a whole window has
-            // passed since the last match (three polls), then measured clean and cleared.
-            for (int alone = 1; alone <= 4; alone++) {
+            // The child runs alone: the window holds the loops in both halves for two more polls, then
+            // no longer a loop, but open until a whole window (eight polls) has passed since the last
+            // match, then measured clean and cleared.
+            int lastMatch = 0;
+            for (int alone = 1; alone <= 12; alone++) {
                 drain(c, "SELECT id, title FROM posts WHERE user_id = ?", 1);
                 m.advance(INTERVAL).poll();
-                if (alone < 4) {
-                    assertThat(only(m, "n_plus_one").message()).as("poll %d alone", alone).contains("last matched");
+                if (alone < lastMatch + 8) {
+                    if (!only(m, "n_plus_one").message().contains("last matched")) {
+                        lastMatch = alone;
+                    }
                 } else {
-                    assertThat(m.last().findings()).filteredOn(f -> f.check().equals("n_plus_one")).isEmpty();
+                    assertThat(m.last().findings()).as("poll %d alone", alone).filteredOn(f -> f.check().equals("n_plus_one"))
+                            .isEmpty();
                 }
             }
+            assertThat(lastMatch).as("last matched, polls alone").isEqualTo(2);
         }
     }
 
@@ -147,7 +154,7 @@ class StatementsMatrixTest {
         try (TestMonitor m = TestMonitor.watching(pg); Connection c = pg.connect("shop_nested")) {
             nestedNPlusOne(c);
             m.poll();
-            for (int poll = 1; poll <= 6; poll++) { // open once matched through a whole window
+            for (int poll = 1; poll <= 8; poll++) { // open once judged at three polls, from the sixth
                 nestedNPlusOne(c);
                 m.advance(INTERVAL).poll();
             }
@@ -157,10 +164,10 @@ class StatementsMatrixTest {
             assertThat(m.last().findings()).filteredOn(f -> f.check().equals("n_plus_one"))
                     .extracting(Finding::subject).containsExactlyInAnyOrder(Long.toString(tasks), Long.toString(comments));
             assertThat(m.finding("n_plus_one", Long.toString(tasks)).orElseThrow().message())
-                    .contains("ran 400 times", "once per row of statement " + projects, "(400 rows in 4 call(s)");
+                    .contains("ran 800 times", "once per row of statement " + projects, "(800 rows in 8 call(s)");
             assertThat(m.finding("n_plus_one", Long.toString(comments)).orElseThrow().message())
-                    .contains("ran 1200 times", "once per row of statement " + tasks, "(1200 rows in 400 call(s)",
-                            "would have saved 800 round trips");
+                    .contains("ran 2400 times", "once per row of statement " + tasks, "(2400 rows in 800 call(s)",
+                            "would have saved 1600 round trips");
         }
     }
 

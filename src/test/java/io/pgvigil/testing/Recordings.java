@@ -139,6 +139,24 @@ public final class Recordings {
     }
 
     /**
+     * {@code poll} taken {@code later}, with the statement {@code queryid} having run {@code calls} more
+     * times returning {@code rows} more rows (0.1 ms each): a statement that went on running alone.
+     */
+    public static Poll ran(Poll poll, long queryid, long calls, long rows, java.time.Duration later) {
+        Statements statements = poll.get(Statements.class);
+        List<Statement> entries = statements.entries().stream().map(e -> e.queryid() != queryid ? e
+                : new Statement(e.queryid(), e.dbid(), e.datname(), e.userid(), e.user(), e.toplevel(), e.calls() + calls,
+                        e.execSeconds() + 0.0001 * calls, e.planSeconds(), e.rows() + rows, e.sharedBlksHit(), e.sharedBlksRead(),
+                        e.tempBlksWritten(), e.statsSinceSeconds(), e.text()))
+                .toList();
+        Map<Class<?>, Object> results = new HashMap<>(poll.snapshot().results());
+        results.put(Statements.class, new Statements(entries, statements.deallocations(), statements.statsResetSeconds(),
+                statements.textFetches(), statements.blockSize(), statements.ownEntries()));
+        return new Poll(new Snapshot(poll.snapshot().at().plus(later), poll.snapshot().server(), results), poll.collectors(),
+                poll.durationSeconds(), poll.error());
+    }
+
+    /**
      * The polls as if each had been taken {@code step} after the one before it (counters unchanged): a
      * recording made without moving the monitor's clock, seen at a poll interval.
      */
