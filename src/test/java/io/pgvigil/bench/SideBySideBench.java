@@ -95,16 +95,22 @@ public final class SideBySideBench {
     static long clockTicks = 100;
 
     record Options(int statements, int tables, int indexes, int intervalSeconds, int visitSeconds, int windowSeconds,
-            int rounds, int polls, int scrapes, String jvm, boolean skipPhase1) {
+            int rounds, int polls, int scrapes, List<String> jvms, boolean skipPhase1) {
+
+        String jvm() {
+            return jvms.get(0);
+        }
 
         static Options parse(String[] args) {
             Map<String, String> o = new HashMap<>();
             boolean fast = false;
             boolean skip = false;
+            List<String> jvms = new ArrayList<>();
             for (int i = 0; i < args.length; i++) {
                 switch (args[i]) {
                     case "--fast" -> fast = true;
                     case "--no-windows" -> skip = true;
+                    case "--jvm" -> jvms.add(args[++i]);
                     default -> {
                         if (!args[i].startsWith("--") || i + 1 >= args.length) {
                             throw new IllegalArgumentException("unknown argument " + args[i] + "; options: --statements N"
@@ -118,7 +124,7 @@ public final class SideBySideBench {
             return new Options(i(o, "statements", 4900), i(o, "tables", 2500), i(o, "indexes", 10000),
                     i(o, "interval", fast ? 1 : 15), i(o, "visit", fast ? 4 : 60), i(o, "seconds", fast ? 30 : 120),
                     i(o, "rounds", fast ? 3 : 2), i(o, "polls", 100), i(o, "scrapes", 1000),
-                    o.getOrDefault("jvm", DEPLOY_JVM), skip);
+                    jvms.isEmpty() ? List.of(DEPLOY_JVM) : jvms, skip);
         }
 
         private static int i(Map<String, String> o, String key, int dflt) {
@@ -153,7 +159,11 @@ public final class SideBySideBench {
                 if (!opt.skipPhase1()) {
                     phase1(pg, opt, exporter, admin);
                 }
-                phase2(pg, opt, exporter);
+                phase2(pg, opt, exporter, opt.jvm(), true);
+                // Further --jvm options: pgvigil alone, the same polls and scrapes, to compare JVM settings.
+                for (String jvm : opt.jvms().subList(1, opt.jvms().size())) {
+                    phase2(pg, opt, exporter, jvm, false);
+                }
             } finally {
                 try (var files = Files.walk(work)) {
                     files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
@@ -214,7 +224,7 @@ public final class SideBySideBench {
                 + " of %d s ==%n", opt.intervalSeconds(), opt.visitSeconds(), opt.rounds(), opt.windowSeconds());
         Map<String, String> props = pgvigilProps(pg, opt, opt.intervalSeconds(), opt.visitSeconds());
         long launched = System.nanoTime();
-        try (PackagedApp app = PackagedApp.start(props, List.of(opt.jvm().trim().split("\\s+")))) {
+        try (PackagedApp app = launch(props, opt.jvm())) {
             double firstPoll = awaitPolls(app, 1, launched);
             System.out.printf("pgvigil: first poll (with its first visit) %.2f s after launch; RSS %.1f MiB%n", firstPoll,
                     rssMiB(app.pid()));
@@ -253,6 +263,20 @@ public final class SideBySideBench {
             row("server CPU " + per + " (idle subtracted), ms", pgvigilServer, exporterServer);
             row("monitor's own CPU " + per + ", ms", pgvigilOwn, exporterOwn);
             System.out.printf("| connections held (max seen at window ends) | %d | %d | |%n", pgConn, exConn);
+            System.out.printf("%nserver execution time by statement (pg_stat_statements; planning, parsing and connecting"
+                    + " not included), ms per call:%n");
+            try (Statement st = admin.createStatement(); ResultSet rs = st.executeQuery("""
+                    SELECT r.rolname, s.calls, round(s.total_exec_time::numeric / s.calls, 2) AS mean,
+                           round(s.total_exec_time::numeric, 0) AS total, left(regexp_replace(s.query, '\\s+', ' ', 'g'), 90)
+                      FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
+                     WHERE r.rolname IN ('pgvigil', 'exporter') AND s.calls >= 3
+                     ORDER BY s.total_exec_time DESC LIMIT 24
+                    """)) {
+                while (rs.next()) {
+                    System.out.printf("  %-8s %6d calls %8s ms %7s ms total  %s%n", rs.getString(1), rs.getLong(2),
+                            rs.getString(3), rs.getString(4), rs.getString(5));
+                }
+            }
         }
     }
 
@@ -327,11 +351,13 @@ public final class SideBySideBench {
 
     // ---------------------------------------------------------------- phase 2: the pod
 
-    static void phase2(DebianPostgres pg, Options opt, Exporter exporter) throws Exception {
-        System.out.printf("%n== Phase 2: memory, first poll and scrapes (pgvigil polling every 1 s, visits every 4 s) ==%n");
+    static void phase2(DebianPostgres pg, Options opt, Exporter exporter, String jvm, boolean withExporter)
+            throws Exception {
+        System.out.printf("%n== Phase 2: memory, first poll and scrapes (pgvigil polling every 1 s, visits every 4 s)%s ==%n",
+                withExporter ? "" : ", pgvigil alone with " + jvm);
         Map<String, String> props = pgvigilProps(pg, opt, 1, 4);
         long launched = System.nanoTime();
-        try (PackagedApp app = PackagedApp.start(props, List.of(opt.jvm().trim().split("\\s+")))) {
+        try (PackagedApp app = launch(props, jvm)) {
             double firstPoll = awaitPolls(app, 1, launched);
             double rssStart = rssMiB(app.pid());
             awaitPolls(app, opt.polls(), launched);
@@ -348,13 +374,26 @@ public final class SideBySideBench {
                 long s = System.nanoTime();
                 pgBody = get(app.port(), "/metrics");
                 pgLatency[i] = (System.nanoTime() - s) / 1e6;
-                s = System.nanoTime();
-                exBody = exporter.scrape();
-                exLatency[i] = (System.nanoTime() - s) / 1e6;
+                if (withExporter) {
+                    s = System.nanoTime();
+                    exBody = exporter.scrape();
+                    exLatency[i] = (System.nanoTime() - s) / 1e6;
+                } else {
+                    // the exporter's scrape takes tens of ms: keep about the same pace for pgvigil alone
+                    Thread.sleep(20);
+                }
                 if (i % 50 == 49) {
                     peak = Math.max(peak, rssMiB(app.pid()));
                     exPeak = Math.max(exPeak, rssMiB(exporter.pid()));
                 }
+            }
+            if (!withExporter) {
+                System.out.printf("first poll %.2f s; scrape p50 %.1f ms, p99 %.1f ms; %d series; RSS after start %.1f, after"
+                        + " %d polls %.1f, after %d scrapes %.1f, peak %.1f MiB%n", firstPoll, pct(pgLatency, 0.5),
+                        pct(pgLatency, 0.99), series(pgBody), rssStart, opt.polls(), rssPolls, opt.scrapes(),
+                        rssMiB(app.pid()), Math.max(peak, rssMiB(app.pid())));
+                printThreads(app.pid());
+                return;
             }
             double rssScrapes = rssMiB(app.pid());
             double exRssScrapes = rssMiB(exporter.pid());
@@ -369,7 +408,8 @@ public final class SideBySideBench {
                     exScrapesBefore, rssPolls, exRssBefore, rssPolls / exRssBefore);
             row("RSS after " + opt.scrapes() + " more scrapes, MiB", rssScrapes, exRssScrapes);
             row("RSS peak during them, MiB", Math.max(peak, rssScrapes), Math.max(exPeak, exRssScrapes));
-            System.out.printf("%npgvigil JVM options: %s%n", opt.jvm());
+            printThreads(app.pid());
+            System.out.printf("%npgvigil JVM options: %s%n", jvm);
         }
     }
 
@@ -392,6 +432,20 @@ public final class SideBySideBench {
         props.put("pgvigil.indexes.interval", visit + "s");
         props.put("pgvigil.statements.text-cache-size", Integer.toString(Math.max(10000, opt.statements() * 2)));
         return props;
+    }
+
+    /** The jar with these JVM options; words NAME=VALUE (no leading dash) are environment variables instead. */
+    static PackagedApp launch(Map<String, String> props, String jvm) {
+        List<String> options = new ArrayList<>();
+        Map<String, String> env = new LinkedHashMap<>();
+        for (String word : jvm.trim().split("\\s+")) {
+            if (!word.startsWith("-") && word.contains("=")) {
+                env.put(word.substring(0, word.indexOf('=')), word.substring(word.indexOf('=') + 1));
+            } else if (!word.isEmpty()) {
+                options.add(word);
+            }
+        }
+        return PackagedApp.start(props, options, env);
     }
 
     static double awaitPolls(PackagedApp app, double polls, long launched) throws Exception {
@@ -557,6 +611,37 @@ public final class SideBySideBench {
         }
         String[] f = stat(postmaster);
         return sum + Long.parseLong(f[13]) + Long.parseLong(f[14]);
+    }
+
+    /** pgvigil's threads by CPU since launch (names cut by the kernel to 15 characters), grouped by name. */
+    static void printThreads(long pid) throws IOException {
+        Map<String, long[]> byName = new LinkedHashMap<>();
+        try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+            for (Path task : (Iterable<Path>) tasks::iterator) {
+                String raw = Files.readString(task.resolve("stat"));
+                String name = raw.substring(raw.indexOf('(') + 1, raw.lastIndexOf(')')).replaceAll("[0-9]+$", "#");
+                String[] f = raw.substring(raw.lastIndexOf(')') + 2).split(" ");
+                long[] v = byName.computeIfAbsent(name, n -> new long[2]);
+                v[0]++;
+                v[1] += Long.parseLong(f[11]) + Long.parseLong(f[12]);
+            }
+        }
+        long total = byName.values().stream().mapToLong(v -> v[1]).sum();
+        String nmt = "";
+        try {
+            nmt = exec("jcmd", Long.toString(pid), "VM.native_memory", "summary", "scale=MB");
+        } catch (Exception ignored) {
+            // jcmd missing
+        }
+        if (nmt.contains("Total: reserved")) {
+            System.out.println("\nNative memory tracking (committed, MiB):");
+            nmt.lines().filter(l -> l.matches("^(Total|-\\s+\\S.*)\\(reserved.*") || l.startsWith("Total"))
+                    .forEach(l -> System.out.println("  " + l.trim()));
+        }
+        System.out.printf("%npgvigil threads: %d; CPU since launch %.0f ms, by thread name:%n",
+                byName.values().stream().mapToLong(v -> v[0]).sum(), ticksToMs(total));
+        byName.entrySet().stream().sorted((a, b) -> Long.compare(b.getValue()[1], a.getValue()[1])).limit(12)
+                .forEach(e -> System.out.printf("  %-20s x%-3d %8.0f ms%n", e.getKey(), e.getValue()[0], ticksToMs(e.getValue()[1])));
     }
 
     static double ticksToMs(long ticks) {
