@@ -360,6 +360,8 @@ public final class SideBySideBench {
         try (PackagedApp app = launch(props, jvm)) {
             double firstPoll = awaitPolls(app, 1, launched);
             double rssStart = rssMiB(app.pid());
+            app.output().lines().filter(l -> l.contains("started in") || l.contains("watching PostgreSQL"))
+                    .forEach(l -> System.out.println("  pgvigil: " + l.replaceAll("^.*?(INFO|WARN)", "$1")));
             awaitPolls(app, opt.polls(), launched);
             double rssPolls = rssMiB(app.pid());
             double exRssBefore = rssMiB(exporter.pid());
@@ -627,6 +629,13 @@ public final class SideBySideBench {
             }
         }
         long total = byName.values().stream().mapToLong(v -> v[1]).sum();
+        String heap = "";
+        try {
+            heap = exec("jcmd", Long.toString(pid), "GC.heap_info");
+        } catch (Exception ignored) {
+            // jcmd missing
+        }
+        heap.lines().filter(l -> l.contains("total") || l.contains("Metaspace")).forEach(l -> System.out.println("  " + l.trim()));
         String nmt = "";
         try {
             nmt = exec("jcmd", Long.toString(pid), "VM.native_memory", "summary", "scale=MB");
