@@ -48,8 +48,12 @@ import io.pgvigil.testing.PgServer;
  */
 public final class SideBySideBench {
 
-    /** deploy/k8s: JAVA_OPTS_APPEND of a 320 MiB container (the JVM reads MaxRAM from the cgroup). */
-    static final String DEPLOY_JVM = "-XX:MaxRAM=320m -XX:MaxRAMPercentage=50 -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError";
+    /**
+     * deploy/k8s: JAVA_OPTS_APPEND and MALLOC_ARENA_MAX of a 320 MiB container (the JVM reads MaxRAM
+     * from the cgroup).
+     */
+    static final String DEPLOY_JVM = "-XX:MaxRAM=320m -XX:MaxRAMPercentage=50 -XX:+UseSerialGC -XX:TieredStopAtLevel=1"
+            + " -Xmn24m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30 -XX:+ExitOnOutOfMemoryError MALLOC_ARENA_MAX=2";
 
     static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(10)).build();
