@@ -19,15 +19,16 @@ public final class ContainerMemoryBench {
     public static void main(String[] args) throws Exception {
         int scrapes = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
         List<String> jvm = List.of("-XX:MaxRAM=320m", "-XX:MaxRAMPercentage=50", "-XX:+UseSerialGC",
+                "-XX:TieredStopAtLevel=1", "-Xmn24m", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30",
                 "-XX:+ExitOnOutOfMemoryError");
         try (PgServer pg = PgServer.start(18, Map.of());
                 PackagedApp app = PackagedApp.start(Map.of("pgvigil.target.url", pg.jdbcUrl("postgres"),
                         "pgvigil.target.username", PgServer.MONITOR_ROLE, "pgvigil.target.password",
-                        PgServer.MONITOR_PASSWORD, "pgvigil.interval", "1s", "pgvigil.indexes.interval", "2s"), jvm)) {
+                        PgServer.MONITOR_PASSWORD, "pgvigil.interval", "1s", "pgvigil.indexes.interval", "2s"), jvm, Map.of("MALLOC_ARENA_MAX", "2"))) {
             app.port();
             long started = System.nanoTime();
             app.awaitMetric("pg_up 1.0");
-            System.out.printf("JVM options: %s%n", String.join(" ", jvm));
+            System.out.printf("JVM options: %s (MALLOC_ARENA_MAX=2)%n", String.join(" ", jvm));
             System.out.printf("up and polling after %.1f s%n", (System.nanoTime() - started) / 1e9);
             System.out.printf("RSS after start:                 %6.1f MiB%n", rss(app));
             Thread.sleep(60_000);

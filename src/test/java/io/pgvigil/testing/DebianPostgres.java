@@ -149,6 +149,15 @@ public final class DebianPostgres implements AutoCloseable {
                 + "' IN ROLE pg_monitor");
     }
 
+    /** The data directory (its {@code postmaster.pid} names the server's process). */
+    public Path dataDirectory() {
+        return data;
+    }
+
+    public int port() {
+        return port;
+    }
+
     public String jdbcUrl(String database) {
         return "jdbc:postgresql://localhost:" + port + "/" + database;
     }

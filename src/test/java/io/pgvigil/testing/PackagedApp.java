@@ -49,6 +49,11 @@ public final class PackagedApp implements AutoCloseable {
 
     /** The same, with JVM options (e.g. the container's {@code -XX:MaxRAMPercentage}). */
     public static PackagedApp start(Map<String, String> properties, List<String> jvmOptions) {
+        return start(properties, jvmOptions, Map.of());
+    }
+
+    /** The same, with environment variables added to this process' own (e.g. {@code MALLOC_ARENA_MAX}). */
+    public static PackagedApp start(Map<String, String> properties, List<String> jvmOptions, Map<String, String> env) {
         if (!Files.exists(JAR)) {
             throw new IllegalStateException(JAR + " is missing: run ./mvnw verify (the package phase builds it)");
         }
@@ -61,7 +66,9 @@ public final class PackagedApp implements AutoCloseable {
         command.add(JAR.toString());
         try {
             Path output = Files.createTempFile("pgvigil-app", ".log");
-            Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(output.toFile()).start();
+            ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(output.toFile());
+            builder.environment().putAll(env);
+            Process p = builder.start();
             return new PackagedApp(p, output);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
