@@ -87,7 +87,7 @@ public class StatementsHour {
         double countedSeconds;
         int held;
         final Map<Key, Sum> open = new HashMap<>();
-        /** Statements summed as others because the open slice was full, each counted once (at most openMax). */
+        /** Statements summed as others because the open slice was full, each counted once (at most OPEN_MAX of them). */
         Set<Key> overflow;
         Sum[] kept;
         int otherStatements;
@@ -178,10 +178,10 @@ public class StatementsHour {
                     if (slice.overflow == null) {
                         slice.overflow = new HashSet<>();
                     }
-                    // Once per slice; past openMax of them a statement may be counted once per poll.
+                    // Once per slice; past OPEN_MAX of them a statement may be counted once per poll.
                     if (!slice.overflow.contains(s.key())) {
                         slice.otherStatements++;
-                        if (slice.overflow.size() < openMax) {
+                        if (slice.overflow.size() < OPEN_MAX) {
                             slice.overflow.add(s.key());
                         }
                     }
