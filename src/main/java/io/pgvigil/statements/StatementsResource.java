@@ -160,17 +160,19 @@ public class StatementsResource {
             @Schema(required = true, description = "true when limit left some out") boolean truncated,
             @Schema(nullable = true, description = "The latest poll (ISO-8601, UTC); null before the first")
             Instant asOf,
-            @Schema(nullable = true, description = "When the first interval counted began: about an hour before "
-                    + "asOf (55 to 60 minutes, in 5-minute slices), later when pgvigil has run for less; null when "
-                    + "nothing was counted yet") Instant since,
+            @Schema(nullable = true, description = "When the first interval counted began: at most an hour before "
+                    + "asOf (about 55 to 60 minutes: the intervals that began in the latest poll's 5-minute slice or "
+                    + "the 11 before it), later when pgvigil has counted for less; null when nothing was counted "
+                    + "yet") Instant since,
             @Schema(required = true, description = "asOf - since, in seconds; 0 when nothing was counted")
             double spanSeconds,
             @Schema(required = true, description = "Seconds of intervals whose statements were counted; less than "
-                    + "spanSeconds when the target was down or pg_stat_statements was reset") double countedSeconds,
+                    + "spanSeconds when an interval was not: the target was down and restarted, pg_stat_statements "
+                    + "was reset or could not be read") double countedSeconds,
             @Schema(required = true, description = "Entry-intervals left out because their counters could not be "
                     + "trusted (reset, evicted and back, server restart)") int held,
-            @Schema(required = true, description = "Statements summed as others: each 5-minute slice keeps its 100 "
-                    + "statements with the most execution time") int otherStatements,
+            @Schema(required = true, description = "Statements summed as others, once per 5-minute slice: each "
+                    + "slice keeps its 100 statements with the most execution time") int otherStatements,
             @Schema(required = true, description = "Their calls") long otherCalls,
             @Schema(required = true, description = "Their execution time, in seconds") double otherExecSeconds) {
     }
@@ -195,8 +197,9 @@ public class StatementsResource {
     @Path("/hour")
     @Tag(name = "statements")
     @Operation(summary = "What each statement did over the last hour",
-            description = "The sums of the per-interval deltas over the last hour (in 5-minute slices: 55 to 60 "
-                    + "minutes; since says from when), held in memory of a fixed size. A reset or an eviction costs "
+            description = "The sums of the per-interval deltas over the last hour (the intervals that began in "
+                    + "the latest poll's 5-minute slice or the 11 before it: at most 60 minutes, about 55 to 60; "
+                    + "since says from when), held in memory of a fixed size. A reset or an eviction costs "
                     + "the interval it happened in (held), never a wrong number; a statement that left "
                     + "pg_stat_statements stays, with its text, until its hour is over. Always 200.")
     @APIResponse(responseCode = "200", description = "The statements of the hour")
@@ -219,9 +222,8 @@ public class StatementsResource {
             case "temp" -> HourStatementView::tempBytes;
             default -> HourStatementView::totalExecSeconds;
         };
-        PollState state = latest.get();
-        StatementsHour.View v = hour.view(state.snapshot() == null ? null
-                : state.snapshot().get(Statements.class).orElse(null));
+        // The hour's own record of the latest poll: the latest state may be a poll older or newer than it.
+        StatementsHour.View v = hour.view();
         List<HourStatementView> all = v.items().stream().map(i -> new HourStatementView(
                 Long.toString(i.key().queryid()), i.database(), i.user(), i.key().toplevel(), i.text(), i.calls(),
                 i.execSeconds(), i.calls() == 0 ? 0 : i.execSeconds() / i.calls(), i.rows(),

@@ -156,7 +156,8 @@ function subjectRow(f) {
   if (f.check === 'pool_saturation') return ['connections', 'slots'];
   if (f.check === 'long_transaction') return ['connections'];
   if (f.check === 'pooler_saturation') return ['connections', 'pool:' + f.subject];
-  if (f.check === 'replication_lag') return ['replication', 'standby:' + f.subject];
+  // On a standby its own lag has the subject "self": no row of the standbys table (a primary's) is it.
+  if (f.check === 'replication_lag') return f.subject === 'self' ? ['replication'] : ['replication', 'standby:' + f.subject];
   if (f.check === 'replication_slot') return ['replication', 'slot:' + f.subject];
   if (f.check === 'xmin_horizon') return ['replication'];
   return null;
@@ -573,6 +574,9 @@ function renderStatements() {
   parts.push(el('h2', {}, 'Top statements of the last hour'));
   if (!hour || hour.problem) {
     parts.push(problemNote(hour));
+  } else if (!hour.since && statements && statements.problem && statements.problem.reason !== 'no-interval-yet') {
+    // Why nothing is counted: the collector's problem (off, failed) or the target's, as the interval's answer says.
+    parts.push(problemNote(statements));
   } else if (!hour.since) {
     parts.push(el('p', { class: 'note' }, 'Nothing counted yet: the hour begins with the second poll that reaches the target.'));
   } else {
@@ -596,13 +600,14 @@ function statementColumns(hour) {
   ];
 }
 
-/** What "the last hour" covers: 55 to 60 minutes in 5-minute slices, less when pgvigil has run less. */
+/** What "the last hour" covers: at most 60 minutes (55 to 60 in 5-minute slices), less when pgvigil has counted less. */
 function hourNote(hour) {
   const span = hour.spanSeconds;
   let text = hour.total + ' statements ran in the ' + (span >= 3300 ? 'last hour' : 'last ' + fmtSeconds(span)
     + ' (pgvigil has counted for less than an hour)') + ', from ' + new Date(hour.since).toLocaleTimeString('en');
   if (hour.countedSeconds < span - 1) {
-    text += '; ' + fmtSeconds(span - hour.countedSeconds) + ' of it not counted (the target was down or statistics were reset)';
+    text += '; ' + fmtSeconds(span - hour.countedSeconds) + ' of it not counted (the target was down and restarted, '
+      + 'or pg_stat_statements was reset or not read)';
   }
   if (hour.held) text += '; ' + hour.held + ' readings held (reset or evicted entries)';
   if (hour.otherStatements) {
@@ -727,13 +732,11 @@ function renderConnections() {
   if (!activity.lockChains) parts.push(el('p', { class: 'note' }, 'pg_stat_activity was not read in the latest poll.'));
   else if (activity.lockChains.length === 0) parts.push(el('p', { class: 'ok' }, 'Nothing waits on a lock.'));
   else {
-    const keyed = new Set();
     for (const ch of activity.lockChains) {
-      // lock_wait's subject is a database: its link selects the first chain there.
-      const db = ch.root.database ?? (ch.waiters.find(w => w.database) || {}).database;
-      const key = db && !keyed.has(db) ? 'locks:' + db : null;
-      if (key) keyed.add(db);
-      parts.push(el('div', { class: 'chain', 'data-key': key },
+      // lock_wait's subject is the database of the waiting sessions (the root blocker may be in another):
+      // its link selects every chain with a waiter there.
+      const keys = [...new Set(ch.waiters.map(w => w.database).filter(d => d))].map(d => 'locks:' + d);
+      parts.push(el('div', { class: 'chain', 'data-keys': keys.length ? JSON.stringify(keys) : null },
         el('p', {}, el('strong', {}, 'Root blocker ', backendName(ch.root)), ' blocks ' + ch.blockedDirectly + ' directly, '
           + ch.blockedInTotal + ' in all (depth ' + ch.depth + ')'),
         ch.root.query ? el('pre', { class: 'sql' }, el('code', {}, ch.root.query)) : null,
@@ -910,10 +913,24 @@ function route(focus) {
 
 let scrolledTo = null;
 
+/** The keys an element answers to: its data-key, or the JSON list of its data-keys (a chain in several databases). */
+function keysOf(e) {
+  if (e.dataset.keys) {
+    try {
+      return JSON.parse(e.dataset.keys);
+    } catch (err) {
+      return [];
+    }
+  }
+  return [e.dataset.key];
+}
+
 /**
- * Marks the rows of #section/key (data-key = key) as selected and, once per navigation, scrolls to the
- * first. Called again after every refresh (rows are redrawn): before the data has come, nothing yet; a
- * key with no row says so, and a statement outside the top lists opens its own page instead.
+ * Marks the rows of #section/key (data-key = key, or key among data-keys) as selected and, once per
+ * navigation, scrolls to the first. Called again after every refresh (rows are redrawn): before the data
+ * has come, nothing yet; a key with no row says so, and a statement outside the top lists opens its own
+ * page instead, only when the link is followed (the first data after it), never because a row it showed
+ * has since left the lists.
  */
 function selectRow(section, key, navigated) {
   if (navigated) scrolledTo = null;
@@ -923,7 +940,8 @@ function selectRow(section, key, navigated) {
   }
   for (const e of document.querySelectorAll('.row-missing')) e.remove();
   if (key === null || !data.status) return;
-  const rows = [...document.querySelectorAll('#' + section + ' [data-key]')].filter(e => e.dataset.key === key);
+  const rows = [...document.querySelectorAll('#' + section + ' [data-key], #' + section + ' [data-keys]')]
+    .filter(e => keysOf(e).includes(key));
   for (const e of rows) {
     e.classList.add('selected');
     e.setAttribute('aria-current', 'true');
@@ -935,11 +953,14 @@ function selectRow(section, key, navigated) {
     }
     return;
   }
-  if (section === 'statements' && isQueryId(key) && data.statements && !data.statements.problem) {
+  if (section === 'statements' && isQueryId(key) && data.statements && !data.statements.problem
+      && scrolledTo !== location.hash) {
+    scrolledTo = location.hash;
     location.replace('#statement/' + encodeURIComponent(key));
     return;
   }
-  const note = el('p', { class: 'note row-missing', role: 'status' }, 'Nothing listed here is named ' + key + ' any more.');
+  // (The key is not echoed: a crafted link would put any sentence on the page.)
+  const note = el('p', { class: 'note row-missing', role: 'status' }, 'The row this link points at is not listed here (any more).');
   body(section).prepend(note);
 }
 

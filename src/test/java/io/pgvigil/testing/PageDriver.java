@@ -88,10 +88,11 @@ public final class PageDriver implements AutoCloseable {
                 + " m[li.dataset.check + '|' + li.dataset.subject] = li.querySelector('.message').textContent; return m;");
     }
 
-    /** The data-key of every selected element (a row a link pointed at). */
+    /** The keys of every selected element (a row a link pointed at): its data-key, or each of its data-keys. */
     @SuppressWarnings("unchecked")
     public List<String> selected() {
-        return (List<String>) js("return [...document.querySelectorAll('.selected')].map(e => e.dataset.key)");
+        return (List<String>) js("return [...document.querySelectorAll('.selected')]"
+                + ".flatMap(e => e.dataset.keys ? JSON.parse(e.dataset.keys) : [e.dataset.key])");
     }
 
     /** Whether the first selected element is inside the window (not hidden under the sticky header). */
