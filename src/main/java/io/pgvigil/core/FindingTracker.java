@@ -64,14 +64,13 @@ public final class FindingTracker {
         }
         Map<String, Open> current = open.computeIfAbsent(id, k -> new HashMap<>());
         Set<String> seen = new HashSet<>();
-        for (Evaluation e : evaluations) {
+        // A held verdict changes only an open finding: of a held rest, only the open subjects are asked.
+        HeldRest rest = evaluations instanceof HeldRest r ? r : null;
+        for (Evaluation e : rest == null ? evaluations : rest.measured()) {
             seen.add(e.subject());
             Open before = current.get(e.subject());
             if (e.hold()) {
-                if (before != null && ++before.held > check.spec().maxHeld() && check.spec().maxHeld() > 0) {
-                    current.remove(e.subject());
-                    logCleared(before.finding, now, "not measured for " + check.spec().maxHeld() + " intervals");
-                }
+                hold(check, current, e.subject(), now);
                 continue;
             }
             if (before == null) {
@@ -116,12 +115,30 @@ public final class FindingTracker {
                         id, target.label(), was.label(), e.subject(), format(e.value()), format(threshold), e.message());
             }
         }
+        if (rest != null) {
+            // After the measured verdicts, as the held rest is listed after them.
+            for (String subject : new ArrayList<>(current.keySet())) {
+                if (rest.holds(subject)) {
+                    seen.add(subject);
+                    hold(check, current, subject, now);
+                }
+            }
+        }
         for (Iterator<Open> it = current.values().iterator(); it.hasNext();) {
             Finding f = it.next().finding;
             if (!seen.contains(f.subject())) {
                 it.remove();
                 logCleared(f, now, "no longer reported: not measured, or, for checks that report only breaches, back within threshold");
             }
+        }
+    }
+
+    /** A held verdict: an open finding stays as it was, for at most {@link CheckSpec#maxHeld()} intervals. */
+    private static void hold(Check check, Map<String, Open> current, String subject, Instant now) {
+        Open before = current.get(subject);
+        if (before != null && ++before.held > check.spec().maxHeld() && check.spec().maxHeld() > 0) {
+            current.remove(subject);
+            logCleared(before.finding, now, "not measured for " + check.spec().maxHeld() + " intervals");
         }
     }
 

@@ -35,8 +35,11 @@ import java.util.function.ToLongFunction;
  */
 public final class RelationsCollector {
 
-    /** An index's column names, with what they were read for: its key and expressions. */
-    private record Names(String definition, List<String> columns) {
+    /**
+     * An index's column names, with what they were read for: its key and expressions; and the index as
+     * the last collection built it, whose unchanged names, lists and definition the next one reuses.
+     */
+    private record Names(String definition, List<String> columns, Index last) {
     }
 
     /**
@@ -138,6 +141,14 @@ public final class RelationsCollector {
 
     /** How many of the oldest tables (by xid age and by MultiXact age) a collection keeps for the wraparound message. */
     static final int OLDEST_TABLES = 3;
+
+    /**
+     * Rows the driver fetches at a time (the visit runs in a transaction, so a fetch size reads through a
+     * portal): without one, pgjdbc holds all 10,000 rows of a large database's index query at once, a
+     * burst that a young collection in the middle of the visit promotes to the old generation, where it
+     * dies and costs a full collection (a scrape waiting ~50 ms, docs/performance.md).
+     */
+    static final int FETCH_ROWS = 1000;
 
     /** Pre-16 servers have no pg_stat_get_lastscan(). */
     static String indexesSql(int versionNum) {
@@ -384,61 +395,65 @@ public final class RelationsCollector {
     public DatabaseRelations collect(Connection connection, int versionNum, int blockSize) throws SQLException {
         List<Index> indexes = new ArrayList<>();
         Map<String, List<Integer>> attnumCache = new HashMap<>();
-        try (PreparedStatement st = connection.prepareStatement(indexesSql(versionNum));
-                ResultSet rs = st.executeQuery()) {
-            while (rs.next()) {
-                int keyCount = rs.getInt("key_columns");
-                List<Integer> attnums = attnumCache.computeIfAbsent(rs.getString("indkey"), RelationsCollector::vector);
-                String[] classes = tokens(rs.getString("indclass"));
-                String[] collations = tokens(rs.getString("indcollation"));
-                String[] options = tokens(rs.getString("indoption"));
-                List<String> keyOptions = new ArrayList<>(keyCount);
-                for (int k = 0; k < keyCount && k < classes.length; k++) {
-                    keyOptions.add(classes[k] + "/" + at(collations, k) + "/" + at(options, k));
+        try (PreparedStatement st = connection.prepareStatement(indexesSql(versionNum))) {
+            st.setFetchSize(FETCH_ROWS);
+            try (ResultSet rs = st.executeQuery()) {
+                while (rs.next()) {
+                    int keyCount = rs.getInt("key_columns");
+                    List<Integer> attnums = attnumCache.computeIfAbsent(rs.getString("indkey"), RelationsCollector::vector);
+                    String[] classes = tokens(rs.getString("indclass"));
+                    String[] collations = tokens(rs.getString("indcollation"));
+                    String[] options = tokens(rs.getString("indoption"));
+                    List<String> keyOptions = new ArrayList<>(keyCount);
+                    for (int k = 0; k < keyCount && k < classes.length; k++) {
+                        keyOptions.add(classes[k] + "/" + at(collations, k) + "/" + at(options, k));
+                    }
+                    indexes.add(new Index(rs.getLong("indexrelid"), rs.getLong("relid"), rs.getString("schemaname"),
+                            rs.getString("tablename"), rs.getString("indexname"), rs.getString("method"),
+                            rs.getLong("relpages") * blockSize, rs.getBoolean("is_unique"), rs.getBoolean("is_primary"),
+                            rs.getBoolean("is_exclusion"), rs.getBoolean("backs_constraint"), rs.getBoolean("is_valid"),
+                            rs.getBoolean("being_built"), attnums.subList(0, Math.min(keyCount, attnums.size())),
+                            attnums.subList(Math.min(keyCount, attnums.size()), attnums.size()), List.copyOf(keyOptions),
+                            null, rs.getString("expressions"), rs.getString("predicate"),
+                            rs.getLong("idx_scan"), rs.getLong("idx_tup_read"), rs.getLong("idx_tup_fetch"),
+                            rs.getLong("idx_blks_hit"), rs.getLong("idx_blks_read"),
+                            rs.getObject("last_idx_scan", Double.class)));
                 }
-                indexes.add(new Index(rs.getLong("indexrelid"), rs.getLong("relid"), rs.getString("schemaname"),
-                        rs.getString("tablename"), rs.getString("indexname"), rs.getString("method"),
-                        rs.getLong("relpages") * blockSize, rs.getBoolean("is_unique"), rs.getBoolean("is_primary"),
-                        rs.getBoolean("is_exclusion"), rs.getBoolean("backs_constraint"), rs.getBoolean("is_valid"),
-                        rs.getBoolean("being_built"), attnums.subList(0, Math.min(keyCount, attnums.size())),
-                        attnums.subList(Math.min(keyCount, attnums.size()), attnums.size()), List.copyOf(keyOptions),
-                        null, rs.getString("expressions"), rs.getString("predicate"),
-                        rs.getLong("idx_scan"), rs.getLong("idx_tup_read"), rs.getLong("idx_tup_fetch"),
-                        rs.getLong("idx_blks_hit"), rs.getLong("idx_blks_read"),
-                        rs.getObject("last_idx_scan", Double.class)));
             }
         }
         indexes = withNames(connection, indexes);
         List<Table> tables = new ArrayList<>();
         List<Frozen> frozen = new ArrayList<>();
-        try (PreparedStatement st = connection.prepareStatement(tablesSql(versionNum));
-                ResultSet rs = st.executeQuery()) {
-            while (rs.next()) {
-                String kind = rs.getString("kind");
-                String schema = rs.getString("schemaname");
-                String name = rs.getString("tablename");
-                long xidAge = rs.getLong("xid_age");
-                long mxidAge = rs.getLong("mxid_age");
-                frozen.add(new Frozen(schema, name, switch (kind) {
-                    case "c" -> Frozen.Kind.CATALOG;
-                    case "t" -> Frozen.Kind.TEMPORARY;
-                    default -> Frozen.Kind.TABLE;
-                }, xidAge, mxidAge));
-                if (!kind.equals("u")) {
-                    continue;
+        try (PreparedStatement st = connection.prepareStatement(tablesSql(versionNum))) {
+            st.setFetchSize(FETCH_ROWS);
+            try (ResultSet rs = st.executeQuery()) {
+                while (rs.next()) {
+                    String kind = rs.getString("kind");
+                    String schema = rs.getString("schemaname");
+                    String name = rs.getString("tablename");
+                    long xidAge = rs.getLong("xid_age");
+                    long mxidAge = rs.getLong("mxid_age");
+                    frozen.add(new Frozen(schema, name, switch (kind) {
+                        case "c" -> Frozen.Kind.CATALOG;
+                        case "t" -> Frozen.Kind.TEMPORARY;
+                        default -> Frozen.Kind.TABLE;
+                    }, xidAge, mxidAge));
+                    if (!kind.equals("u")) {
+                        continue;
+                    }
+                    long writes = rs.getLong("n_tup_ins") + rs.getLong("n_tup_del") + rs.getLong("n_tup_upd")
+                            - rs.getLong("n_tup_hot_upd");
+                    Array reloptions = rs.getArray("reloptions");
+                    tables.add(new Table(rs.getLong("relid"), schema, name, rs.getLong("relpages") * blockSize,
+                            rs.getLong("n_live_tup"), rs.getLong("seq_scan"), rs.getLong("seq_tup_read"), writes,
+                            rs.getObject("last_seq_scan", Double.class), rs.getLong("n_dead_tup"), rs.getDouble("reltuples"),
+                            rs.getLong("heap_blks_hit"), rs.getLong("heap_blks_read"),
+                            rs.getObject("last_vacuum", Double.class), rs.getObject("last_autovacuum", Double.class),
+                            xidAge, mxidAge,
+                            AutovacuumOptions.parse(reloptions == null ? null : (String[]) reloptions.getArray()),
+                            new Analyzed(rs.getObject("last_analyze", Double.class),
+                                    rs.getObject("last_autoanalyze", Double.class), rs.getLong("mod_since_analyze"))));
                 }
-                long writes = rs.getLong("n_tup_ins") + rs.getLong("n_tup_del") + rs.getLong("n_tup_upd")
-                        - rs.getLong("n_tup_hot_upd");
-                Array reloptions = rs.getArray("reloptions");
-                tables.add(new Table(rs.getLong("relid"), schema, name, rs.getLong("relpages") * blockSize,
-                        rs.getLong("n_live_tup"), rs.getLong("seq_scan"), rs.getLong("seq_tup_read"), writes,
-                        rs.getObject("last_seq_scan", Double.class), rs.getLong("n_dead_tup"), rs.getDouble("reltuples"),
-                        rs.getLong("heap_blks_hit"), rs.getLong("heap_blks_read"),
-                        rs.getObject("last_vacuum", Double.class), rs.getObject("last_autovacuum", Double.class),
-                        xidAge, mxidAge,
-                        AutovacuumOptions.parse(reloptions == null ? null : (String[]) reloptions.getArray()),
-                        new Analyzed(rs.getObject("last_analyze", Double.class),
-                                rs.getObject("last_autoanalyze", Double.class), rs.getLong("mod_since_analyze"))));
             }
         }
         return new DatabaseRelations(indexes, tables, oldest(frozen));
@@ -489,17 +504,30 @@ public final class RelationsCollector {
         List<Index> named = new ArrayList<>(indexes.size());
         for (Index i : indexes) {
             Names n = known.get(i.indexrelid());
-            if (n == null) {
-                n = new Names(definition(i), fetched.getOrDefault(i.indexrelid(), List.of()));
-                known.put(i.indexrelid(), n);
-            }
-            named.add(new Index(i.indexrelid(), i.relid(), i.schema(), i.table(), i.name(), i.method(), i.sizeBytes(),
+            List<String> columns = n == null ? fetched.getOrDefault(i.indexrelid(), List.of()) : n.columns();
+            // The strings and lists the last collection kept (an index's names rarely change): what was just
+            // read is garbage at once, and the old generation holds one copy instead of one per visit.
+            Index p = n == null ? null : n.last();
+            Index built = new Index(i.indexrelid(), i.relid(), same(p == null ? null : p.schema(), i.schema()),
+                    same(p == null ? null : p.table(), i.table()), same(p == null ? null : p.name(), i.name()),
+                    same(p == null ? null : p.method(), i.method()), i.sizeBytes(),
                     i.unique(), i.primary(), i.exclusion(), i.backsConstraint(), i.valid(), i.beingBuilt(),
-                    i.keyAttnums(), i.includeAttnums(), i.keyOptions(), n.columns(), i.expressions(), i.predicate(),
-                    i.scans(), i.tuplesRead(), i.tuplesFetched(), i.blocksHit(), i.blocksRead(), i.lastScanSeconds()));
+                    same(p == null ? null : p.keyAttnums(), i.keyAttnums()),
+                    same(p == null ? null : p.includeAttnums(), i.includeAttnums()),
+                    same(p == null ? null : p.keyOptions(), i.keyOptions()), columns,
+                    same(p == null ? null : p.expressions(), i.expressions()),
+                    same(p == null ? null : p.predicate(), i.predicate()),
+                    i.scans(), i.tuplesRead(), i.tuplesFetched(), i.blocksHit(), i.blocksRead(), i.lastScanSeconds());
+            known.put(i.indexrelid(), new Names(n == null ? definition(i) : n.definition(), columns, built));
+            named.add(built);
         }
         names = known;
         return named;
+    }
+
+    /** {@code before} when it equals {@code now}, else {@code now}. */
+    private static <T> T same(T before, T now) {
+        return before != null && before.equals(now) ? before : now;
     }
 
     private static String definition(Index index) {

@@ -197,6 +197,9 @@ public class StatStatementsCollector implements Collector<StatStatementsCollecto
         long own = server.userOid();
         int ownEntries = 0;
         try (PreparedStatement st = connection.prepareStatement(SQL.formatted(schema, columns))) {
+            // 1,000 rows at a time through a portal (the poll is a transaction): the driver holds a bounded
+            // part of 5,000 entries, not all of them, while the entries are built (docs/performance.md).
+            st.setFetchSize(1000);
             try (ResultSet rs = st.executeQuery()) {
                 // By position, in the order of SQL: 5,000 rows a poll make label lookups show in the profile.
                 while (rs.next()) {

@@ -1,12 +1,14 @@
 package io.pgvigil.statements;
 
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
+import io.pgvigil.core.Evaluation;
+import io.pgvigil.core.HeldRest;
 import io.pgvigil.statements.StatStatementsCollector.Statement;
 import io.pgvigil.statements.StatStatementsCollector.Statements;
-import io.pgvigil.core.Evaluation;
 
 /**
  * What the per-statement checks share: a statement that did not run in the interval has no new
@@ -22,14 +24,55 @@ final class StatementChecks {
     private StatementChecks() {
     }
 
-    /** Adds a held verdict for every statement pg_stat_statements still has that did not run. */
+    /**
+     * {@code evaluations} followed by a held verdict for every statement pg_stat_statements still has
+     * that did not run. The held verdicts are listed lazily ({@link HeldRest}): a poll judges thousands
+     * of idle statements, of which only those with an open finding need one.
+     */
     static List<Evaluation> holdIdle(List<Evaluation> evaluations, Set<Long> ran, Statements present) {
-        Set<Long> held = new HashSet<>();
-        for (Statement s : present.entries()) {
-            if (!ran.contains(s.queryid()) && held.add(s.queryid())) {
-                evaluations.add(Evaluation.held(Long.toString(s.queryid())));
-            }
+        return new IdleStatements(evaluations, ran, present);
+    }
+
+    private static final class IdleStatements extends HeldRest {
+
+        private final Set<Long> ran;
+        private final Statements present;
+        private Set<Long> presentIds;
+
+        IdleStatements(List<Evaluation> evaluations, Set<Long> ran, Statements present) {
+            super(evaluations);
+            this.ran = ran;
+            this.present = present;
         }
-        return evaluations;
+
+        @Override
+        public synchronized boolean holds(String subject) {
+            long queryid;
+            try {
+                queryid = Long.parseLong(subject);
+            } catch (NumberFormatException e) {
+                return false;
+            }
+            if (ran.contains(queryid)) {
+                return false;
+            }
+            if (presentIds == null) {
+                presentIds = new HashSet<>();
+                present.entries().forEach(s -> presentIds.add(s.queryid()));
+            }
+            return presentIds.contains(queryid);
+        }
+
+        @Override
+        protected List<String> heldSubjects() {
+            Set<Long> held = new HashSet<>();
+            List<String> subjects = new ArrayList<>();
+            for (Statement s : present.entries()) {
+                if (!ran.contains(s.queryid()) && held.add(s.queryid())) {
+                    subjects.add(Long.toString(s.queryid()));
+                }
+            }
+            return subjects;
+        }
     }
 }

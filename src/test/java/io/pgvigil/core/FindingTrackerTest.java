@@ -182,4 +182,56 @@ class FindingTrackerTest {
         tracker.suspend(check.id(), "collector failed", now);
         assertThat(tracker.open()).isEmpty();
     }
+
+    /** The held rest of {@code subjects}: what StatementChecks lists lazily for idle statements. */
+    private static HeldRest heldRest(List<Evaluation> measured, String... subjects) {
+        return new HeldRest(measured) {
+            @Override
+            public boolean holds(String subject) {
+                return List.of(subjects).contains(subject);
+            }
+
+            @Override
+            protected List<String> heldSubjects() {
+                return List.of(subjects);
+            }
+        };
+    }
+
+    @Test
+    void aHeldRestListsItsHeldVerdictsAfterTheMeasuredOnes() {
+        Evaluation slow = Evaluation.above("1", 0.5, 0.1, 1, "slow");
+        assertThat(heldRest(List.of(slow), "2", "3")).containsExactly(slow, Evaluation.held("2"), Evaluation.held("3"));
+    }
+
+    @Test
+    void aHeldRestChangesTheFindingsExactlyAsItsListedVerdictsDo() {
+        Check check = check("slow_query");
+        FindingTracker listed = new FindingTracker();
+        Evaluation slow1 = Evaluation.above("1", 0.5, 0.1, 1, "slow");
+        Evaluation critical2 = Evaluation.above("2", 1.5, 0.1, 1, "very slow");
+        Evaluation fast2 = Evaluation.above("2", 0.01, 0.1, 1, "fast");
+        Evaluation slow3 = Evaluation.above("3", 0.2, 0.1, 1, "slow");
+        List<HeldRest> polls = new ArrayList<>();
+        // Open three, hold them (one past max-held), measure one back inside, one measured and held in a
+        // poll (held after the measurement, as listed), one idle and gone (no longer reported).
+        polls.add(heldRest(List.of(slow1, critical2, slow3), "4", "5"));
+        for (int i = 0; i < check.spec().maxHeld() + 1; i++) {
+            polls.add(heldRest(i % 5 == 0 ? List.of(critical2) : List.of(), "1", "2", "4"));
+        }
+        polls.add(heldRest(List.of(fast2, slow3), "3", "5"));
+        polls.add(heldRest(List.of(slow1), "2"));
+        polls.add(heldRest(List.of(), "1", "5"));
+        polls.add(heldRest(List.of(Evaluation.held("1")), "9"));
+        polls.add(heldRest(List.of(), "5"));
+        List<Integer> sizes = new ArrayList<>();
+        for (HeldRest poll : polls) {
+            now = now.plusSeconds(15);
+            tracker.apply(check, poll, now);
+            listed.apply(check, new ArrayList<>(poll), now);
+            assertThat(tracker.open()).isEqualTo(listed.open());
+            sizes.add(tracker.open().size());
+        }
+        assertThat(sizes).as("the scenario opens, holds and clears").contains(3, 2, 1, 0);
+    }
 }
