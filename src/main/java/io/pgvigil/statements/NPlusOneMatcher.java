@@ -54,7 +54,7 @@ public final class NPlusOneMatcher {
      * A child whose calls per interval vary less than this (coefficient of variation) cannot tell a
      * parent by timing: only one parent in the tight band can explain it, by counts alone.
      */
-    static final double FLAT = 0.05;
+    static final double FLAT = 0.25;
     /** Least share of the variance of the child's calls per interval that a parent's rows must explain. */
     static final double MIN_FIT = 0.5;
     /**
@@ -66,7 +66,19 @@ public final class NPlusOneMatcher {
      * Least coefficient of variation, of the child's calls and of the parents' rows per interval, for a
      * fit to be evidence of a loose ratio or of several parents: two flat series fit anything.
      */
-    static final double MIN_VARIATION = FLAT;
+    static final double MIN_VARIATION = 0.05;
+    /**
+     * Least seconds of a block: the fits look at the window's intervals summed into blocks of adjacent
+     * intervals spanning at least this long (at most {@code pollsPerWindow / MIN_EVIDENCE} intervals a
+     * block, one at 15 s, four at 2 s), so that a request whose children spread over a few seconds
+     * falls mostly inside one block whatever the poll interval: at 2 s its children straddle two to
+     * five intervals with a split that varies from request to request, which no fit can follow.
+     */
+    static final double BLOCK_SECONDS = 8;
+    /** Parent calls' worth of children that a single parent's loop may run ahead or behind (see #keepsPace). */
+    static final double PACE = 2.5;
+    /** Seconds of a round trip assumed per child call when estimating the requests in flight (see #keepsPace). */
+    static final double ROUND_TRIP = 0.0005;
     /**
      * Least share of the variance of the child's calls (adjusted fit) that the parents' rows must
      * explain for a loose ratio or several parents; {@value #STRONGER_FIT} over fewer than
@@ -131,8 +143,16 @@ public final class NPlusOneMatcher {
     private int stamp;
     private double mid;
     private double[] ends;
-    /** Whether the window holds {@link #MIN_EVIDENCE} intervals: timing can be evidence. */
+    /** Whether the window holds {@link #MIN_EVIDENCE} blocks: timing can be evidence. */
     private boolean evidence;
+    /** Intervals per block at this poll (see {@link #BLOCK_SECONDS}), and the most a window gives. */
+    private int block;
+    private final int blockTarget;
+    private final double intervalSeconds;
+    /** Whether blocks span several intervals (a poll interval under {@link #BLOCK_SECONDS}). */
+    private boolean longBlocks;
+    /** Seconds the window's intervals cover at this poll. */
+    private double covered;
     /** Reused from poll to poll: one database's parents and their rows. */
     private final List<Series> parents = new ArrayList<>();
     private final List<Series> children = new ArrayList<>();
@@ -143,9 +163,25 @@ public final class NPlusOneMatcher {
 
     /** @param pollsPerWindow polls in a window, for the tally of each match (at least 1) */
     public NPlusOneMatcher(Settings settings, int pollsPerWindow) {
+        this(settings, pollsPerWindow, Double.NaN);
+    }
+
+    /**
+     * @param pollsPerWindow polls in a window, for the tally of each match (at least 1)
+     * @param intervalSeconds the poll interval (NaN: taken from the history's intervals)
+     */
+    public NPlusOneMatcher(Settings settings, int pollsPerWindow, double intervalSeconds) {
         this.settings = settings;
         this.pollsPerWindow = Math.max(1, pollsPerWindow);
         this.restPolls = Math.max(REST_POLLS, this.pollsPerWindow / 8);
+        this.intervalSeconds = intervalSeconds;
+        this.blockTarget = Double.isNaN(intervalSeconds) ? 0 : blockSize(intervalSeconds, this.pollsPerWindow);
+    }
+
+    /** Intervals per block: spanning {@link #BLOCK_SECONDS}, leaving at least {@link #MIN_EVIDENCE} blocks a window. */
+    static int blockSize(double intervalSeconds, int pollsPerWindow) {
+        int k = (int) Math.ceil(BLOCK_SECONDS / intervalSeconds - 1e-9);
+        return Math.max(1, Math.min(k, pollsPerWindow / MIN_EVIDENCE));
     }
 
     /** Every child in the history that matches a loop, one per (database, child). */
@@ -157,8 +193,14 @@ public final class NPlusOneMatcher {
         stamp++;
         mid = (history.start() + history.end()) / 2;
         ends = history.ends();
-        evidence = history.intervals() >= MIN_EVIDENCE;
+        int target = blockTarget > 0 ? blockTarget
+                : blockSize(history.coveredSeconds() / history.intervals(), pollsPerWindow);
+        block = Math.max(1, Math.min(target, history.intervals() / MIN_EVIDENCE));
+        longBlocks = target > 1;
+        // Judged (timing can be evidence) once the window holds MIN_EVIDENCE blocks of their full size.
+        evidence = history.intervals() >= MIN_EVIDENCE * target;
         double seconds = history.coveredSeconds();
+        covered = seconds;
         for (List<Series> statements : history.databases()) {
             parents.clear();
             children.clear();
@@ -188,7 +230,9 @@ public final class NPlusOneMatcher {
                     continue; // a child that ran in one half only cannot be stable
                 }
                 Match m = null;
-                if (count > 0 && child.restUntil < stamp) {
+                boolean resting = child.restUntil >= stamp;
+                // Short intervals: nothing before the window holds its blocks (a few seconds of counts are no evidence).
+                if (count > 0 && !resting && (evidence || !longBlocks)) {
                     fitted = 0;
                     farOff = 0;
                     m = child.rows <= child.calls ? lookup(child, halves, count, seconds) : oncePerRow(child, halves, count, seconds);
@@ -196,8 +240,8 @@ public final class NPlusOneMatcher {
                         child.restUntil = stamp + restPolls; // every candidate far off: not looked at again for a while
                     }
                 }
-                if (evidence) {
-                    m = tally(child, m); // judged: matched or not, it counts
+                if (evidence && !resting) {
+                    m = tally(child, m); // judged: matched or not, it counts (a resting child is not judged)
                 }
                 if (m != null) {
                     matches.add(m);
@@ -249,10 +293,28 @@ public final class NPlusOneMatcher {
         return s;
     }
 
-    /** What the fits need of a child's calls per interval, once per poll. */
+    /**
+     * A per-interval series summed into blocks of {@link #block} adjacent intervals, the newest block
+     * ending with the window; the oldest intervals that do not fill a block are left out.
+     */
+    private double[] blocks(double[] perInterval) {
+        if (block <= 1) {
+            return perInterval;
+        }
+        int n = perInterval.length / block;
+        double[] sums = new double[n];
+        for (int b = n - 1, i = perInterval.length - 1; b >= 0; b--) {
+            for (int k = 0; k < block; k++) {
+                sums[b] += perInterval[i--];
+            }
+        }
+        return sums;
+    }
+
+    /** What the fits need of a child's calls per block, once per poll. */
     private Moments moments(Series child) {
         if (child.moments == null) {
-            child.moments = new Moments(prepared(child).perInterval(false));
+            child.moments = new Moments(blocks(prepared(child).perInterval(false)));
         }
         return child.moments;
     }
@@ -260,7 +322,7 @@ public final class NPlusOneMatcher {
     /** What the fits need of a parent's rows per interval, once per poll. */
     private Regressor regressor(Series parent) {
         if (parent.regressor == null) {
-            parent.regressor = new Regressor(prepared(parent).perInterval(true));
+            parent.regressor = new Regressor(blocks(prepared(parent).perInterval(true)));
         }
         return parent.regressor;
     }
@@ -272,7 +334,7 @@ public final class NPlusOneMatcher {
     private boolean inStep(Series child, Series p) {
         Moments moments = moments(child);
         if (moments.flat) {
-            return true;
+            return true; // by counts alone: a single parent must then keep pace (see #keepsPace)
         }
         if (moments.calls.length < MIN_EVIDENCE) {
             return false;
@@ -283,6 +345,34 @@ public final class NPlusOneMatcher {
             farOff++;
         }
         return fit >= MIN_FIT;
+    }
+
+    /**
+     * Whether the child's calls keep pace with one parent's rows: over the window, interval by interval,
+     * the child's calls so far minus {@code ratio} × the parent's rows so far stay within a band of
+     * {@value #PACE} parent calls' worth of children (or half an interval's calls, if more). A loop's
+     * children run after their parent's rows, so the gap is the children of the requests in flight at a
+     * poll, whatever the split of their children between polls; two unrelated statements drift apart like
+     * a random walk, however flat or however alike their steps.
+     */
+    private boolean keepsPace(Series child, Series p) {
+        double[] calls = prepared(child).perInterval(false);
+        double[] rows = prepared(p).perInterval(true);
+        double ratio = (double) child.calls / p.rows;
+        double gap = 0;
+        double low = 0;
+        double high = 0;
+        for (int t = 0; t < calls.length; t++) {
+            gap += calls[t] - ratio * rows[t];
+            low = Math.min(low, gap);
+            high = Math.max(high, gap);
+        }
+        // Requests in flight at a poll, by Little's law: parent calls per second times the seconds one parent
+        // call's children take (their execution plus a round trip of ROUND_TRIP each, a floor).
+        double perParentCall = (child.execSeconds + ROUND_TRIP * child.calls) / p.calls;
+        double inFlight = p.calls / Math.max(1, covered) * perParentCall;
+        double band = ratio * p.rows / p.calls * (PACE + 2 * inFlight);
+        return high - low <= band;
     }
 
     /** A one-to-many child: one parent, calls within the tight band of its rows. */
@@ -301,7 +391,10 @@ public final class NPlusOneMatcher {
                 continue;
             }
             long[] h = prepared(p).halves();
-            if (stableSingle(childHalves, h, child.calls, p.rows, p.calls) && inStep(child, p)) {
+            // Judged, keeping pace is the timing evidence (whatever the split of a request's children between
+            // polls, which a fit cannot follow); before, only a flat child or a fit.
+            if (stableSingle(childHalves, h, child.calls, p.rows, p.calls) && (evidence || inStep(child, p))
+                    && keepsPace(child, p)) {
                 best = p;
                 bestDistance = distance;
             }
@@ -383,7 +476,7 @@ public final class NPlusOneMatcher {
             List<Series> one = List.of(p);
             double distance = Math.abs(Math.log((double) child.calls / p.rows));
             if (distance < bestDistance && p.calls * settings.minFanOut() <= child.calls && fits(child, one)
-                    && stable(child, childHalves, one)
+                    && stable(child, childHalves, one) && keepsPace(child, p)
                     && ((double) child.calls / p.rows >= settings.ratioMin() || evidenced(child, one))) {
                 best = p;
                 bestDistance = distance;
@@ -420,9 +513,12 @@ public final class NPlusOneMatcher {
                     sum[i] += r[i];
                 }
             }
-            rows = new Regressor(sum);
+            rows = new Regressor(blocks(sum));
         }
-        return rows.cv >= MIN_VARIATION && moments.fit(rows) >= (ends.length < SHORT_WINDOW ? STRONGER_FIT : STRONG_FIT);
+        // One parent also keeps pace with the child (checked by the caller), which chance pairs seldom do:
+        // the fit need only show that the child follows the rows.
+        double bar = set.size() == 1 ? MIN_FIT : moments.calls.length < SHORT_WINDOW ? STRONGER_FIT : STRONG_FIT;
+        return rows.cv >= MIN_VARIATION && moments.fit(rows) >= bar;
     }
 
     /**
@@ -536,7 +632,7 @@ public final class NPlusOneMatcher {
 
         /**
          * Share of the variance of the calls that the best fit on the rows explains, adjusted for the two
-         * weights fitted (R² adjusted: 1 - (1 - R²)(n - 1)/(n - 3); may be negative).
+         * weights fitted without an intercept (R² adjusted: 1 - (1 - R²)(n - 1)/(n - 2); may be negative).
          */
         double fit(Regressor rows) {
             if (sst <= 0) {
@@ -577,8 +673,9 @@ public final class NPlusOneMatcher {
             if (s11 > 0 && s1y > 0) {
                 best = Math.min(best, syy - s1y * s1y / s11);
             }
-            // Adjusted for the two weights fitted: over few intervals a chance fit is likely, and pays for it.
-            return n <= 3 ? 0 : 1 - best / sst * (n - 1) / (n - 3);
+            // Adjusted for the weights fitted (at most two, no intercept): over few blocks a chance fit is
+            // likely, and pays for it.
+            return n <= 2 ? 0 : 1 - best / sst * (n - 1) / (n - 2);
         }
     }
 
