@@ -26,12 +26,24 @@ import io.pgvigil.statements.NPlusOneHistory.Series;
  * busy statements whose totals happen to match is stability and timing: the window is cut into two
  * halves by time, and in each half every parent and the child ran, and child calls per parent row
  * (and, for one parent, child calls per parent call) stay within a factor of {@value #STABILITY} of
- * the window's; a child whose calls per interval vary (coefficient of variation {@value #FLAT} or
- * more) must follow its parent's rows interval by interval ({@link Moments#comoves}) over at least
- * {@value #MIN_EVIDENCE} intervals. Counts alone (a flat child) admit one parent in the tight band
- * [{@code ratio-min}, {@code ratio-max}] only: a lookup below it (an identity map) or with several
- * parents needs evidence ({@link #evidenced}): {@value #MIN_EVIDENCE} intervals or more, both series
- * varying, and an adjusted fit of at least {@value #STRONG_FIT}.
+ * the window's. Timing is judged two ways:
+ * <ul>
+ * <li>pace ({@link #keepsPace}, one parent): a loop's children run after their parent's rows, so the
+ * child's calls so far, less the ratio times the parent's rows so far, only swing by the children of
+ * the requests in flight at a poll ({@value #PACE} parent calls' worth, more under concurrency)
+ * however a request's children split between polls; two unrelated statements drift apart like a
+ * random walk, and a step both share (a deploy, traffic starting) does not bring them back. Every
+ * single-parent match must keep pace;</li>
+ * <li>fit ({@link Moments#fit}): the child's calls per block (adjacent intervals summed to span at
+ * least {@value #BLOCK_SECONDS} s, so that a request falls mostly inside one) follow the parents'
+ * rows, in the same block or the next. A one-to-many child in a judged window needs pace only; before
+ * that, and for a lookup's candidates, a flat child (coefficient of variation under {@value #FLAT}
+ * over blocks) passes by counts, a varying one needs a fit of {@value #MIN_FIT}. A lookup below the
+ * tight band (an identity map) needs {@value #MIN_EVIDENCE} blocks, both series varying and a fit of
+ * {@value #MIN_FIT} with pace; several parents (a shared lookup, where pace cannot be told per
+ * parent) a fit of {@value #STRONG_FIT} ({@value #STRONGER_FIT} over fewer than
+ * {@value #SHORT_WINDOW} blocks).</li>
+ * </ul>
  *
  * <p>Each match carries the tally of the polls of the last window that judged its child (see
  * {@link Match#judged()}): the check opens a pair matched at most of them.
@@ -468,6 +480,14 @@ public final class NPlusOneMatcher {
         }
         if (set.size() > 1 && fits(child, set) && stable(child, childHalves, set) && evidenced(child, set)) {
             return match(child, set, true, seconds);
+        }
+        // One candidate too many (an unrelated list near the child's calls): the set without it.
+        for (int i = 0; set.size() > 2 && i < set.size(); i++) {
+            List<Series> fewer = new ArrayList<>(set);
+            fewer.remove(i);
+            if (fits(child, fewer) && stable(child, childHalves, fewer) && evidenced(child, fewer)) {
+                return match(child, fewer, true, seconds);
+            }
         }
         // The set did not fit together (or is one parent): the best single parent, if any.
         Series best = null;
