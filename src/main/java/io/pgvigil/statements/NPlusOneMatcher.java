@@ -519,7 +519,7 @@ public final class NPlusOneMatcher {
      */
     private boolean evidenced(Series child, List<Series> set) {
         Moments moments = moments(child);
-        if (!evidence || moments.cv < MIN_VARIATION) {
+        if (!evidence || moments.cv < MIN_VARIATION && (set.size() > 1 || block == 1)) {
             return false;
         }
         Regressor rows;
@@ -538,7 +538,17 @@ public final class NPlusOneMatcher {
         // One parent also keeps pace with the child (checked by the caller), which chance pairs seldom do:
         // the fit need only show that the child follows the rows.
         double bar = set.size() == 1 ? MIN_FIT : moments.calls.length < SHORT_WINDOW ? STRONGER_FIT : STRONG_FIT;
-        return rows.cv >= MIN_VARIATION && moments.fit(rows) >= bar;
+        if (moments.cv >= MIN_VARIATION && rows.cv >= MIN_VARIATION && moments.fit(rows) >= bar) {
+            return true;
+        }
+        if (set.size() == 1 && block > 1) {
+            // Requests at a steady period give as many to every block, flat sums that prove nothing: interval by
+            // interval (a request every 4 s at 2 s: in every other interval) the rows still vary, and the calls follow.
+            Moments calls = new Moments(prepared(child).perInterval(false));
+            Regressor each = new Regressor(prepared(set.get(0)).perInterval(true));
+            return calls.cv >= MIN_VARIATION && each.cv >= MIN_VARIATION && calls.fit(each) >= MIN_FIT;
+        }
+        return false;
     }
 
     /**

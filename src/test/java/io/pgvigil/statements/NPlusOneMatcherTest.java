@@ -197,9 +197,9 @@ class NPlusOneMatcherTest {
     /**
      * The list page at 2 s with its child gone for five intervals (10 s) while the list goes on: while
      * the gap is in the window the list's rows ran without their loop, the child's calls fell behind
-     * them by five intervals' worth and do not keep pace, so every judged poll misses; the poll after
-     * the gap has left the window matches again with those misses still counted against the pair
-     * (matched at 1 of the polls that judged it: not open yet), rather than starting over as a run of
+     * them by five intervals' worth and do not keep pace, so the judged polls miss (from the end of the
+     * gap at the latest); the poll after most of the gap has left the window matches again with those
+     * misses still counted against the pair (not open yet), rather than starting over as a run of
      * matches would.
      */
     @Test
@@ -213,12 +213,12 @@ class NPlusOneMatcherTest {
         int back = java.util.stream.IntStream.range(26, matches.size()).filter(p -> !matches.get(p).isEmpty()).findFirst()
                 .orElseThrow();
         assertThat(back).as("back once most of the gap (intervals 21-25) left the 30-interval window").isBetween(48, 58);
-        for (int poll = 21; poll < back; poll++) {
+        for (int poll = 26; poll < back; poll++) {
             assertThat(describe(matches.get(poll))).as("poll %d", poll).isEmpty();
         }
         Match after = matches.get(back).get(0);
-        assertThat(after.judged()).as("the misses of the last window, still counted").isGreaterThanOrEqualTo(20);
-        assertThat(after.matched()).isEqualTo(1);
+        assertThat(after.judged() - after.matched()).as("the misses of the last window, still counted").isGreaterThanOrEqualTo(20);
+        assertThat((double) after.matched()).as("not a run starting over").isLessThan(0.8 * after.judged());
         assertThat(after.judgedFor()).isEqualTo(after.judged() - 1);
     }
 
