@@ -422,7 +422,9 @@ public final class NPlusOneMatcher {
      */
     private Match lookup(Series child, long[] childHalves, int count, double seconds) {
         Moments moments = moments(child);
-        boolean loose = evidence && moments.cv >= MIN_VARIATION;
+        // Varying calls, per block or (periodic requests giving every block the same) interval by interval.
+        boolean loose = evidence && (moments.cv >= MIN_VARIATION
+                || block > 1 && new Moments(prepared(child).perInterval(false)).cv >= MIN_VARIATION);
         long low = loose ? Math.max(2, (long) Math.ceil(child.calls * MIN_SHARE))
                 : (long) Math.ceil(child.calls / settings.ratioMax());
         long high = (long) Math.floor(child.calls / (loose ? settings.lookupRatioMin() : settings.ratioMin()));
