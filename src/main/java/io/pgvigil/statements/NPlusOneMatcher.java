@@ -368,9 +368,14 @@ public final class NPlusOneMatcher {
      * a random walk, however flat or however alike their steps.
      */
     private boolean keepsPace(Series child, Series p) {
+        double ratio = (double) child.calls / p.rows;
+        // Requests in flight at a poll, by Little's law: parent calls per second times the seconds one parent
+        // call's children take (their execution plus a round trip of ROUND_TRIP each, a floor).
+        double perParentCall = (child.execSeconds + ROUND_TRIP * child.calls) / p.calls;
+        double inFlight = p.calls / Math.max(1, covered) * perParentCall;
+        double band = ratio * p.rows / p.calls * (PACE + 2 * inFlight);
         double[] calls = prepared(child).perInterval(false);
         double[] rows = prepared(p).perInterval(true);
-        double ratio = (double) child.calls / p.rows;
         double gap = 0;
         double low = 0;
         double high = 0;
@@ -378,13 +383,11 @@ public final class NPlusOneMatcher {
             gap += calls[t] - ratio * rows[t];
             low = Math.min(low, gap);
             high = Math.max(high, gap);
+            if (high - low > band) {
+                return false; // out of the band: no need to walk on
+            }
         }
-        // Requests in flight at a poll, by Little's law: parent calls per second times the seconds one parent
-        // call's children take (their execution plus a round trip of ROUND_TRIP each, a floor).
-        double perParentCall = (child.execSeconds + ROUND_TRIP * child.calls) / p.calls;
-        double inFlight = p.calls / Math.max(1, covered) * perParentCall;
-        double band = ratio * p.rows / p.calls * (PACE + 2 * inFlight);
-        return high - low <= band;
+        return true;
     }
 
     /** A one-to-many child: one parent, calls within the tight band of its rows. */
