@@ -38,7 +38,8 @@ import io.pgvigil.statements.StatStatementsCollector.Statements;
  *
  * <p>No flapping: a pair opens once it matched at 80 % ({@value #OPEN_SHARE}) of the polls of the
  * last window that judged its child (a poll judges a child that ran in both halves of a window of at
- * least {@value NPlusOneMatcher#MIN_EVIDENCE} intervals), those polls spanning at least a quarter of
+ * least {@value NPlusOneMatcher#MIN_EVIDENCE} blocks of adjacent intervals spanning 8 s or more: 6 polls at 15 s, 24 at 2 s; a
+ * child resting after far-off fits is not judged), those polls spanning at least a quarter of
  * a window; a poll that misses does not start it over. Once open it stays open, with its last value,
  * until a whole window passes without a match; a child that ran in the window without the pattern
  * after that is measured at 0 and clears. A child that did not run in the window at all is held, like every statement finding, for at most
@@ -82,7 +83,7 @@ public class NPlusOneCheck extends ThresholdCheck {
         this.history = new NPlusOneHistory(windowSeconds);
         int pollsPerWindow = (int) Math.round(windowSeconds / seconds(config.interval()));
         this.judgedFor = (int) Math.ceil(pollsPerWindow / 4.0);
-        this.matcher = new NPlusOneMatcher(settings(this.config), pollsPerWindow);
+        this.matcher = new NPlusOneMatcher(settings(this.config), pollsPerWindow, seconds(config.interval()));
         this.windowText = window.toString().substring(2).toLowerCase(Locale.ROOT);
     }
 

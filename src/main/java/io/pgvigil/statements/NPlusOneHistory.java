@@ -121,7 +121,7 @@ public final class NPlusOneHistory {
             }
             int i = (head + size) % ends.length;
             ends[i] = end;
-            midpoints[i] = end - seconds / 2;
+            midpoints[i] = NPlusOneHistory.midpoint(end, seconds);
             sampleCalls[i] = calls;
             sampleRows[i] = rows;
             sampleExec[i] = execSeconds;
@@ -228,11 +228,16 @@ public final class NPlusOneHistory {
     private int removed;
 
     /** An interval of the window, with the statements that have a sample in it: only they age when it leaves. */
-    private record Interval(double start, double end, List<Series> members) {
+    private record Interval(double start, double end, double midpoint, List<Series> members) {
+    }
 
-        double midpoint() {
-            return (start + end) / 2;
-        }
+    /**
+     * An interval's midpoint, computed once and shared by the interval and its samples: (start + end) / 2
+     * and end - seconds / 2 differ by a rounding step now and then, and a sample still in the window
+     * after its interval left would never age (only the leaving interval's statements are walked).
+     */
+    static double midpoint(double end, double seconds) {
+        return end - seconds / 2;
     }
 
     public NPlusOneHistory(double windowSeconds) {
@@ -242,7 +247,7 @@ public final class NPlusOneHistory {
     /** Records the interval ending at {@code end} (epoch seconds) and drops what left the window. */
     public void add(double end, double seconds, Collection<Delta> deltas) {
         if (seconds > 0) {
-            Interval interval = new Interval(end - seconds, end, new ArrayList<>(deltas.size()));
+            Interval interval = new Interval(end - seconds, end, midpoint(end, seconds), new ArrayList<>(deltas.size()));
             intervals.addLast(interval);
             for (Delta d : deltas) {
                 if (d.calls() <= 0) {

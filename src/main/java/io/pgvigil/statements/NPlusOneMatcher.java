@@ -26,12 +26,24 @@ import io.pgvigil.statements.NPlusOneHistory.Series;
  * busy statements whose totals happen to match is stability and timing: the window is cut into two
  * halves by time, and in each half every parent and the child ran, and child calls per parent row
  * (and, for one parent, child calls per parent call) stay within a factor of {@value #STABILITY} of
- * the window's; a child whose calls per interval vary (coefficient of variation {@value #FLAT} or
- * more) must follow its parent's rows interval by interval ({@link Moments#comoves}) over at least
- * {@value #MIN_EVIDENCE} intervals. Counts alone (a flat child) admit one parent in the tight band
- * [{@code ratio-min}, {@code ratio-max}] only: a lookup below it (an identity map) or with several
- * parents needs evidence ({@link #evidenced}): {@value #MIN_EVIDENCE} intervals or more, both series
- * varying, and an adjusted fit of at least {@value #STRONG_FIT}.
+ * the window's. Timing is judged two ways:
+ * <ul>
+ * <li>pace ({@link #keepsPace}, one parent): a loop's children run after their parent's rows, so the
+ * child's calls so far, less the ratio times the parent's rows so far, only swing by the children of
+ * the requests in flight at a poll ({@value #PACE} parent calls' worth, more under concurrency)
+ * however a request's children split between polls; two unrelated statements drift apart like a
+ * random walk, and a step both share (a deploy, traffic starting) does not bring them back. Every
+ * single-parent match must keep pace;</li>
+ * <li>fit ({@link Moments#fit}): the child's calls per block (adjacent intervals summed to span at
+ * least {@value #BLOCK_SECONDS} s, so that a request falls mostly inside one) follow the parents'
+ * rows, in the same block or the next. A one-to-many child in a judged window needs pace only; before
+ * that, and for a lookup's candidates, a flat child (coefficient of variation under {@value #FLAT}
+ * over blocks) passes by counts, a varying one needs a fit of {@value #MIN_FIT}. A lookup below the
+ * tight band (an identity map) needs {@value #MIN_EVIDENCE} blocks, both series varying and a fit of
+ * {@value #MIN_FIT} with pace; several parents (a shared lookup, where pace cannot be told per
+ * parent) a fit of {@value #STRONG_FIT} ({@value #STRONGER_FIT} over fewer than
+ * {@value #SHORT_WINDOW} blocks).</li>
+ * </ul>
  *
  * <p>Each match carries the tally of the polls of the last window that judged its child (see
  * {@link Match#judged()}): the check opens a pair matched at most of them.
@@ -54,7 +66,7 @@ public final class NPlusOneMatcher {
      * A child whose calls per interval vary less than this (coefficient of variation) cannot tell a
      * parent by timing: only one parent in the tight band can explain it, by counts alone.
      */
-    static final double FLAT = 0.05;
+    static final double FLAT = 0.25;
     /** Least share of the variance of the child's calls per interval that a parent's rows must explain. */
     static final double MIN_FIT = 0.5;
     /**
@@ -66,7 +78,19 @@ public final class NPlusOneMatcher {
      * Least coefficient of variation, of the child's calls and of the parents' rows per interval, for a
      * fit to be evidence of a loose ratio or of several parents: two flat series fit anything.
      */
-    static final double MIN_VARIATION = FLAT;
+    static final double MIN_VARIATION = 0.05;
+    /**
+     * Least seconds of a block: the fits look at the window's intervals summed into blocks of adjacent
+     * intervals spanning at least this long (at most {@code pollsPerWindow / MIN_EVIDENCE} intervals a
+     * block, one at 15 s, four at 2 s), so that a request whose children spread over a few seconds
+     * falls mostly inside one block whatever the poll interval: at 2 s its children straddle two to
+     * five intervals with a split that varies from request to request, which no fit can follow.
+     */
+    static final double BLOCK_SECONDS = 8;
+    /** Parent calls' worth of children that a single parent's loop may run ahead or behind (see #keepsPace). */
+    static final double PACE = 2.5;
+    /** Seconds of a round trip assumed per child call when estimating the requests in flight (see #keepsPace). */
+    static final double ROUND_TRIP = 0.0005;
     /**
      * Least share of the variance of the child's calls (adjusted fit) that the parents' rows must
      * explain for a loose ratio or several parents; {@value #STRONGER_FIT} over fewer than
@@ -131,8 +155,16 @@ public final class NPlusOneMatcher {
     private int stamp;
     private double mid;
     private double[] ends;
-    /** Whether the window holds {@link #MIN_EVIDENCE} intervals: timing can be evidence. */
+    /** Whether the window holds {@link #MIN_EVIDENCE} blocks: timing can be evidence. */
     private boolean evidence;
+    /** Intervals per block at this poll (see {@link #BLOCK_SECONDS}), and the most a window gives. */
+    private int block;
+    private final int blockTarget;
+    private final double intervalSeconds;
+    /** Whether blocks span several intervals (a poll interval under {@link #BLOCK_SECONDS}). */
+    private boolean longBlocks;
+    /** Seconds the window's intervals cover at this poll. */
+    private double covered;
     /** Reused from poll to poll: one database's parents and their rows. */
     private final List<Series> parents = new ArrayList<>();
     private final List<Series> children = new ArrayList<>();
@@ -143,9 +175,25 @@ public final class NPlusOneMatcher {
 
     /** @param pollsPerWindow polls in a window, for the tally of each match (at least 1) */
     public NPlusOneMatcher(Settings settings, int pollsPerWindow) {
+        this(settings, pollsPerWindow, Double.NaN);
+    }
+
+    /**
+     * @param pollsPerWindow polls in a window, for the tally of each match (at least 1)
+     * @param intervalSeconds the poll interval (NaN: taken from the history's intervals)
+     */
+    public NPlusOneMatcher(Settings settings, int pollsPerWindow, double intervalSeconds) {
         this.settings = settings;
         this.pollsPerWindow = Math.max(1, pollsPerWindow);
         this.restPolls = Math.max(REST_POLLS, this.pollsPerWindow / 8);
+        this.intervalSeconds = intervalSeconds;
+        this.blockTarget = Double.isNaN(intervalSeconds) ? 0 : blockSize(intervalSeconds, this.pollsPerWindow);
+    }
+
+    /** Intervals per block: spanning {@link #BLOCK_SECONDS}, leaving at least {@link #MIN_EVIDENCE} blocks a window. */
+    static int blockSize(double intervalSeconds, int pollsPerWindow) {
+        int k = (int) Math.ceil(BLOCK_SECONDS / intervalSeconds - 1e-9);
+        return Math.max(1, Math.min(k, pollsPerWindow / MIN_EVIDENCE));
     }
 
     /** Every child in the history that matches a loop, one per (database, child). */
@@ -157,8 +205,14 @@ public final class NPlusOneMatcher {
         stamp++;
         mid = (history.start() + history.end()) / 2;
         ends = history.ends();
-        evidence = history.intervals() >= MIN_EVIDENCE;
+        int target = blockTarget > 0 ? blockTarget
+                : blockSize(history.coveredSeconds() / history.intervals(), pollsPerWindow);
+        block = Math.max(1, Math.min(target, history.intervals() / MIN_EVIDENCE));
+        longBlocks = target > 1;
+        // Judged (timing can be evidence) once the window holds MIN_EVIDENCE blocks of their full size.
+        evidence = history.intervals() >= MIN_EVIDENCE * target;
         double seconds = history.coveredSeconds();
+        covered = seconds;
         for (List<Series> statements : history.databases()) {
             parents.clear();
             children.clear();
@@ -188,7 +242,9 @@ public final class NPlusOneMatcher {
                     continue; // a child that ran in one half only cannot be stable
                 }
                 Match m = null;
-                if (count > 0 && child.restUntil < stamp) {
+                boolean resting = child.restUntil >= stamp;
+                // Short intervals: nothing before the window holds its blocks (a few seconds of counts are no evidence).
+                if (count > 0 && !resting && (evidence || !longBlocks)) {
                     fitted = 0;
                     farOff = 0;
                     m = child.rows <= child.calls ? lookup(child, halves, count, seconds) : oncePerRow(child, halves, count, seconds);
@@ -196,8 +252,8 @@ public final class NPlusOneMatcher {
                         child.restUntil = stamp + restPolls; // every candidate far off: not looked at again for a while
                     }
                 }
-                if (evidence) {
-                    m = tally(child, m); // judged: matched or not, it counts
+                if (evidence && !resting) {
+                    m = tally(child, m); // judged: matched or not, it counts (a resting child is not judged)
                 }
                 if (m != null) {
                     matches.add(m);
@@ -249,10 +305,28 @@ public final class NPlusOneMatcher {
         return s;
     }
 
-    /** What the fits need of a child's calls per interval, once per poll. */
+    /**
+     * A per-interval series summed into blocks of {@link #block} adjacent intervals, the newest block
+     * ending with the window; the oldest intervals that do not fill a block are left out.
+     */
+    private double[] blocks(double[] perInterval) {
+        if (block <= 1) {
+            return perInterval;
+        }
+        int n = perInterval.length / block;
+        double[] sums = new double[n];
+        for (int b = n - 1, i = perInterval.length - 1; b >= 0; b--) {
+            for (int k = 0; k < block; k++) {
+                sums[b] += perInterval[i--];
+            }
+        }
+        return sums;
+    }
+
+    /** What the fits need of a child's calls per block, once per poll. */
     private Moments moments(Series child) {
         if (child.moments == null) {
-            child.moments = new Moments(prepared(child).perInterval(false));
+            child.moments = new Moments(blocks(prepared(child).perInterval(false)));
         }
         return child.moments;
     }
@@ -260,7 +334,7 @@ public final class NPlusOneMatcher {
     /** What the fits need of a parent's rows per interval, once per poll. */
     private Regressor regressor(Series parent) {
         if (parent.regressor == null) {
-            parent.regressor = new Regressor(prepared(parent).perInterval(true));
+            parent.regressor = new Regressor(blocks(prepared(parent).perInterval(true)));
         }
         return parent.regressor;
     }
@@ -272,7 +346,7 @@ public final class NPlusOneMatcher {
     private boolean inStep(Series child, Series p) {
         Moments moments = moments(child);
         if (moments.flat) {
-            return true;
+            return true; // by counts alone: a single parent must then keep pace (see #keepsPace)
         }
         if (moments.calls.length < MIN_EVIDENCE) {
             return false;
@@ -283,6 +357,37 @@ public final class NPlusOneMatcher {
             farOff++;
         }
         return fit >= MIN_FIT;
+    }
+
+    /**
+     * Whether the child's calls keep pace with one parent's rows: over the window, interval by interval,
+     * the child's calls so far minus {@code ratio} × the parent's rows so far stay within a band of
+     * {@value #PACE} parent calls' worth of children (or half an interval's calls, if more). A loop's
+     * children run after their parent's rows, so the gap is the children of the requests in flight at a
+     * poll, whatever the split of their children between polls; two unrelated statements drift apart like
+     * a random walk, however flat or however alike their steps.
+     */
+    private boolean keepsPace(Series child, Series p) {
+        double ratio = (double) child.calls / p.rows;
+        // Requests in flight at a poll, by Little's law: parent calls per second times the seconds one parent
+        // call's children take (their execution plus a round trip of ROUND_TRIP each, a floor).
+        double perParentCall = (child.execSeconds + ROUND_TRIP * child.calls) / p.calls;
+        double inFlight = p.calls / Math.max(1, covered) * perParentCall;
+        double band = ratio * p.rows / p.calls * (PACE + 2 * inFlight);
+        double[] calls = prepared(child).perInterval(false);
+        double[] rows = prepared(p).perInterval(true);
+        double gap = 0;
+        double low = 0;
+        double high = 0;
+        for (int t = 0; t < calls.length; t++) {
+            gap += calls[t] - ratio * rows[t];
+            low = Math.min(low, gap);
+            high = Math.max(high, gap);
+            if (high - low > band) {
+                return false; // out of the band: no need to walk on
+            }
+        }
+        return true;
     }
 
     /** A one-to-many child: one parent, calls within the tight band of its rows. */
@@ -301,7 +406,10 @@ public final class NPlusOneMatcher {
                 continue;
             }
             long[] h = prepared(p).halves();
-            if (stableSingle(childHalves, h, child.calls, p.rows, p.calls) && inStep(child, p)) {
+            // Judged, keeping pace is the timing evidence (whatever the split of a request's children between
+            // polls, which a fit cannot follow); before, only a flat child or a fit.
+            if (stableSingle(childHalves, h, child.calls, p.rows, p.calls) && (evidence || inStep(child, p))
+                    && keepsPace(child, p)) {
                 best = p;
                 bestDistance = distance;
             }
@@ -317,7 +425,9 @@ public final class NPlusOneMatcher {
      */
     private Match lookup(Series child, long[] childHalves, int count, double seconds) {
         Moments moments = moments(child);
-        boolean loose = evidence && moments.cv >= MIN_VARIATION;
+        // Varying calls, per block or (periodic requests giving every block the same) interval by interval.
+        boolean loose = evidence && (moments.cv >= MIN_VARIATION
+                || block > 1 && new Moments(prepared(child).perInterval(false)).cv >= MIN_VARIATION);
         long low = loose ? Math.max(2, (long) Math.ceil(child.calls * MIN_SHARE))
                 : (long) Math.ceil(child.calls / settings.ratioMax());
         long high = (long) Math.floor(child.calls / (loose ? settings.lookupRatioMin() : settings.ratioMin()));
@@ -376,6 +486,14 @@ public final class NPlusOneMatcher {
         if (set.size() > 1 && fits(child, set) && stable(child, childHalves, set) && evidenced(child, set)) {
             return match(child, set, true, seconds);
         }
+        // One candidate too many (an unrelated list near the child's calls): the set without it.
+        for (int i = 0; set.size() > 2 && i < set.size(); i++) {
+            List<Series> fewer = new ArrayList<>(set);
+            fewer.remove(i);
+            if (fits(child, fewer) && stable(child, childHalves, fewer) && evidenced(child, fewer)) {
+                return match(child, fewer, true, seconds);
+            }
+        }
         // The set did not fit together (or is one parent): the best single parent, if any.
         Series best = null;
         double bestDistance = Double.MAX_VALUE;
@@ -383,7 +501,7 @@ public final class NPlusOneMatcher {
             List<Series> one = List.of(p);
             double distance = Math.abs(Math.log((double) child.calls / p.rows));
             if (distance < bestDistance && p.calls * settings.minFanOut() <= child.calls && fits(child, one)
-                    && stable(child, childHalves, one)
+                    && stable(child, childHalves, one) && keepsPace(child, p)
                     && ((double) child.calls / p.rows >= settings.ratioMin() || evidenced(child, one))) {
                 best = p;
                 bestDistance = distance;
@@ -406,7 +524,7 @@ public final class NPlusOneMatcher {
      */
     private boolean evidenced(Series child, List<Series> set) {
         Moments moments = moments(child);
-        if (!evidence || moments.cv < MIN_VARIATION) {
+        if (!evidence || moments.cv < MIN_VARIATION && (set.size() > 1 || block == 1)) {
             return false;
         }
         Regressor rows;
@@ -420,9 +538,22 @@ public final class NPlusOneMatcher {
                     sum[i] += r[i];
                 }
             }
-            rows = new Regressor(sum);
+            rows = new Regressor(blocks(sum));
         }
-        return rows.cv >= MIN_VARIATION && moments.fit(rows) >= (ends.length < SHORT_WINDOW ? STRONGER_FIT : STRONG_FIT);
+        // One parent also keeps pace with the child (checked by the caller), which chance pairs seldom do:
+        // the fit need only show that the child follows the rows.
+        double bar = set.size() == 1 ? MIN_FIT : moments.calls.length < SHORT_WINDOW ? STRONGER_FIT : STRONG_FIT;
+        if (moments.cv >= MIN_VARIATION && rows.cv >= MIN_VARIATION && moments.fit(rows) >= bar) {
+            return true;
+        }
+        if (set.size() == 1 && block > 1) {
+            // Requests at a steady period give as many to every block, flat sums that prove nothing: interval by
+            // interval (a request every 4 s at 2 s: in every other interval) the rows still vary, and the calls follow.
+            Moments calls = new Moments(prepared(child).perInterval(false));
+            Regressor each = new Regressor(prepared(set.get(0)).perInterval(true));
+            return calls.cv >= MIN_VARIATION && each.cv >= MIN_VARIATION && calls.fit(each) >= MIN_FIT;
+        }
+        return false;
     }
 
     /**
@@ -536,7 +667,7 @@ public final class NPlusOneMatcher {
 
         /**
          * Share of the variance of the calls that the best fit on the rows explains, adjusted for the two
-         * weights fitted (R² adjusted: 1 - (1 - R²)(n - 1)/(n - 3); may be negative).
+         * weights fitted without an intercept (R² adjusted: 1 - (1 - R²)(n - 1)/(n - 2); may be negative).
          */
         double fit(Regressor rows) {
             if (sst <= 0) {
@@ -577,8 +708,9 @@ public final class NPlusOneMatcher {
             if (s11 > 0 && s1y > 0) {
                 best = Math.min(best, syy - s1y * s1y / s11);
             }
-            // Adjusted for the two weights fitted: over few intervals a chance fit is likely, and pays for it.
-            return n <= 3 ? 0 : 1 - best / sst * (n - 1) / (n - 3);
+            // Adjusted for the weights fitted (at most two, no intercept): over few blocks a chance fit is
+            // likely, and pays for it.
+            return n <= 2 ? 0 : 1 - best / sst * (n - 1) / (n - 2);
         }
     }
 
