@@ -1,8 +1,5 @@
 package io.pgvigil.bench;
 
-import java.lang.management.ManagementFactory;
-
-import com.sun.management.ThreadMXBean;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,9 +36,9 @@ public final class PageHistoryBench {
                 open.add(new Finding("slow_query", Severity.WARNING, Long.toString(-4328055948728866059L + i), 0.1 + i,
                         0.1, "mean over the threshold", Instant.EPOCH));
             }
-            long a0 = allocated();
+            long a0 = JvmMemory.allocated();
             PageHistory history = new PageHistory(PageHistory.MAX_POINTS);
-            long ring = allocated() - a0;
+            long ring = JvmMemory.allocated() - a0;
             long recordAllocated = 0;
             int polls = 2 * PageHistory.MAX_POINTS;
             long recordNanos = 0;
@@ -50,14 +47,14 @@ public final class PageHistoryBench {
                 List<Finding> published = open.size() > 1000 ? open.subList(0, 1000) : open;
                 PollState state = new PollState(new Snapshot(Instant.ofEpochSecond(5L * n), null, Map.of()),
                         Window.EMPTY, List.of(), Map.of(), published, open, Map.of(), 0.01, null, null, n, 0);
-                long a = allocated();
+                long a = JvmMemory.allocated();
                 long t = System.nanoTime();
                 history.record(state);
                 recordNanos += System.nanoTime() - t;
-                recordAllocated += allocated() - a;
+                recordAllocated += JvmMemory.allocated() - a;
             }
             open = null;
-            long withRing = heap();
+            long withRing = JvmMemory.heap();
             long viewNanos = 0;
             int size = 0;
             for (int i = 0; i < 20; i++) {
@@ -67,23 +64,10 @@ public final class PageHistoryBench {
                 size = json.writeValueAsBytes(view).length;
             }
             history = null;
-            long retained = withRing - heap();
+            long retained = withRing - JvmMemory.heap();
             System.out.printf("%-10d %-7d %-12s %-16s %-14s %-14s %-12s %-10s%n", findings, polls, ring / 1024 + " KiB",
                     recordAllocated / polls + " B", retained / 1024 + " KiB", String.format("%.1f µs", recordNanos / 1e3 / polls),
                     String.format("%.2f ms", viewNanos / 1e6 / 20), size / 1024 + " KiB");
         }
-    }
-
-    /** Bytes this thread has allocated so far (HotSpot). */
-    private static long allocated() {
-        return ((ThreadMXBean) ManagementFactory.getThreadMXBean()).getCurrentThreadAllocatedBytes();
-    }
-
-    private static long heap() throws InterruptedException {
-        for (int i = 0; i < 3; i++) {
-            System.gc();
-            Thread.sleep(100);
-        }
-        return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
     }
 }

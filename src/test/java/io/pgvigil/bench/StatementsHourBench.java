@@ -1,12 +1,9 @@
 package io.pgvigil.bench;
 
-import java.lang.management.ManagementFactory;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-
-import com.sun.management.ThreadMXBean;
 
 import io.pgvigil.core.PollState;
 import io.pgvigil.core.Snapshot;
@@ -37,7 +34,7 @@ public final class StatementsHourBench {
                         null, ("SELECT id, title FROM posts WHERE user_id = $1 /* statement " + i + " */").intern()));
             }
             Statements statements = new Statements(entries, 0L, null, 0, 8192, 0);
-            long before = heap();
+            long before = JvmMemory.heap();
             StatementsHour hour = new StatementsHour();
             int polls = 2 * 720;
             long recordNanos = 0;
@@ -53,11 +50,11 @@ public final class StatementsHourBench {
                 PollState state = new PollState(new Snapshot(Instant.ofEpochSecond(5L * p), server,
                         Map.of(Statements.class, statements)), window, List.of(), Map.of(), List.of(), List.of(), Map.of(),
                         0.01, null, null, p, 0);
-                long a = allocated();
+                long a = JvmMemory.allocated();
                 long t = System.nanoTime();
                 hour.record(state);
                 recordNanos += System.nanoTime() - t;
-                recordAllocated += allocated() - a;
+                recordAllocated += JvmMemory.allocated() - a;
             }
             long viewNanos = 0;
             int items = 0;
@@ -67,7 +64,7 @@ public final class StatementsHourBench {
                 viewNanos += System.nanoTime() - t;
             }
             // The statements (the snapshot's, texts included) are alive before and after: the difference is the hour's.
-            long retained = heap() - before;
+            long retained = JvmMemory.heap() - before;
             System.out.printf("%-11d %-7d %-16s %-14s %-14s %-12s %-10d%n", n, polls, recordAllocated / polls / 1024 + " KiB",
                     retained / 1024 + " KiB", String.format("%.2f ms", recordNanos / 1e6 / polls),
                     String.format("%.2f ms", viewNanos / 1e6 / 20), items);
@@ -75,17 +72,5 @@ public final class StatementsHourBench {
                 throw new IllegalStateException("nothing recorded");
             }
         }
-    }
-
-    private static long allocated() {
-        return ((ThreadMXBean) ManagementFactory.getThreadMXBean()).getCurrentThreadAllocatedBytes();
-    }
-
-    private static long heap() throws InterruptedException {
-        for (int i = 0; i < 3; i++) {
-            System.gc();
-            Thread.sleep(100);
-        }
-        return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
     }
 }
