@@ -516,7 +516,7 @@ public final class NPlusOneMatcher {
         List<Series> set = new ArrayList<>(near.subList(0, Math.min(MAX_PARENTS, near.size())));
         // Parents too small to explain MIN_SHARE, or with too few child calls per call, drop out.
         for (int round = 0; round < MAX_PARENTS && !set.isEmpty(); round++) {
-            long total = set.stream().mapToLong(s -> s.rows).sum();
+            long total = rowsOf(set);
             List<Series> kept = new ArrayList<>();
             for (Series p : set) {
                 double share = (double) p.rows / total;
@@ -544,11 +544,10 @@ public final class NPlusOneMatcher {
         Series best = null;
         double bestDistance = Double.MAX_VALUE;
         for (Series p : near) {
-            List<Series> one = List.of(p);
             double distance = Math.abs(Math.log((double) child.calls / p.rows));
-            if (distance < bestDistance && p.calls * settings.minFanOut() <= child.calls && fits(child, one)
-                    && stable(child, childHalves, one) && keepsPace(child, p)
-                    && ((double) child.calls / p.rows >= settings.ratioMin() || evidenced(child, one))) {
+            if (distance < bestDistance && p.calls * settings.minFanOut() <= child.calls && fitsRows(child, p.rows)
+                    && stableSingle(childHalves, prepared(p).halves(), child.calls, p.rows, p.calls) && keepsPace(child, p)
+                    && ((double) child.calls / p.rows >= settings.ratioMin() || evidenced(child, List.of(p)))) {
                 best = p;
                 bestDistance = distance;
             }
@@ -557,7 +556,11 @@ public final class NPlusOneMatcher {
     }
 
     private boolean fits(Series child, List<Series> set) {
-        long total = set.stream().mapToLong(s -> s.rows).sum();
+        return fitsRows(child, rowsOf(set));
+    }
+
+    /** {@link #fits} for parents with {@code total} rows together. */
+    private boolean fitsRows(Series child, long total) {
         double ratio = (double) child.calls / total;
         return ratio >= settings.lookupRatioMin() && ratio <= settings.ratioMax();
     }
@@ -774,6 +777,15 @@ public final class NPlusOneMatcher {
     /** How far apart two counts are, as a factor of at least 1: orders as |log(a / b)| does, without the logarithm. */
     private static double spread(long a, long b) {
         return a >= b ? (double) a / b : (double) b / a;
+    }
+
+    /** The parents' rows together (a loop, not a stream: it runs for every candidate set). */
+    private static long rowsOf(List<Series> set) {
+        long total = 0;
+        for (int i = 0; i < set.size(); i++) {
+            total += set.get(i).rows;
+        }
+        return total;
     }
 
     private static boolean near(double half, double whole) {
