@@ -169,6 +169,11 @@ public final class NPlusOneMatcher {
     private final List<Series> parents = new ArrayList<>();
     private final List<Series> children = new ArrayList<>();
     private long[] rows = new long[64];
+    /** The same parents' calls, in the same order: the candidate scans test fan-out without a visit to each series. */
+    private long[] parentCalls = new long[64];
+    /** Scratch for {@link #sortParents}. */
+    private long[] order = new long[64];
+    private Series[] sorted = new Series[64];
     /** Fits made for the child being matched, and how many of them were far off. */
     private int fitted;
     private int farOff;
@@ -228,14 +233,14 @@ public final class NPlusOneMatcher {
                     children.add(s);
                 }
             }
-            parents.sort(Comparator.comparingLong(s -> s.rows));
-            if (rows.length < parents.size()) {
-                rows = new long[Math.max(parents.size(), rows.length * 2)];
-            }
             int count = parents.size();
-            for (int i = 0; i < count; i++) {
-                rows[i] = parents.get(i).rows;
+            if (rows.length < count) {
+                rows = new long[Math.max(count, rows.length * 2)];
+                parentCalls = new long[rows.length];
+                order = new long[rows.length];
+                sorted = new Series[rows.length];
             }
+            sortParents(count);
             for (Series child : children) {
                 long[] halves = prepared(child).halves();
                 if (halves[0] == 0 || halves[2] == 0) {
@@ -261,6 +266,40 @@ public final class NPlusOneMatcher {
             }
         }
         return matches;
+    }
+
+    /** Most rows of a parent for {@link #sortParents}' packed keys (rows above the index bits). */
+    private static final int INDEX_BITS = 20;
+
+    /**
+     * Sorts {@link #parents} by rows, ties in list order (as a stable sort by rows would), and fills
+     * {@link #rows} and {@link #parentCalls}: keys packing rows and list index sorted as primitives, without a
+     * comparator visiting each series at every comparison (the sort showed in the profile).
+     */
+    private void sortParents(int count) {
+        boolean packable = count < (1 << INDEX_BITS);
+        for (int i = 0; i < count && packable; i++) {
+            long r = parents.get(i).rows;
+            packable = r >= 0 && r < (1L << (63 - INDEX_BITS));
+            order[i] = r << INDEX_BITS | i;
+        }
+        if (packable) {
+            java.util.Arrays.sort(order, 0, count);
+            for (int i = 0; i < count; i++) {
+                sorted[i] = parents.get((int) (order[i] & ((1 << INDEX_BITS) - 1)));
+            }
+            for (int i = 0; i < count; i++) {
+                parents.set(i, sorted[i]);
+                sorted[i] = null;
+            }
+        } else {
+            parents.sort(Comparator.comparingLong(s -> s.rows));
+        }
+        for (int i = 0; i < count; i++) {
+            Series p = parents.get(i);
+            rows[i] = p.rows;
+            parentCalls[i] = p.calls;
+        }
     }
 
     /**
@@ -397,8 +436,11 @@ public final class NPlusOneMatcher {
         Series best = null;
         double bestDistance = Double.MAX_VALUE;
         for (int i = lowerBound(rows, count, low); i < count && rows[i] <= high; i++) {
+            if (parentCalls[i] * settings.minFanOut() > child.calls) {
+                continue;
+            }
             Series p = parents.get(i);
-            if (p == child || p.calls * settings.minFanOut() > child.calls) {
+            if (p == child) {
                 continue;
             }
             double distance = Math.abs(Math.log((double) child.calls / p.rows));
@@ -448,9 +490,13 @@ public final class NPlusOneMatcher {
         for (int scanned = 0; scanned < MAX_SCANNED && looked < 2 * MAX_CANDIDATES && found < MAX_CANDIDATES
                 && (left >= from || right < to); scanned++) {
             boolean takeRight = right < to && (left < from || spread(rows[right], child.calls) <= spread(rows[left], child.calls));
-            Series p = parents.get(takeRight ? right++ : left--);
+            int i = takeRight ? right++ : left--;
             // A parent explains at most all of the child's calls: it needs min-fan-out calls of the child per call.
-            if (p == child || p.calls * settings.minFanOut() > child.calls) {
+            if (parentCalls[i] * settings.minFanOut() > child.calls) {
+                continue;
+            }
+            Series p = parents.get(i);
+            if (p == child) {
                 continue;
             }
             looked++;
@@ -470,7 +516,7 @@ public final class NPlusOneMatcher {
         List<Series> set = new ArrayList<>(near.subList(0, Math.min(MAX_PARENTS, near.size())));
         // Parents too small to explain MIN_SHARE, or with too few child calls per call, drop out.
         for (int round = 0; round < MAX_PARENTS && !set.isEmpty(); round++) {
-            long total = set.stream().mapToLong(s -> s.rows).sum();
+            long total = rowsOf(set);
             List<Series> kept = new ArrayList<>();
             for (Series p : set) {
                 double share = (double) p.rows / total;
@@ -498,11 +544,10 @@ public final class NPlusOneMatcher {
         Series best = null;
         double bestDistance = Double.MAX_VALUE;
         for (Series p : near) {
-            List<Series> one = List.of(p);
             double distance = Math.abs(Math.log((double) child.calls / p.rows));
-            if (distance < bestDistance && p.calls * settings.minFanOut() <= child.calls && fits(child, one)
-                    && stable(child, childHalves, one) && keepsPace(child, p)
-                    && ((double) child.calls / p.rows >= settings.ratioMin() || evidenced(child, one))) {
+            if (distance < bestDistance && p.calls * settings.minFanOut() <= child.calls && fitsRows(child, p.rows)
+                    && stableSingle(childHalves, prepared(p).halves(), child.calls, p.rows, p.calls) && keepsPace(child, p)
+                    && ((double) child.calls / p.rows >= settings.ratioMin() || evidenced(child, List.of(p)))) {
                 best = p;
                 bestDistance = distance;
             }
@@ -511,7 +556,11 @@ public final class NPlusOneMatcher {
     }
 
     private boolean fits(Series child, List<Series> set) {
-        long total = set.stream().mapToLong(s -> s.rows).sum();
+        return fitsRows(child, rowsOf(set));
+    }
+
+    /** {@link #fits} for parents with {@code total} rows together. */
+    private boolean fitsRows(Series child, long total) {
         double ratio = (double) child.calls / total;
         return ratio >= settings.lookupRatioMin() && ratio <= settings.ratioMax();
     }
@@ -728,6 +777,15 @@ public final class NPlusOneMatcher {
     /** How far apart two counts are, as a factor of at least 1: orders as |log(a / b)| does, without the logarithm. */
     private static double spread(long a, long b) {
         return a >= b ? (double) a / b : (double) b / a;
+    }
+
+    /** The parents' rows together (a loop, not a stream: it runs for every candidate set). */
+    private static long rowsOf(List<Series> set) {
+        long total = 0;
+        for (int i = 0; i < set.size(); i++) {
+            total += set.get(i).rows;
+        }
+        return total;
     }
 
     private static boolean near(double half, double whole) {
