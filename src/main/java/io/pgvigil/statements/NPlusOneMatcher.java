@@ -401,7 +401,7 @@ public final class NPlusOneMatcher {
     /**
      * Whether the child's calls keep pace with one parent's rows: over the window, interval by interval,
      * the child's calls so far minus {@code ratio} × the parent's rows so far stay within a band of
-     * {@value #PACE} parent calls' worth of children (or half an interval's calls, if more). A loop's
+     * {@value #PACE} parent calls' worth of children, widened by the requests in flight. A loop's
      * children run after their parent's rows, so the gap is the children of the requests in flight at a
      * poll, whatever the split of their children between polls; two unrelated statements drift apart like
      * a random walk, however flat or however alike their steps.
