@@ -678,9 +678,17 @@ public final class NPlusOneMatcher {
             this.s00 = s00;
             this.s11 = n == 0 ? 0 : s00 - x[n - 1] * x[n - 1];
             this.s01 = s01;
-            double mean = n == 0 ? 0 : sum / n;
-            this.cv = mean <= 0 ? 0 : Math.sqrt(Math.max(0, s00 / n - mean * mean)) / mean;
+            this.cv = variation(sum, s00, n);
         }
+    }
+
+    /** Coefficient of variation (population) of n values from their sum and sum of squares; 0 without a mean. */
+    static double variation(double sum, double squares, int n) {
+        if (n == 0 || sum <= 0) {
+            return 0;
+        }
+        double mean = sum / n;
+        return Math.sqrt(Math.max(0, squares - n * mean * mean) / n) / mean;
     }
 
     /** What the fit needs of a child's calls per interval, computed once per child and poll. */
@@ -703,7 +711,7 @@ public final class NPlusOneMatcher {
             double mean = sum / n;
             syy = squares;
             sst = Math.max(0, squares - n * mean * mean);
-            cv = mean <= 0 ? 0 : Math.sqrt(sst / n) / mean;
+            cv = variation(sum, squares, n);
             flat = cv < FLAT;
         }
 
