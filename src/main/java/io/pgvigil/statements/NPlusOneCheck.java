@@ -55,8 +55,8 @@ public class NPlusOneCheck extends ThresholdCheck {
             "Statement {{ $labels.subject }} runs once per row of another (N+1)", NPlusOneCheck::new)
             .heldAtMost(StatementChecks.MAX_HELD_INTERVALS);
 
-    /** The last evaluation that matched, and when (epoch seconds). */
-    private record Seen(double at, Evaluation evaluation) {
+    /** The last evaluation that matched, when (epoch seconds), and its match (whose parents keep it open). */
+    private record Seen(double at, Evaluation evaluation, Match match, int pausedPolls) {
     }
 
     /** Least share of the polls of a window that judged a child which must have matched it for the pair to open. */
@@ -116,7 +116,10 @@ public class NPlusOneCheck extends ThresholdCheck {
         history.retain(present);
 
         Map<String, Evaluation> found = new LinkedHashMap<>();
-        for (Match m : matcher.match(history)) {
+        Map<String, Match> matchOf = new HashMap<>();
+        Map<Long, Match> open = new HashMap<>();
+        seen.forEach((subject, s) -> open.put(s.match().child(), s.match()));
+        for (Match m : matcher.match(history, open)) {
             String subject = Long.toString(m.child());
             double value = m.avoidablePerSecond();
             Evaluation e;
@@ -130,7 +133,10 @@ public class NPlusOneCheck extends ThresholdCheck {
                                 + " matched at %.0f %% of them, judged over %d polls)", m.matched(), m.judged(), windowText,
                                 OPEN_SHARE * 100, judgedFor + 1)));
             }
-            found.merge(e.subject(), e, (a, b) -> a.value() >= b.value() ? a : b);
+            Evaluation kept = found.merge(e.subject(), e, (a, b) -> a.value() >= b.value() ? a : b);
+            if (kept == e) {
+                matchOf.put(subject, m);
+            }
         }
         // A child that did not run in this interval has paused: its clock stops, so that a loop that comes
         // back after a pause is the same incident, and its finding is held (cleared after the hold limit
@@ -140,13 +146,15 @@ public class NPlusOneCheck extends ThresholdCheck {
         Set<String> paused = new HashSet<>();
         seen.replaceAll((subject, s) -> {
             if (ranNow.contains(subject) || found.containsKey(subject)) {
-                return s;
+                return s.pausedPolls() == 0 ? s : new Seen(s.at(), s.evaluation(), s.match(), 0);
             }
             paused.add(subject);
-            return new Seen(s.at() + window.seconds(), s.evaluation());
+            return new Seen(s.at() + window.seconds(), s.evaluation(), s.match(), s.pausedPolls() + 1);
         });
-        found.values().stream().filter(e -> e.severity() != null).forEach(e -> seen.put(e.subject(), new Seen(now, e)));
-        seen.values().removeIf(s -> now - s.at() >= windowSeconds
+        found.values().stream().filter(e -> e.severity() != null)
+                .forEach(e -> seen.put(e.subject(), new Seen(now, e, matchOf.get(e.subject()), 0)));
+        // Paused past the hold, the finding has cleared (the engine holds at most as long): a return is a new incident.
+        seen.values().removeIf(s -> now - s.at() >= windowSeconds || s.pausedPolls() > StatementChecks.MAX_HELD_INTERVALS
                 || !present.contains(Long.parseLong(s.evaluation().subject())));
         paused.retainAll(seen.keySet());
         // Matched within the last window: stays open as it was, a quieter stretch is not a fix.

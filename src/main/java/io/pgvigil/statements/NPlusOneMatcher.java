@@ -203,6 +203,15 @@ public final class NPlusOneMatcher {
 
     /** Every child in the history that matches a loop, one per (database, child). */
     public List<Match> match(NPlusOneHistory history) {
+        return match(history, java.util.Map.of());
+    }
+
+    /**
+     * Every child in the history that matches a loop, one per (database, child); a child with an open
+     * finding ({@code open}, by child queryid: its last match) that no longer passes every test is kept
+     * by {@link #sustained} when it still runs in proportion to the same parents.
+     */
+    public List<Match> match(NPlusOneHistory history, java.util.Map<Long, Match> open) {
         List<Match> matches = new ArrayList<>();
         if (history.intervals() < 2) {
             return matches; // one interval has no halves to compare
@@ -260,12 +269,58 @@ public final class NPlusOneMatcher {
                 if (evidence && !resting) {
                     m = tally(child, m); // judged: matched or not, it counts (a resting child is not judged)
                 }
+                if (m == null && !open.isEmpty()) {
+                    Match last = open.get(child.key.queryid());
+                    if (last != null && last.dbid() == child.key.dbid()) {
+                        m = sustained(child, last, statements, seconds);
+                    }
+                }
                 if (m != null) {
                     matches.add(m);
                 }
             }
         }
         return matches;
+    }
+
+    /**
+     * Hysteresis for an open finding: the child still runs in proportion to the parents of its last
+     * match, by counts alone. Every one of them still returned lists in the window and ran in its newer
+     * half (as the child did: a loop that stopped is let go half a window later), the child made at
+     * least {@code min-fan-out} calls per parent call, and its calls per parent row over the window are
+     * in the band of its shape (tight for one-to-many, loose for a lookup). Pace, fits and the halves'
+     * stability are not asked again: they opened the pair, and requests that overlap (a burst of slow
+     * ones at one poll) or arrive unevenly (no dashboard for 30 s) break them for a while without the
+     * loop having gone. Opening still needs them all; a loop that is fixed (its child gone, batched, or
+     * out of proportion) clears a window later.
+     */
+    private Match sustained(Series child, Match last, List<Series> statements, double seconds) {
+        List<Series> set = new ArrayList<>(last.parents().size());
+        for (Parent parent : last.parents()) {
+            Series p = null;
+            for (Series s : statements) {
+                if (s.key.queryid() == parent.queryid() && !s.removed) {
+                    p = s;
+                    break;
+                }
+            }
+            if (p == null || p == child || p.calls == 0 || p.rows < 2 * p.calls || prepared(p).halves()[2] == 0) {
+                return null; // a parent that did not run in the newer half of the window, or no longer returns lists
+            }
+            set.add(p);
+        }
+        long parentCallsTotal = 0;
+        for (Series p : set) {
+            parentCallsTotal += p.calls;
+        }
+        if (set.isEmpty() || parentCallsTotal * settings.minFanOut() > child.calls) {
+            return null;
+        }
+        double ratio = (double) child.calls / rowsOf(set);
+        if (ratio > settings.ratioMax() || ratio < (last.lookup() ? settings.lookupRatioMin() : settings.ratioMin())) {
+            return null;
+        }
+        return match(child, set, last.lookup(), seconds);
     }
 
     /** Most rows of a parent for {@link #sortParents}' packed keys (rows above the index bits). */
