@@ -4,8 +4,10 @@
 # exposition size, RSS, connections and time to the first poll, as ratios (docs/performance.md).
 # Usage: bench/sidebyside.sh [--statements 4900] [--tables 2500] [--indexes 10000] [--seconds 120]
 #          [--rounds 2] [--interval 15] [--visit 60] [--polls 100] [--scrapes 1000] [--jvm 'OPTIONS']
-#          [--fast] [--no-windows]
+#          [--pod-interval 1] [--pod-visit 4] [--fast] [--no-windows] [--alone]
 # --fast: 1 s polls and scrapes, visits every 4 s, 3 rounds of 30 s windows (a quick run).
+# --no-windows skips phase 1 (the server's CPU); --alone runs phase 2 without pairing the exporter's scrapes;
+# --pod-interval/--pod-visit: phase 2's poll and visit cadence.
 # Needs Debian's postgresql-15 (with pg_stat_statements) and prometheus-postgres-exporter: the latter is
 # installed when missing, and its packaged service is stopped and disabled (the benchmark runs its own).
 set -euo pipefail

@@ -99,7 +99,8 @@ public final class SideBySideBench {
     static long clockTicks = 100;
 
     record Options(int statements, int tables, int indexes, int intervalSeconds, int visitSeconds, int windowSeconds,
-            int rounds, int polls, int scrapes, List<String> jvms, boolean skipPhase1) {
+            int rounds, int polls, int scrapes, int podInterval, int podVisit, List<String> jvms, boolean skipPhase1,
+            boolean alone) {
 
         String jvm() {
             return jvms.get(0);
@@ -109,17 +110,19 @@ public final class SideBySideBench {
             Map<String, String> o = new HashMap<>();
             boolean fast = false;
             boolean skip = false;
+            boolean alone = false;
             List<String> jvms = new ArrayList<>();
             for (int i = 0; i < args.length; i++) {
                 switch (args[i]) {
                     case "--fast" -> fast = true;
                     case "--no-windows" -> skip = true;
+                    case "--alone" -> alone = true;
                     case "--jvm" -> jvms.add(args[++i]);
                     default -> {
                         if (!args[i].startsWith("--") || i + 1 >= args.length) {
                             throw new IllegalArgumentException("unknown argument " + args[i] + "; options: --statements N"
                                     + " --tables N --indexes N --interval S --visit S --seconds S --rounds N --polls N"
-                                    + " --scrapes N --jvm 'OPTIONS' --fast --no-windows");
+                                    + " --scrapes N --pod-interval S --pod-visit S --jvm 'OPTIONS' --fast --no-windows --alone");
                         }
                         o.put(args[i].substring(2), args[++i]);
                     }
@@ -128,7 +131,8 @@ public final class SideBySideBench {
             return new Options(i(o, "statements", 4900), i(o, "tables", 2500), i(o, "indexes", 10000),
                     i(o, "interval", fast ? 1 : 15), i(o, "visit", fast ? 4 : 60), i(o, "seconds", fast ? 30 : 120),
                     i(o, "rounds", fast ? 3 : 2), i(o, "polls", 100), i(o, "scrapes", 1000),
-                    jvms.isEmpty() ? List.of(DEPLOY_JVM) : jvms, skip);
+                    i(o, "pod-interval", 1), i(o, "pod-visit", 4),
+                    jvms.isEmpty() ? List.of(DEPLOY_JVM) : jvms, skip, alone);
         }
 
         private static int i(Map<String, String> o, String key, int dflt) {
@@ -163,7 +167,7 @@ public final class SideBySideBench {
                 if (!opt.skipPhase1()) {
                     phase1(pg, opt, exporter, admin);
                 }
-                phase2(pg, opt, exporter, opt.jvm(), true);
+                phase2(pg, opt, exporter, opt.jvm(), !opt.alone());
                 // Further --jvm options: pgvigil alone, the same polls and scrapes, to compare JVM settings.
                 for (String jvm : opt.jvms().subList(1, opt.jvms().size())) {
                     phase2(pg, opt, exporter, jvm, false);
@@ -357,15 +361,22 @@ public final class SideBySideBench {
 
     static void phase2(DebianPostgres pg, Options opt, Exporter exporter, String jvm, boolean withExporter)
             throws Exception {
-        System.out.printf("%n== Phase 2: memory, first poll and scrapes (pgvigil polling every 1 s, visits every 4 s)%s ==%n",
-                withExporter ? "" : ", pgvigil alone with " + jvm);
-        Map<String, String> props = pgvigilProps(pg, opt, 1, 4);
+        System.out.printf("%n== Phase 2: memory, first poll and scrapes (pgvigil polling every %d s, visits every %d s)%s ==%n",
+                opt.podInterval(), opt.podVisit(), withExporter ? "" : ", pgvigil alone with " + jvm);
+        Map<String, String> props = pgvigilProps(pg, opt, opt.podInterval(), opt.podVisit());
+        // The collector's log (uptime-stamped) tells which pauses fell among the scrapes.
+        Path gcLog = Files.createTempFile("pgvigil-gc-", ".log");
+        String logged = jvm.contains("-Xlog:gc") ? jvm : jvm + " -Xlog:gc:file=" + gcLog + ":uptime";
         long launched = System.nanoTime();
-        try (PackagedApp app = launch(props, jvm)) {
+        long launchedAt = System.currentTimeMillis();
+        try (PackagedApp app = launch(props, logged)) {
             double firstPoll = awaitPolls(app, 1, launched);
+            String firstBody = lastBody;
             double rssStart = rssMiB(app.pid());
             app.output().lines().filter(l -> l.contains("started in") || l.contains("watching PostgreSQL"))
-                    .forEach(l -> System.out.println("  pgvigil: " + l.replaceAll("^.*?(INFO|WARN)", "$1")));
+                    .forEach(l -> System.out.printf("  pgvigil at %s: %s%n", sinceLaunch(l, launchedAt),
+                            l.replaceAll("^.*?(INFO|WARN)", "$1")));
+            System.out.printf("  first poll seen at %.2f s; it took %s%n", firstPoll, pollBreakdown(firstBody));
             awaitPolls(app, opt.polls(), launched);
             double rssPolls = rssMiB(app.pid());
             double exRssBefore = rssMiB(exporter.pid());
@@ -376,6 +387,7 @@ public final class SideBySideBench {
             double exPeak = exRssBefore;
             String pgBody = "";
             String exBody = "";
+            double scrapesFrom = (System.nanoTime() - launched) / 1e9;
             for (int i = 0; i < opt.scrapes(); i++) {
                 long s = System.nanoTime();
                 pgBody = get(app.port(), "/metrics");
@@ -393,11 +405,18 @@ public final class SideBySideBench {
                     exPeak = Math.max(exPeak, rssMiB(exporter.pid()));
                 }
             }
+            double scrapesTo = (System.nanoTime() - launched) / 1e9;
+            String floor = httpFloor(app.port());
+            String pauses = Files.exists(gcLog) && !logged.equals(jvm) ? gcPauses(gcLog, scrapesFrom, scrapesTo) : "not logged";
+            Files.deleteIfExists(gcLog);
             if (!withExporter) {
-                System.out.printf("first poll %.2f s; scrape p50 %.1f ms, p99 %.1f ms; %d series; RSS after start %.1f, after"
-                        + " %d polls %.1f, after %d scrapes %.1f, peak %.1f MiB%n", firstPoll, pct(pgLatency, 0.5),
-                        pct(pgLatency, 0.99), series(pgBody), rssStart, opt.polls(), rssPolls, opt.scrapes(),
-                        rssMiB(app.pid()), Math.max(peak, rssMiB(app.pid())));
+                System.out.printf("first poll %.2f s; scrape p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms; %d series; RSS"
+                        + " after start %.1f, after %d polls %.1f, after %d scrapes %.1f, peak %.1f MiB%n", firstPoll,
+                        pct(pgLatency, 0.5), pct(pgLatency, 0.9), pct(pgLatency, 0.99), pct(pgLatency, 1), series(pgBody),
+                        rssStart, opt.polls(), rssPolls, opt.scrapes(), rssMiB(app.pid()), Math.max(peak, rssMiB(app.pid())));
+                System.out.printf("GC pauses during the scrapes (%.0f s): %s%n", scrapesTo - scrapesFrom, pauses);
+                System.out.printf("server side (http_server_requests_seconds of /metrics): %s%n", serverSide(pgBody));
+                System.out.println(floor);
                 printThreads(app.pid());
                 return;
             }
@@ -407,6 +426,7 @@ public final class SideBySideBench {
             System.out.printf("| time to the first poll / scrape after launch, s | %.2f | %.2f | |%n", firstPoll, exporter.firstScrapeSeconds);
             row("scrape latency p50, ms", pct(pgLatency, 0.5), pct(exLatency, 0.5));
             row("scrape latency p99, ms", pct(pgLatency, 0.99), pct(exLatency, 0.99));
+            row("scrape latency max, ms", pct(pgLatency, 1), pct(exLatency, 1));
             row("exposition size, KiB", pgBody.length() / 1024.0, exBody.length() / 1024.0);
             row("series", series(pgBody), series(exBody));
             row("RSS after start, MiB", rssStart, exporter.rssAfterStart);
@@ -414,9 +434,83 @@ public final class SideBySideBench {
                     exScrapesBefore, rssPolls, exRssBefore, rssPolls / exRssBefore);
             row("RSS after " + opt.scrapes() + " more scrapes, MiB", rssScrapes, exRssScrapes);
             row("RSS peak during them, MiB", Math.max(peak, rssScrapes), Math.max(exPeak, exRssScrapes));
+            System.out.printf("%npgvigil's GC pauses during the scrapes (%.0f s): %s%n", scrapesTo - scrapesFrom, pauses);
+            System.out.printf("pgvigil's server side (http_server_requests_seconds of /metrics): %s%n", serverSide(pgBody));
+            System.out.println("pgvigil's " + floor);
             printThreads(app.pid());
             System.out.printf("%npgvigil JVM options: %s%n", jvm);
         }
+    }
+
+    static final Pattern PAUSE = Pattern.compile("^\\[([0-9.]+)s\\].*GC\\(\\d+\\) Pause ([A-Za-z]+(?: [A-Za-z]+)*).* ([0-9.]+)ms$");
+
+    /** Stop-the-world pauses logged by -Xlog:gc between two JVM uptimes: count, by kind, total and longest. */
+    static String gcPauses(Path log, double from, double to) throws IOException {
+        Map<String, double[]> byKind = new LinkedHashMap<>();
+        int all = 0;
+        for (String line : Files.readAllLines(log)) {
+            Matcher m = PAUSE.matcher(line);
+            if (!m.matches()) {
+                continue;
+            }
+            all++;
+            double at = Double.parseDouble(m.group(1));
+            if (at < from || at > to) {
+                continue;
+            }
+            double[] v = byKind.computeIfAbsent(m.group(2), k -> new double[3]);
+            double ms = Double.parseDouble(m.group(3));
+            v[0]++;
+            v[1] += ms;
+            v[2] = Math.max(v[2], ms);
+        }
+        StringBuilder out = new StringBuilder();
+        byKind.forEach((kind, v) -> out.append(String.format("%s%s %.0f (%.0f ms in all, longest %.1f ms)",
+                out.length() == 0 ? "" : "; ", kind, v[0], v[1], v[2])));
+        return (out.length() == 0 ? "none" : out) + String.format("; %d pauses since launch", all);
+    }
+
+    static final Pattern SERVER_SIDE = Pattern.compile("^http_server_requests_seconds_(count|sum|max)\\{[^}]*uri=\"/metrics\"[^}]*\\} (\\S+)$",
+            Pattern.MULTILINE);
+
+    /** What Quarkus itself measured of the scrapes: mean and the longest of the last interval, without the client's share. */
+    static String serverSide(String metrics) {
+        Map<String, Double> v = new HashMap<>();
+        Matcher m = SERVER_SIDE.matcher(metrics);
+        while (m.find()) {
+            v.merge(m.group(1), Double.parseDouble(m.group(2)), Double::sum);
+        }
+        if (!v.containsKey("count")) {
+            return "not exported";
+        }
+        return String.format("%.0f scrapes, mean %.2f ms, longest recently %.1f ms", v.get("count"),
+                v.getOrDefault("sum", 0.0) / v.get("count") * 1000, v.getOrDefault("max", 0.0) * 1000);
+    }
+
+    /**
+     * Where a scrape's time goes besides rendering: 300 requests of the health endpoint (nearly nothing to
+     * render) through the same client, and 300 scrapes timed by curl (time_total) instead of this JVM's client.
+     */
+    static String httpFloor(int port) throws Exception {
+        double[] live = new double[300];
+        for (int i = 0; i < live.length; i++) {
+            long s = System.nanoTime();
+            get(port, "/q/health/live");
+            live[i] = (System.nanoTime() - s) / 1e6;
+            Thread.sleep(20);
+        }
+        String out = String.format("HTTP floor: /q/health/live p50 %.1f ms, p99 %.1f ms", pct(live, 0.5), pct(live, 0.99));
+        if (Files.isExecutable(Path.of("/usr/bin/curl"))) {
+            double[] curl = new double[300];
+            for (int i = 0; i < curl.length; i++) {
+                curl[i] = Double.parseDouble(exec("curl", "-s", "-o", "/dev/null", "-H", "Accept: " + PackagedApp.PROMETHEUS_ACCEPT,
+                        "-w", "%{time_total}", "http://127.0.0.1:" + port + "/metrics").trim()) * 1000;
+                Thread.sleep(20);
+            }
+            out += String.format("; /metrics by curl (a new connection each) p50 %.1f ms, p99 %.1f ms", pct(curl, 0.5),
+                    pct(curl, 0.99));
+        }
+        return out;
     }
 
     static double pct(double[] values, double p) {
@@ -454,11 +548,58 @@ public final class SideBySideBench {
         return PackagedApp.start(props, options, env);
     }
 
+    static final Pattern LOG_TIME = Pattern.compile("^(\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2},\\d{3}) ");
+
+    /** A log line's time (Quarkus' default console format, local time) in seconds after launch. */
+    static String sinceLaunch(String line, long launchedAt) {
+        Matcher m = LOG_TIME.matcher(line);
+        if (!m.find()) {
+            return "?";
+        }
+        long at = java.time.LocalDateTime.parse(m.group(1), java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss,SSS"))
+                .atZone(java.time.ZoneId.systemDefault()).toInstant().toEpochMilli();
+        return String.format("%.2f s", (at - launchedAt) / 1e3);
+    }
+
+    static final Pattern GAUGE = Pattern.compile("^(pgvigil_poll_duration_seconds|pgvigil_collector_duration_seconds|"
+            + "pgvigil_database_visit_duration_seconds)(?:\\{\\w+=\"([^\"]*)\",?\\})? (\\S+)$", Pattern.MULTILINE);
+
+    /** The first poll's own gauges: the whole poll, its collectors (the slowest three) and each database visit. */
+    static String pollBreakdown(String metrics) {
+        if (metrics == null) {
+            return "?";
+        }
+        double poll = 0;
+        double collectors = 0;
+        Map<String, Double> collector = new HashMap<>();
+        StringBuilder visits = new StringBuilder();
+        Matcher m = GAUGE.matcher(metrics);
+        while (m.find()) {
+            double v = Double.parseDouble(m.group(3)) * 1000;
+            switch (m.group(1)) {
+                case "pgvigil_poll_duration_seconds" -> poll = v;
+                case "pgvigil_collector_duration_seconds" -> {
+                    collectors += v;
+                    collector.put(m.group(2), v);
+                }
+                default -> visits.append(String.format(" %s %.0f ms", m.group(2), v));
+            }
+        }
+        StringBuilder top = new StringBuilder();
+        collector.entrySet().stream().sorted((a, b) -> Double.compare(b.getValue(), a.getValue())).limit(3)
+                .forEach(e -> top.append(String.format(" %s %.0f ms", e.getKey(), e.getValue())));
+        return String.format("%.0f ms: collectors %.0f ms (%s), visits%s", poll, collectors, top.toString().trim(), visits);
+    }
+
+    /** The last /metrics body {@link #awaitPolls} read. */
+    static String lastBody;
+
     static double awaitPolls(PackagedApp app, double polls, long launched) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
         while (System.nanoTime() < deadline) {
             try {
-                if (pollCount(get(app.port(), "/metrics")) >= polls) {
+                lastBody = get(app.port(), "/metrics");
+                if (pollCount(lastBody) >= polls) {
                     return (System.nanoTime() - launched) / 1e9;
                 }
             } catch (IOException notYet) {

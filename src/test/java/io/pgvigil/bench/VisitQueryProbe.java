@@ -26,8 +26,8 @@ public final class VisitQueryProbe {
         String tablesSql = RelationsCollector.tablesSql(150000);
         try (DebianPostgres pg = DebianPostgres.initdb().start(Map.of("shared_preload_libraries", "pg_stat_statements",
                 "max_locks_per_transaction", "256"))) {
-            SideBySideBench.build(pg, new SideBySideBench.Options(10, tables, indexes, 1, 1, 1, 1, 1, 1,
-                    java.util.List.of(""), true));
+            SideBySideBench.build(pg, new SideBySideBench.Options(10, tables, indexes, 1, 1, 1, 1, 1, 1, 1, 4,
+                    java.util.List.of(""), true, true));
             try (Connection c = pg.connect("bench"); Statement st = c.createStatement()) {
                 for (String consistency : new String[] {"cache", "snapshot", "none", "cache"}) {
                     st.execute("SET stats_fetch_consistency = " + consistency);
