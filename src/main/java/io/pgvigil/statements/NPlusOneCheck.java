@@ -40,8 +40,9 @@ import io.pgvigil.statements.StatStatementsCollector.Statements;
  * last window that judged its child (a poll judges a child that ran in both halves of a window of at
  * least {@value NPlusOneMatcher#MIN_EVIDENCE} blocks of adjacent intervals spanning 8 s or more: 6 polls at 15 s, 24 at 2 s; a
  * child resting after far-off fits is not judged), those polls spanning at least a quarter of
- * a window; a poll that misses does not start it over. Once open it stays open, with its last value,
- * until a whole window passes without a match; a child that ran in the window without the pattern
+ * a window; a poll that misses does not start it over. Once open, a poll at which the child still runs
+ * in proportion to the same parents by counts alone also counts as a match (hysteresis, see
+ * {@code NPlusOneMatcher#sustained}), and it stays open, with its last value, until a whole window passes without a match; a child that ran in the window without the pattern
  * after that is measured at 0 and clears. A child that did not run in the window at all is held, like every statement finding, for at most
  * {@value StatementChecks#MAX_HELD_INTERVALS} intervals. Utility statements are never children or
  * parents; pgvigil's own statements are not collected. Subject: the child's queryid.
