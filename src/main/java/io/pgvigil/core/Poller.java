@@ -36,12 +36,21 @@ public class Poller {
     @Inject
     StatementsHour statementsHour;
 
+    private static final org.jboss.logging.Logger LOG = org.jboss.logging.Logger.getLogger(Poller.class);
+
     /** Set while a poll runs: the first poll runs outside the scheduler, which cannot skip for it. */
     private final AtomicBoolean running = new AtomicBoolean();
 
     /** After {@code ConfigGate} (priority 1), so a refused configuration never polls. */
     void firstPoll(@Observes StartupEvent event) {
-        Thread first = new Thread(this::poll, "pgvigil-first-poll");
+        Thread first = new Thread(() -> {
+            try {
+                poll();
+            } catch (RuntimeException | Error e) {
+                // The scheduler logs a failed run; this thread is not the scheduler's. The next scheduled poll goes on.
+                LOG.error("the first poll failed", e);
+            }
+        }, "pgvigil-first-poll");
         first.setDaemon(true);
         first.start();
     }

@@ -42,8 +42,9 @@ import io.pgvigil.statements.StatStatementsCollector.Statements;
  * child resting after far-off fits is not judged), those polls spanning at least a quarter of
  * a window; a poll that misses does not start it over. Once open, a poll at which the child still runs
  * in proportion to the same parents by counts alone also counts as a match (hysteresis, see
- * {@code NPlusOneMatcher#sustained}), and it stays open, with its last value, until a whole window passes without a match; a child that ran in the window without the pattern
- * after that is measured at 0 and clears. A child that did not run in the window at all is held, like every statement finding, for at most
+ * {@code NPlusOneMatcher#sustained}) for at most {@value #SUSTAIN_WINDOWS} windows after its last full
+ * match, and it stays open, with its last value, until a whole window passes without a match; a child that ran in the window without the pattern
+ * after that is measured at 0 and clears. A child that did not run in the interval (and did not match) is held, like every statement finding, for at most
  * {@value StatementChecks#MAX_HELD_INTERVALS} intervals. Utility statements are never children or
  * parents; pgvigil's own statements are not collected. Subject: the child's queryid.
  */
@@ -57,8 +58,15 @@ public class NPlusOneCheck extends ThresholdCheck {
             .heldAtMost(StatementChecks.MAX_HELD_INTERVALS);
 
     /** The last evaluation that matched, when (epoch seconds), and its match (whose parents keep it open). */
-    private record Seen(double at, Evaluation evaluation, Match match, int pausedPolls) {
+    private record Seen(double at, Evaluation evaluation, Match match, int pausedPolls, double strictAt) {
     }
+
+    /**
+     * Windows after a pair's last full match (every test of {@link NPlusOneMatcher}) during which its
+     * counts alone keep it open: long enough for a stretch of overlapping or uneven requests, short
+     * enough that a pair opened by a fluke on steady unrelated traffic does not stay open for ever.
+     */
+    static final int SUSTAIN_WINDOWS = 5;
 
     /** Least share of the polls of a window that judged a child which must have matched it for the pair to open. */
     static final double OPEN_SHARE = 0.8;
@@ -119,7 +127,11 @@ public class NPlusOneCheck extends ThresholdCheck {
         Map<String, Evaluation> found = new LinkedHashMap<>();
         Map<String, Match> matchOf = new HashMap<>();
         Map<Long, Match> open = new HashMap<>();
-        seen.forEach((subject, s) -> open.put(s.match().child(), s.match()));
+        seen.forEach((subject, s) -> {
+            if (now - s.strictAt() < SUSTAIN_WINDOWS * windowSeconds) {
+                open.put(s.match().child(), s.match());
+            }
+        });
         for (Match m : matcher.match(history, open)) {
             String subject = Long.toString(m.child());
             double value = m.avoidablePerSecond();
@@ -147,13 +159,19 @@ public class NPlusOneCheck extends ThresholdCheck {
         Set<String> paused = new HashSet<>();
         seen.replaceAll((subject, s) -> {
             if (ranNow.contains(subject) || found.containsKey(subject)) {
-                return s.pausedPolls() == 0 ? s : new Seen(s.at(), s.evaluation(), s.match(), 0);
+                return s.pausedPolls() == 0 ? s : new Seen(s.at(), s.evaluation(), s.match(), 0, s.strictAt());
             }
             paused.add(subject);
-            return new Seen(s.at() + window.seconds(), s.evaluation(), s.match(), s.pausedPolls() + 1);
+            return new Seen(s.at() + window.seconds(), s.evaluation(), s.match(), s.pausedPolls() + 1,
+                    s.strictAt() + window.seconds());
         });
-        found.values().stream().filter(e -> e.severity() != null)
-                .forEach(e -> seen.put(e.subject(), new Seen(now, e, matchOf.get(e.subject()), 0)));
+        found.values().stream().filter(e -> e.severity() != null).forEach(e -> {
+            Match m = matchOf.get(e.subject());
+            Seen before = seen.get(e.subject());
+            // A full match (judged and matched at this poll) restarts the clock of SUSTAIN_WINDOWS; one by counts alone does not.
+            double strictAt = before == null || !m.kept() ? now : before.strictAt();
+            seen.put(e.subject(), new Seen(now, e, m, 0, strictAt));
+        });
         // Paused past the hold, the finding has cleared (the engine holds at most as long): a return is a new incident.
         seen.values().removeIf(s -> now - s.at() >= windowSeconds || s.pausedPolls() > StatementChecks.MAX_HELD_INTERVALS
                 || !present.contains(Long.parseLong(s.evaluation().subject())));

@@ -128,9 +128,10 @@ public final class NPlusOneMatcher {
      * @param judged how many of the last {@code pollsPerWindow} polls (this one included) judged the child
      * @param matched how many of those matched it (this one included)
      * @param judgedFor polls since the oldest of those (0: this one only)
+     * @param kept whether only an open finding's counts matched at this poll ({@link #sustained}), not every test
      */
     public record Match(long dbid, String datname, long child, String text, long calls, long rows, double execSeconds,
-            boolean lookup, List<Parent> parents, double seconds, int judged, int matched, int judgedFor) {
+            boolean lookup, List<Parent> parents, double seconds, int judged, int matched, int judgedFor, boolean kept) {
 
         public long parentCalls() {
             return parents.stream().mapToLong(Parent::calls).sum();
@@ -285,14 +286,15 @@ public final class NPlusOneMatcher {
 
     /**
      * Hysteresis for an open finding: the child still runs in proportion to the parents of its last
-     * match, by counts alone. Every one of them still returned lists in the window and ran in its newer
-     * half (as the child did: a loop that stopped is let go half a window later), the child made at
-     * least {@code min-fan-out} calls per parent call, and its calls per parent row over the window are
-     * in the band of its shape (tight for one-to-many, loose for a lookup). Pace, fits and the halves'
-     * stability are not asked again: they opened the pair, and requests that overlap (a burst of slow
-     * ones at one poll) or arrive unevenly (no dashboard for 30 s) break them for a while without the
-     * loop having gone. Opening still needs them all; a loop that is fixed (its child gone, batched, or
-     * out of proportion) clears a window later.
+     * match, by counts alone, in the newer half of the window: every parent still returns lists and
+     * returned rows there, the child made at least {@code min-fan-out} calls per parent call there, and
+     * its calls per parent row there are in the band of its shape (tight for one-to-many, loose for a
+     * lookup). Pace, fits and the halves' stability are not asked again: they opened the pair, and
+     * requests that overlap (a burst of slow ones at one poll) or arrive unevenly (no dashboard for 30 s)
+     * break them for a while without the loop having gone. Opening still needs them all, and the check
+     * keeps a pair this way only for a few windows after its last full match (see
+     * {@code NPlusOneCheck#SUSTAIN_WINDOWS}). A loop batched, cached or otherwise out of proportion
+     * clears a window after its last match; a child that stopped is held, like every statement finding.
      */
     private Match sustained(Series child, Match last, List<Series> statements, double seconds) {
         List<Series> set = new ArrayList<>(last.parents().size());
@@ -304,23 +306,31 @@ public final class NPlusOneMatcher {
                     break;
                 }
             }
-            if (p == null || p == child || p.calls == 0 || p.rows < 2 * p.calls || prepared(p).halves()[2] == 0) {
-                return null; // a parent that did not run in the newer half of the window, or no longer returns lists
+            if (p == null || p == child || p.calls == 0 || p.rows < 2 * p.calls) {
+                return null; // a parent that no longer ran, or no longer returns lists
             }
             set.add(p);
         }
-        long parentCallsTotal = 0;
+        // Judged on the newer half of the window: a loop mended (batched, cached) shows there first, while the
+        // older half still holds its calls.
+        long newerCalls = 0;
+        long newerRows = 0;
         for (Series p : set) {
-            parentCallsTotal += p.calls;
+            long[] h = prepared(p).halves();
+            newerCalls += h[2];
+            newerRows += h[3];
         }
-        if (set.isEmpty() || parentCallsTotal * settings.minFanOut() > child.calls) {
-            return null;
+        long childCalls = prepared(child).halves()[2];
+        if (set.isEmpty() || newerRows == 0 || newerCalls * settings.minFanOut() > childCalls) {
+            return null; // a parent that did not run in the newer half (a loop that stopped), or too few children
         }
-        double ratio = (double) child.calls / rowsOf(set);
+        double ratio = (double) childCalls / newerRows;
         if (ratio > settings.ratioMax() || ratio < (last.lookup() ? settings.lookupRatioMin() : settings.ratioMin())) {
             return null;
         }
-        return match(child, set, last.lookup(), seconds);
+        Match m = match(child, set, last.lookup(), seconds);
+        return new Match(m.dbid(), m.datname(), m.child(), m.text(), m.calls(), m.rows(), m.execSeconds(), m.lookup(),
+                m.parents(), m.seconds(), 0, 0, 0, true);
     }
 
     /** Most rows of a parent for {@link #sortParents}' packed keys (rows above the index bits). */
@@ -390,7 +400,7 @@ public final class NPlusOneMatcher {
             }
         }
         return new Match(m.dbid(), m.datname(), m.child(), m.text(), m.calls(), m.rows(), m.execSeconds(), m.lookup(),
-                m.parents(), m.seconds(), judgedPolls, matchedPolls, oldest);
+                m.parents(), m.seconds(), judgedPolls, matchedPolls, oldest, false);
     }
 
     /** The series' halves and per-interval sums, computed once per poll. */
@@ -863,7 +873,7 @@ public final class NPlusOneMatcher {
         }
         parents.sort(Comparator.comparingDouble(Parent::share).reversed().thenComparingLong(Parent::queryid));
         return new Match(child.key.dbid(), child.datname, child.key.queryid(), child.text, child.calls, child.rows,
-                child.execSeconds, lookup, List.copyOf(parents), seconds, 0, 0, 0);
+                child.execSeconds, lookup, List.copyOf(parents), seconds, 0, 0, 0, false);
     }
 
     private static int lowerBound(long[] sorted, int length, long key) {

@@ -17,8 +17,8 @@ import io.restassured.path.json.JsonPath;
 import io.restassured.response.Response;
 
 /**
- * A healthy server after exactly one poll (the interval is an hour; the scheduler runs the first poll
- * at start): findings answer 200 with an empty list, indexes and tables list the one visit, and
+ * A healthy server after exactly one poll (the interval is an hour; the first poll runs at start-up,
+ * the scheduler's an interval later): findings answer 200 with an empty list, indexes and tables list the one visit, and
  * statements answer 503 {@code no-interval-yet}, since an interval needs two polls.
  */
 @QuarkusTest

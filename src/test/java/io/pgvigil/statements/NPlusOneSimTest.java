@@ -137,12 +137,41 @@ class NPlusOneSimTest {
 
     /** The list page, whose loop is cut to one article in ten from {@code mended} s (the tags of the rest cached). */
     static List<Call> listPage(long seed, double spread, double mended) {
+        return listPage(seed, spread, mended, END);
+    }
+
+    /**
+     * The list page, its loop cut to one article in ten from {@code mended} s, and from {@code decoupled} s
+     * the list without its loop while the tags statement goes on at the same average rate from elsewhere
+     * (arrivals at random, unrelated to the list's requests).
+     */
+    static List<Call> listPage(long seed, double spread, double mended, double decoupled) {
         Random r = new Random(seed);
         List<Call> calls = new ArrayList<>();
         for (double start = 5 + r.nextDouble(); start < END - 2; start += -Math.log(1 - r.nextDouble()) / 1.5) {
             calls.add(new Call(start, ARTICLES, 200));
-            for (int i = 0; i < 200; i += start < mended ? 1 : 10) {
+            for (int i = 0; i < 200 && start < decoupled; i += start < mended ? 1 : 10) {
                 calls.add(new Call(start + spread * (i + 0.5) / 200, TAGS, r.nextInt(5)));
+            }
+        }
+        for (double t = decoupled; t < END - 2; t += -Math.log(1 - r.nextDouble()) / 300) {
+            calls.add(new Call(t, TAGS, r.nextInt(5)));
+        }
+        return calls;
+    }
+
+    /**
+     * The identity map, its lookups batched from {@code mended} s: 20 calls a request instead of 845 (an
+     * {@code IN (...)} of 50 keys goes to another statement), 1 % of the rows, below the lookup band.
+     */
+    static List<Call> identityMapMended(long seed, double mended) {
+        List<Call> calls = new ArrayList<>();
+        Random r = new Random(seed);
+        for (double start = 5 + r.nextDouble() * 10; start < END - 2; start += -Math.log(1 - r.nextDouble()) * 4) {
+            calls.add(new Call(start, ORDERS, 2000));
+            int lookups = start < mended ? 845 : 20;
+            for (int i = 0; i < lookups; i++) {
+                calls.add(new Call(start + 0.5 * (i + 0.5) / lookups, USERS, 1));
             }
         }
         return calls;
@@ -332,7 +361,8 @@ class NPlusOneSimTest {
     /**
      * Staying open is not forever: the list page's loop cut to one article in ten at 450 s (the child
      * goes on, out of proportion with the list's rows) clears once, a window after its last match, and
-     * does not reopen.
+     * does not reopen; so does the identity map whose lookups are batched at 450 s (20 calls a request
+     * left, 1 % of the rows).
      */
     @ParameterizedTest(name = "every {0} s")
     @CsvSource({ "2", "15" })
@@ -344,5 +374,29 @@ class NPlusOneSimTest {
         double window = interval == 2 ? 60 : 120;
         assertThat(s.cleared().get(0)).as("cleared within two windows of the mend: %s", s).isGreaterThan(450.0)
                 .isLessThanOrEqualTo(450 + 2 * window + interval);
+        Story lookup = run(identityMapMended(1, 450), interval).get(USERS);
+        assertThat(lookup).isNotNull();
+        assertThat(lookup.opened()).as("identity map %s", lookup).hasSize(1);
+        assertThat(lookup.cleared()).as("identity map %s", lookup).hasSize(1);
+        assertThat(lookup.cleared().get(0)).as("identity map batched at 450 s cleared within two windows: %s", lookup)
+                .isGreaterThan(450.0).isLessThanOrEqualTo(450 + 2 * window + interval);
+    }
+
+    /**
+     * Counts keep an open pair for at most {@value NPlusOneCheck#SUSTAIN_WINDOWS} windows after its last
+     * full match: the list page's loop, open, replaced at 300 s by the same statement run at random from
+     * elsewhere at the same average rate (in the band by counts, out of pace with the list). The finding
+     * clears once, after its counts kept it at most that long plus the window it stays open, never again.
+     */
+    @ParameterizedTest(name = "every {0} s")
+    @CsvSource({ "2" }) // at 15 s six windows are 12 minutes: longer than the simulated traffic
+    void countsAloneKeepAPairOnlyForAFewWindows(int interval) {
+        Story s = run(listPage(1, 0.5, END, 300), interval).get(TAGS);
+        assertThat(s).isNotNull();
+        assertThat(s.opened()).as("%s", s).hasSize(1);
+        assertThat(s.cleared()).as("%s", s).hasSize(1);
+        double window = interval == 2 ? 60 : 120;
+        assertThat(s.cleared().get(0)).as("cleared within %d windows of the change: %s", NPlusOneCheck.SUSTAIN_WINDOWS + 1, s)
+                .isGreaterThan(300.0).isLessThanOrEqualTo(300 + (NPlusOneCheck.SUSTAIN_WINDOWS + 1) * window + interval);
     }
 }
