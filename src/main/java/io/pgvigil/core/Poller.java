@@ -6,6 +6,8 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 
+import org.jboss.logging.Logger;
+
 import io.pgvigil.metrics.MetricsPublisher;
 import io.pgvigil.page.PageHistory;
 import io.pgvigil.statements.StatementsHour;
@@ -36,7 +38,7 @@ public class Poller {
     @Inject
     StatementsHour statementsHour;
 
-    private static final org.jboss.logging.Logger LOG = org.jboss.logging.Logger.getLogger(Poller.class);
+    private static final Logger LOG = Logger.getLogger(Poller.class);
 
     /** Set while a poll runs: the first poll runs outside the scheduler, which cannot skip for it. */
     private final AtomicBoolean running = new AtomicBoolean();

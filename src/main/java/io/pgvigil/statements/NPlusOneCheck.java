@@ -43,9 +43,11 @@ import io.pgvigil.statements.StatStatementsCollector.Statements;
  * a window; a poll that misses does not start it over. Once open, a poll at which the child still runs
  * in proportion to the same parents by counts alone also counts as a match (hysteresis, see
  * {@code NPlusOneMatcher#sustained}) for at most {@value #SUSTAIN_WINDOWS} windows after its last full
- * match, and it stays open, with its last value, until a whole window passes without a match; a child that ran in the window without the pattern
- * after that is measured at 0 and clears. A child that did not run in the interval (and did not match) is held, like every statement finding, for at most
- * {@value StatementChecks#MAX_HELD_INTERVALS} intervals. Utility statements are never children or
+ * match, and it stays open, with its last value, until a whole window passes without a match; a child
+ * that ran in the window without the pattern after that is measured at 0 and clears. A child that did
+ * not run in the interval (and did not match) is held, like every statement finding, for at most
+ * {@value StatementChecks#MAX_HELD_INTERVALS} intervals; paused longer, it is forgotten, and a return
+ * is a new incident. Utility statements are never children or
  * parents; pgvigil's own statements are not collected. Subject: the child's queryid.
  */
 @Singleton
@@ -168,7 +170,7 @@ public class NPlusOneCheck extends ThresholdCheck {
         found.values().stream().filter(e -> e.severity() != null).forEach(e -> {
             Match m = matchOf.get(e.subject());
             Seen before = seen.get(e.subject());
-            // A full match (judged and matched at this poll) restarts the clock of SUSTAIN_WINDOWS; one by counts alone does not.
+            // A full match (every test of the matcher) restarts the clock of SUSTAIN_WINDOWS; one by counts alone does not.
             double strictAt = before == null || !m.kept() ? now : before.strictAt();
             seen.put(e.subject(), new Seen(now, e, m, 0, strictAt));
         });

@@ -320,6 +320,11 @@ public final class NPlusOneHistory {
         return databases.values();
     }
 
+    /** One statement that ran in the window, or null. */
+    Series get(long dbid, long queryid) {
+        return series.get(new Key(dbid, queryid));
+    }
+
     /** Statements that ran in the window. */
     Collection<Series> series() {
         return series.values();

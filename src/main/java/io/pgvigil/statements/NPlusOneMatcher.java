@@ -273,7 +273,7 @@ public final class NPlusOneMatcher {
                 if (m == null && !open.isEmpty()) {
                     Match last = open.get(child.key.queryid());
                     if (last != null && last.dbid() == child.key.dbid()) {
-                        m = sustained(child, last, statements, seconds);
+                        m = sustained(child, last, history, seconds);
                     }
                 }
                 if (m != null) {
@@ -296,17 +296,11 @@ public final class NPlusOneMatcher {
      * {@code NPlusOneCheck#SUSTAIN_WINDOWS}). A loop batched, cached or otherwise out of proportion
      * clears a window after its last match; a child that stopped is held, like every statement finding.
      */
-    private Match sustained(Series child, Match last, List<Series> statements, double seconds) {
+    private Match sustained(Series child, Match last, NPlusOneHistory history, double seconds) {
         List<Series> set = new ArrayList<>(last.parents().size());
         for (Parent parent : last.parents()) {
-            Series p = null;
-            for (Series s : statements) {
-                if (s.key.queryid() == parent.queryid() && !s.removed) {
-                    p = s;
-                    break;
-                }
-            }
-            if (p == null || p == child || p.calls == 0 || p.rows < 2 * p.calls) {
+            Series p = history.get(last.dbid(), parent.queryid());
+            if (p == null || p.calls == 0 || p.rows < 2 * p.calls) {
                 return null; // a parent that no longer ran, or no longer returns lists
             }
             set.add(p);
@@ -321,16 +315,14 @@ public final class NPlusOneMatcher {
             newerRows += h[3];
         }
         long childCalls = prepared(child).halves()[2];
-        if (set.isEmpty() || newerRows == 0 || newerCalls * settings.minFanOut() > childCalls) {
+        if (newerRows == 0 || newerCalls * settings.minFanOut() > childCalls) {
             return null; // a parent that did not run in the newer half (a loop that stopped), or too few children
         }
         double ratio = (double) childCalls / newerRows;
         if (ratio > settings.ratioMax() || ratio < (last.lookup() ? settings.lookupRatioMin() : settings.ratioMin())) {
             return null;
         }
-        Match m = match(child, set, last.lookup(), seconds);
-        return new Match(m.dbid(), m.datname(), m.child(), m.text(), m.calls(), m.rows(), m.execSeconds(), m.lookup(),
-                m.parents(), m.seconds(), 0, 0, 0, true);
+        return match(child, set, last.lookup(), seconds, true);
     }
 
     /** Most rows of a parent for {@link #sortParents}' packed keys (rows above the index bits). */
@@ -866,6 +858,11 @@ public final class NPlusOneMatcher {
     }
 
     private static Match match(Series child, List<Series> set, boolean lookup, double seconds) {
+        return match(child, set, lookup, seconds, false);
+    }
+
+    /** @param kept whether only an open finding's counts matched ({@link #sustained}) */
+    private static Match match(Series child, List<Series> set, boolean lookup, double seconds, boolean kept) {
         long total = set.stream().mapToLong(s -> s.rows).sum();
         List<Parent> parents = new ArrayList<>();
         for (Series p : set) {
@@ -873,7 +870,7 @@ public final class NPlusOneMatcher {
         }
         parents.sort(Comparator.comparingDouble(Parent::share).reversed().thenComparingLong(Parent::queryid));
         return new Match(child.key.dbid(), child.datname, child.key.queryid(), child.text, child.calls, child.rows,
-                child.execSeconds, lookup, List.copyOf(parents), seconds, 0, 0, 0, false);
+                child.execSeconds, lookup, List.copyOf(parents), seconds, 0, 0, 0, kept);
     }
 
     private static int lowerBound(long[] sorted, int length, long key) {

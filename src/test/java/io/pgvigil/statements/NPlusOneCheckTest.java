@@ -150,6 +150,37 @@ class NPlusOneCheckTest {
         assertThat(on(child, verdicts.get(polls.size() - 1))).as("paused past a window").isEqualTo(Evaluation.held(child));
     }
 
+    /**
+     * The loop, open, then paused past the hold (the engine clears the finding after
+     * {@value StatementChecks#MAX_HELD_INTERVALS} held intervals); then its child runs again alone, a
+     * lookup a poll, without the loop. That is a new incident without the pattern, measured at 0, not the
+     * old finding brought back as "last matched".
+     */
+    @ParameterizedTest(name = "PostgreSQL {0}")
+    @ValueSource(ints = { 13, 18 })
+    void aLoopPausedPastTheHoldIsForgotten(int major) {
+        List<Poll> polls = new ArrayList<>(Recordings.every(Recordings.polls(N_PLUS_ONE, major), INTERVAL).subList(0, 7));
+        long child = polls.get(1).queryid(POSTS);
+        Poll stopped = polls.get(6);
+        // The window still holds the loop for three polls after it stopped (matched, not held); then the hold.
+        int pause = 3 + StatementChecks.MAX_HELD_INTERVALS + 2;
+        for (int i = 1; i <= pause; i++) {
+            polls.add(stopped.at(stopped.snapshot().at().plus(INTERVAL.multipliedBy(i))));
+        }
+        for (int i = 0; i < 3; i++) {
+            polls.add(Recordings.ran(polls.get(polls.size() - 1), child, 1, 3, INTERVAL));
+        }
+        List<List<Evaluation>> verdicts = judge(check("n_plus_one"), polls);
+        String subject = Long.toString(child);
+        assertThat(on(subject, verdicts.get(8)).severity()).as("open before the pause").isEqualTo(Severity.WARNING);
+        assertThat(on(subject, verdicts.get(polls.size() - 4))).as("held to the end of the pause").isEqualTo(Evaluation.held(subject));
+        for (int poll = polls.size() - 3; poll < polls.size(); poll++) {
+            assertThat(on(subject, verdicts.get(poll)))
+                    .as("poll %d, the child back alone after the hold", poll)
+                    .isEqualTo(Evaluation.measured(subject, 0, null, 0.1, "no N+1 pattern in the last 2m"));
+        }
+    }
+
     @ParameterizedTest(name = "PostgreSQL {0}")
     @ValueSource(ints = { 13, 18 })
     void aChildBelowMinCallsInTheWindowIsNotAPair(int major) {
