@@ -17,16 +17,24 @@ import java.util.Set;
 import java.util.function.ToLongFunction;
 
 /**
- * Reads the indexes and tables of the database a session is connected to: two queries, whatever
- * the number of relations (never one per table or index), and a third for the column names of
- * indexes it has not seen before. The table query also gives each table's dead rows, heap block
- * counters, last (auto)vacuum, autovacuum storage parameters and freeze ages (for
- * {@code vacuum_lag} and {@code xid_wraparound}), and the freeze ages of system catalogs and
- * temporary tables, which can hold a database's datfrozenxid back too. pg_stat_user_indexes,
+ * Reads the indexes and tables of the database a session is connected to, with a few queries whatever
+ * the number of relations (never one per table or index). The table query also gives each table's dead
+ * rows, heap block counters, last (auto)vacuum, autovacuum storage parameters and freeze ages (for
+ * {@code vacuum_lag} and {@code xid_wraparound}), and the freeze ages of system catalogs and temporary
+ * tables, which can hold a database's datfrozenxid back too. pg_stat_user_indexes,
  * pg_statio_user_indexes and pg_stat_user_tables only show the connected database, so the
  * {@link io.pgvigil.relations.DatabaseVisitor} runs this once per database.
  *
- * <p>Both queries read the catalogs ({@code pg_index}, {@code pg_class}) and call the statistics
+ * <p>Index definitions (names, schema, method, keys, expressions, constraints) rarely change, and
+ * reading them was most of a visit's server time (docs/performance.md). So a visit first runs a small
+ * probe of the catalog rows they come from ({@link #CATALOG_PROBE_SQL}); when nothing changed it reads
+ * only what moves between visits, every index's statistics, size, validity and build state
+ * ({@link #INDEX_STATISTICS_SQL}), and reuses the definitions it has. Any change the probe sees, an
+ * index that appeared or went away, and every {@value #DEFINITIONS_AT_LEAST_EVERY}th visit read the
+ * definitions again ({@link #INDEXES_SQL}), and with them the column names of indexes that are new or
+ * changed ({@link #COLUMNS_SQL}).
+ *
+ * <p>The queries read the catalogs ({@code pg_index}, {@code pg_class}) and call the statistics
  * functions behind those views directly: joining the two index views costs twice as much for the
  * same numbers (docs/performance.md). Sizes are {@code relpages × block_size} (as of the last
  * VACUUM or ANALYZE): {@code pg_relation_size()} opens each relation and would queue behind an
@@ -43,13 +51,105 @@ public final class RelationsCollector {
     }
 
     /**
-     * Column names by indexrelid, for the one database this collector reads. Fetching them with the
-     * main query was a third of its cost (a pg_attribute lookup per index, docs/performance.md), so
-     * only indexes not seen before, or whose definition changed, are looked up. Holds only the
-     * indexes of the last collection.
+     * The definitions and column names by indexrelid, for the one database this collector reads: the
+     * indexes of the last collection. Fetching the names with the definitions was a third of their cost
+     * (a pg_attribute lookup per index, docs/performance.md), so only indexes not seen before, or whose
+     * definition changed, are looked up, unless a column may have been renamed.
      */
     private Map<Long, Names> names = new HashMap<>();
     private long nameLookups;
+    private long definitionReads;
+    /** The catalog as the probe saw it before the definitions in {@link #names} were read or confirmed; null before the first collection. */
+    private Catalog catalog;
+    /** Visits since the definitions were last read. */
+    private int visitsOnDefinitions;
+
+    /**
+     * The definitions are read again at least every this many visits, whatever the probe says: a bound
+     * on how long a change the probe cannot see stays unseen (a function or operator renamed under an
+     * index expression, whose text the index's definition shows; a column rename whose count the
+     * statistics system has not yet reported or lost, see {@link #CATALOG_PROBE_SQL}).
+     */
+    static final int DEFINITIONS_AT_LEAST_EVERY = 10;
+
+    /**
+     * What the definitions depend on, in one cheap query. For the catalog rows an index definition is
+     * read from — {@code pg_class} rows of tables and indexes that are not temporary (names, schema,
+     * access method), {@code pg_namespace} (schema names) and {@code pg_constraint} rows that depend on
+     * an index ({@code backs_constraint}, a primary key added with USING INDEX), with temporary tables'
+     * and schemas left out, so that an application's temporary tables are not taken for changes — it counts the rows and
+     * those written since the last probe: a row inserted or updated by a transaction that was still
+     * running or not yet started at the last probe has an {@code xmin} at least as new as that probe's
+     * snapshot xmin. So an insert, an update or a delete committed since then moves one of the numbers,
+     * at once and exactly; an in-place update (VACUUM and ANALYZE writing {@code relpages}) moves none,
+     * and {@code relpages} is read every visit anyway. A write transaction that runs for long keeps
+     * rows after it counting as written (the definitions are then read every visit until it ends).
+     * Columns renamed under an index change neither its definition nor any of these rows, only
+     * {@code pg_attribute}, whose rows are too many to count every visit: for those the probe reads the
+     * statistics system's count of updated {@code pg_attribute} rows, which is reported a moment after
+     * the renaming transaction ends (within a second of its session going idle, from PostgreSQL 15;
+     * through the statistics collector, which may drop a report under load, before), and the
+     * definitions are read again in full at least every {@value #DEFINITIONS_AT_LEAST_EVERY}th visit.
+     * The parameter is the last probe's snapshot xmin (0 the first time: every row counts as written).
+     */
+    static final String CATALOG_PROBE_SQL = """
+            SELECT pg_snapshot_xmin(pg_current_snapshot())::text::int8 AS snapshot_xmin,
+                   r.relations, r.relations_written, n.namespaces, n.namespaces_written,
+                   k.constraints, k.constraints_written,
+                   pg_stat_get_tuples_updated('pg_catalog.pg_attribute'::regclass) AS attribute_updates
+              FROM (SELECT age((?::int8 % 4294967296)::text::xid) AS since) s
+             CROSS JOIN LATERAL (SELECT count(*) AS relations,
+                                        count(*) FILTER (WHERE age(xmin) <= s.since) AS relations_written
+                                   FROM pg_class
+                                  WHERE relpersistence <> 't' AND relkind IN ('r', 'p', 'm', 'i', 'I')) r
+             CROSS JOIN LATERAL (SELECT count(*) AS namespaces,
+                                        count(*) FILTER (WHERE age(xmin) <= s.since) AS namespaces_written
+                                   FROM pg_namespace
+                                  WHERE nspname !~ '^pg_(toast_)?temp_') n
+             CROSS JOIN LATERAL (SELECT count(*) AS constraints,
+                                        count(*) FILTER (WHERE age(k.xmin) <= s.since) AS constraints_written
+                                   FROM pg_constraint k
+                                   JOIN pg_namespace kn ON kn.oid = k.connamespace
+                                  WHERE k.conindid <> 0 AND kn.nspname !~ '^pg_temp_') k
+            """;
+
+    /** One probe: the row counts, and whether any of the rows was written since the probe before. */
+    private record Catalog(long snapshotXmin, long relations, long namespaces, long constraints, boolean written,
+            long attributeUpdates) {
+
+        /** Nothing an index definition is read from changed between {@code before} and this probe. */
+        boolean unchangedSince(Catalog before) {
+            return before != null && !written && relations == before.relations && namespaces == before.namespaces
+                    && constraints == before.constraints && attributeUpdates == before.attributeUpdates;
+        }
+    }
+
+    /**
+     * What changes between visits without the catalog probe seeing it: every index's statistics, size
+     * ({@code relpages}, written in place), validity (a CREATE INDEX CONCURRENTLY finishing or failing)
+     * and whether it is being built. The same indexes as {@link #INDEXES_SQL} (an index lives in its
+     * table's schema and has its persistence).
+     */
+    static final String INDEX_STATISTICS_SQL = """
+            SELECT i.indexrelid::int8 AS indexrelid,
+                   c.relpages::int8 AS relpages,
+                   i.indisvalid AS is_valid,
+                   pg_stat_get_numscans(i.indexrelid) AS idx_scan,
+                   pg_stat_get_tuples_returned(i.indexrelid) AS idx_tup_read,
+                   pg_stat_get_tuples_fetched(i.indexrelid) AS idx_tup_fetch,
+                   pg_stat_get_blocks_hit(i.indexrelid) AS idx_blks_hit,
+                   pg_stat_get_blocks_fetched(i.indexrelid) - pg_stat_get_blocks_hit(i.indexrelid) AS idx_blks_read,
+                   %s AS last_idx_scan,
+                   b.index_relid IS NOT NULL AS being_built
+              FROM pg_index i
+              JOIN pg_class c ON c.oid = i.indexrelid
+              JOIN pg_namespace n ON n.oid = c.relnamespace
+              LEFT JOIN (SELECT DISTINCT index_relid FROM pg_stat_progress_create_index) b
+                     ON b.index_relid = i.indexrelid
+             WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+               AND n.nspname !~ '^pg_toast'
+               AND c.relpersistence <> 't'
+            """;
 
     static final String INDEXES_SQL = """
             SELECT i.indexrelid::int8 AS indexrelid,
@@ -92,12 +192,20 @@ public final class RelationsCollector {
                AND t.relpersistence <> 't'
             """;
 
-    /** Column names of the indexes pgvigil has not seen yet (the names of an index's own attributes). */
+    /**
+     * Column names of the indexes pgvigil has not seen yet, key and INCLUDE columns in order: the table's
+     * current name of each column, and the text of each expression. Not the index's own attribute names,
+     * which PostgreSQL leaves as they were when a table's column is renamed.
+     */
     static final String COLUMNS_SQL = """
-            SELECT a.attrelid::int8 AS indexrelid, array_agg(a.attname::text ORDER BY a.attnum) AS columns
-              FROM pg_attribute a
-             WHERE a.attrelid = ANY (?::oid[]) AND a.attnum > 0
-             GROUP BY a.attrelid
+            SELECT i.indexrelid::int8 AS indexrelid,
+                   array_agg(CASE WHEN i.indkey[k.n - 1] = 0 THEN pg_get_indexdef(i.indexrelid, k.n, true)
+                                  ELSE a.attname::text END ORDER BY k.n) AS columns
+              FROM pg_index i
+             CROSS JOIN LATERAL generate_series(1, i.indnatts) AS k(n)
+              LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[k.n - 1]
+             WHERE i.indexrelid = ANY (?::oid[])
+             GROUP BY i.indexrelid
             """;
 
     /**
@@ -152,8 +260,15 @@ public final class RelationsCollector {
 
     /** Pre-16 servers have no pg_stat_get_lastscan(). */
     static String indexesSql(int versionNum) {
-        return INDEXES_SQL.formatted(versionNum >= 160000
-                ? "extract(epoch FROM pg_stat_get_lastscan(i.indexrelid))::float8" : "NULL::float8");
+        return INDEXES_SQL.formatted(lastIndexScan(versionNum));
+    }
+
+    static String indexStatisticsSql(int versionNum) {
+        return INDEX_STATISTICS_SQL.formatted(lastIndexScan(versionNum));
+    }
+
+    private static String lastIndexScan(int versionNum) {
+        return versionNum >= 160000 ? "extract(epoch FROM pg_stat_get_lastscan(i.indexrelid))::float8" : "NULL::float8";
     }
 
     /** The table query for a server version (public for bench.RelationsBench, which measures it). */
@@ -388,40 +503,29 @@ public final class RelationsCollector {
         return nameLookups;
     }
 
+    /** Collections so far that read the index definitions (the others read only their statistics). */
+    public long definitionReads() {
+        return definitionReads;
+    }
+
     /**
      * Reads the connected database's indexes and tables; {@code blockSize} turns pages into bytes.
-     * Always the same database for one instance (column names are cached by oid).
+     * Always the same database for one instance (definitions and column names are cached by oid).
      */
     public DatabaseRelations collect(Connection connection, int versionNum, int blockSize) throws SQLException {
-        List<Index> indexes = new ArrayList<>();
-        Map<String, List<Integer>> attnumCache = new HashMap<>();
-        try (PreparedStatement st = connection.prepareStatement(indexesSql(versionNum))) {
-            st.setFetchSize(FETCH_ROWS);
-            try (ResultSet rs = st.executeQuery()) {
-                while (rs.next()) {
-                    int keyCount = rs.getInt("key_columns");
-                    List<Integer> attnums = attnumCache.computeIfAbsent(rs.getString("indkey"), RelationsCollector::vector);
-                    String[] classes = tokens(rs.getString("indclass"));
-                    String[] collations = tokens(rs.getString("indcollation"));
-                    String[] options = tokens(rs.getString("indoption"));
-                    List<String> keyOptions = new ArrayList<>(keyCount);
-                    for (int k = 0; k < keyCount && k < classes.length; k++) {
-                        keyOptions.add(classes[k] + "/" + at(collations, k) + "/" + at(options, k));
-                    }
-                    indexes.add(new Index(rs.getLong("indexrelid"), rs.getLong("relid"), rs.getString("schemaname"),
-                            rs.getString("tablename"), rs.getString("indexname"), rs.getString("method"),
-                            rs.getLong("relpages") * blockSize, rs.getBoolean("is_unique"), rs.getBoolean("is_primary"),
-                            rs.getBoolean("is_exclusion"), rs.getBoolean("backs_constraint"), rs.getBoolean("is_valid"),
-                            rs.getBoolean("being_built"), attnums.subList(0, Math.min(keyCount, attnums.size())),
-                            attnums.subList(Math.min(keyCount, attnums.size()), attnums.size()), List.copyOf(keyOptions),
-                            null, rs.getString("expressions"), rs.getString("predicate"),
-                            rs.getLong("idx_scan"), rs.getLong("idx_tup_read"), rs.getLong("idx_tup_fetch"),
-                            rs.getLong("idx_blks_hit"), rs.getLong("idx_blks_read"),
-                            rs.getObject("last_idx_scan", Double.class)));
-                }
-            }
+        // The probe comes first: a change committed after it is seen by the next probe, whatever this visit read.
+        Catalog now = probe(connection);
+        boolean due = visitsOnDefinitions + 1 >= DEFINITIONS_AT_LEAST_EVERY;
+        List<Index> indexes = now.unchangedSince(catalog) && !due ? withStatistics(connection, versionNum, blockSize) : null;
+        if (indexes == null) {
+            // A column renamed under an index changes its names but not its definition: read every index's names then.
+            boolean allNames = catalog == null || due || now.attributeUpdates() != catalog.attributeUpdates();
+            indexes = withNames(connection, definitions(connection, versionNum, blockSize), allNames);
+            definitionReads++;
+            visitsOnDefinitions = 0;
+        } else {
+            visitsOnDefinitions++;
         }
-        indexes = withNames(connection, indexes);
         List<Table> tables = new ArrayList<>();
         List<Frozen> frozen = new ArrayList<>();
         try (PreparedStatement st = connection.prepareStatement(tablesSql(versionNum))) {
@@ -456,7 +560,84 @@ public final class RelationsCollector {
                 }
             }
         }
-        return new DatabaseRelations(indexes, tables, oldest(frozen));
+        DatabaseRelations relations = new DatabaseRelations(indexes, tables, oldest(frozen));
+        catalog = now;
+        return relations;
+    }
+
+    private Catalog probe(Connection connection) throws SQLException {
+        try (PreparedStatement st = connection.prepareStatement(CATALOG_PROBE_SQL)) {
+            st.setLong(1, catalog == null ? 0 : catalog.snapshotXmin());
+            try (ResultSet rs = st.executeQuery()) {
+                rs.next();
+                return new Catalog(rs.getLong("snapshot_xmin"), rs.getLong("relations"), rs.getLong("namespaces"),
+                        rs.getLong("constraints"), rs.getLong("relations_written") + rs.getLong("namespaces_written")
+                                + rs.getLong("constraints_written") > 0,
+                        rs.getLong("attribute_updates"));
+            }
+        }
+    }
+
+    /**
+     * The indexes with the definitions of the last collection and statistics read now; null when the
+     * set of indexes is not the one whose definitions are known (one was created or dropped).
+     */
+    private List<Index> withStatistics(Connection connection, int versionNum, int blockSize) throws SQLException {
+        List<Index> indexes = new ArrayList<>(names.size());
+        try (PreparedStatement st = connection.prepareStatement(indexStatisticsSql(versionNum))) {
+            st.setFetchSize(FETCH_ROWS);
+            try (ResultSet rs = st.executeQuery()) {
+                while (rs.next()) {
+                    Names known = names.get(rs.getLong("indexrelid"));
+                    if (known == null) {
+                        return null;
+                    }
+                    Index d = known.last();
+                    indexes.add(new Index(d.indexrelid(), d.relid(), d.schema(), d.table(), d.name(), d.method(),
+                            rs.getLong("relpages") * blockSize, d.unique(), d.primary(), d.exclusion(),
+                            d.backsConstraint(), rs.getBoolean("is_valid"), rs.getBoolean("being_built"),
+                            d.keyAttnums(), d.includeAttnums(), d.keyOptions(), d.columns(), d.expressions(),
+                            d.predicate(), rs.getLong("idx_scan"), rs.getLong("idx_tup_read"),
+                            rs.getLong("idx_tup_fetch"), rs.getLong("idx_blks_hit"), rs.getLong("idx_blks_read"),
+                            rs.getObject("last_idx_scan", Double.class)));
+                }
+            }
+        }
+        // Oids are unique, so the same count means the same indexes.
+        return indexes.size() == names.size() ? indexes : null;
+    }
+
+    /** Every index with its definition and statistics (column names not yet filled in). */
+    private List<Index> definitions(Connection connection, int versionNum, int blockSize) throws SQLException {
+        List<Index> indexes = new ArrayList<>();
+        Map<String, List<Integer>> attnumCache = new HashMap<>();
+        try (PreparedStatement st = connection.prepareStatement(indexesSql(versionNum))) {
+            st.setFetchSize(FETCH_ROWS);
+            try (ResultSet rs = st.executeQuery()) {
+                while (rs.next()) {
+                    int keyCount = rs.getInt("key_columns");
+                    List<Integer> attnums = attnumCache.computeIfAbsent(rs.getString("indkey"), RelationsCollector::vector);
+                    String[] classes = tokens(rs.getString("indclass"));
+                    String[] collations = tokens(rs.getString("indcollation"));
+                    String[] options = tokens(rs.getString("indoption"));
+                    List<String> keyOptions = new ArrayList<>(keyCount);
+                    for (int k = 0; k < keyCount && k < classes.length; k++) {
+                        keyOptions.add(classes[k] + "/" + at(collations, k) + "/" + at(options, k));
+                    }
+                    indexes.add(new Index(rs.getLong("indexrelid"), rs.getLong("relid"), rs.getString("schemaname"),
+                            rs.getString("tablename"), rs.getString("indexname"), rs.getString("method"),
+                            rs.getLong("relpages") * blockSize, rs.getBoolean("is_unique"), rs.getBoolean("is_primary"),
+                            rs.getBoolean("is_exclusion"), rs.getBoolean("backs_constraint"), rs.getBoolean("is_valid"),
+                            rs.getBoolean("being_built"), attnums.subList(0, Math.min(keyCount, attnums.size())),
+                            attnums.subList(Math.min(keyCount, attnums.size()), attnums.size()), List.copyOf(keyOptions),
+                            null, rs.getString("expressions"), rs.getString("predicate"),
+                            rs.getLong("idx_scan"), rs.getLong("idx_tup_read"), rs.getLong("idx_tup_fetch"),
+                            rs.getLong("idx_blks_hit"), rs.getLong("idx_blks_read"),
+                            rs.getObject("last_idx_scan", Double.class)));
+                }
+            }
+        }
+        return indexes;
     }
 
     /**
@@ -478,12 +659,13 @@ public final class RelationsCollector {
         return List.copyOf(kept);
     }
 
-    private List<Index> withNames(Connection connection, List<Index> indexes) throws SQLException {
+    /** The indexes with their column names: those known and unchanged reused, unless {@code all}, the others read. */
+    private List<Index> withNames(Connection connection, List<Index> indexes, boolean all) throws SQLException {
         Map<Long, Names> known = new HashMap<>(indexes.size() * 2);
         List<Long> missing = new ArrayList<>();
         for (Index index : indexes) {
             Names n = names.get(index.indexrelid());
-            if (n != null && n.definition().equals(definition(index))) {
+            if (n != null && !all && n.definition().equals(definition(index))) {
                 known.put(index.indexrelid(), n);
             } else {
                 missing.add(index.indexrelid());

@@ -12,7 +12,8 @@ import io.pgvigil.testing.DebianPostgres;
 /**
  * Server-side cost of the visit's index query on a database of many indexes (Debian's PostgreSQL 15),
  * as it is and with variants of the session's stats_fetch_consistency, to decide where a visit's
- * server time goes. Not a test: {@code bench/run.sh VisitQueryProbe [tables=2500] [indexes=10000] [rounds=20]}.
+ * server time goes; and the queries of a visit that finds the definitions unchanged (the catalog probe and
+ * the statistics alone). Not a test: {@code bench/run.sh VisitQueryProbe [tables=2500] [indexes=10000] [rounds=20]}.
  */
 public final class VisitQueryProbe {
 
@@ -20,9 +21,11 @@ public final class VisitQueryProbe {
         int tables = args.length > 0 ? Integer.parseInt(args[0]) : 2500;
         int indexes = args.length > 1 ? Integer.parseInt(args[1]) : 10000;
         int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 20;
-        var m = RelationsCollector.class.getDeclaredMethod("indexesSql", int.class);
-        m.setAccessible(true);
-        String indexesSql = (String) m.invoke(null, 150000);
+        String indexesSql = (String) sql("indexesSql").invoke(null, 150000);
+        String statisticsSql = (String) sql("indexStatisticsSql").invoke(null, 150000);
+        var probe = RelationsCollector.class.getDeclaredField("CATALOG_PROBE_SQL");
+        probe.setAccessible(true);
+        String probeSql = ((String) probe.get(null)).replace("?::int8", "1000::int8");
         String tablesSql = RelationsCollector.tablesSql(150000);
         try (DebianPostgres pg = DebianPostgres.initdb().start(Map.of("shared_preload_libraries", "pg_stat_statements",
                 "max_locks_per_transaction", "256"))) {
@@ -37,8 +40,20 @@ public final class VisitQueryProbe {
                 st.execute("RESET stats_fetch_consistency");
                 System.out.printf("indexes, catalog part only (no pg_stat_get_*): %s%n", time(c, indexesSql
                         .replaceAll("pg_stat_get_[a-z_]+\\(i\\.indexrelid\\)", "0::int8"), rounds));
+                // What a visit reads since the definitions are cached: the probe, and the statistics when it saw no change.
+                for (int i = 0; i < 2; i++) {
+                    System.out.printf("definitions with statistics (a visit after a change): %s%n", time(c, indexesSql, rounds));
+                    System.out.printf("statistics only (a visit after none): %s%n", time(c, statisticsSql, rounds));
+                    System.out.printf("catalog probe (every visit): %s%n", time(c, probeSql, rounds));
+                }
             }
         }
+    }
+
+    private static java.lang.reflect.Method sql(String name) throws NoSuchMethodException {
+        var m = RelationsCollector.class.getDeclaredMethod(name, int.class);
+        m.setAccessible(true);
+        return m;
     }
 
     /** Client-observed time of one read over loopback (the server's work plus the rows' transfer): median, min. */
