@@ -88,7 +88,8 @@ public final class RelationsCollector {
      * {@code pg_attribute}, whose rows are too many to count every visit: for those the probe reads the
      * statistics system's count of updated {@code pg_attribute} rows, which is reported a moment after
      * the renaming transaction ends (within a second of its session going idle, from PostgreSQL 15;
-     * through the statistics collector, which may drop a report under load, before), and the
+     * through the statistics collector, which may drop a report under load, before; never on a standby,
+     * whose statistics do not count what replay writes), and the
      * definitions are read again in full at least every {@value #DEFINITIONS_AT_LEAST_EVERY}th visit.
      * The parameter is the last probe's snapshot xmin (0 the first time: every row counts as written).
      */

@@ -35,13 +35,17 @@ public class TargetConnector {
 
     /**
      * Runs under the role's own search_path, before the pin holds: every name is schema-qualified, or
-     * a look-alike {@code set_config} earlier on that path would undo the whole pin.
+     * a look-alike {@code set_config} earlier on that path would undo the whole pin. JIT is off:
+     * pgvigil's queries read catalogs and statistics in a few milliseconds, and a planner estimate
+     * over a large catalog past {@code jit_above_cost} made the server spend ~225 ms compiling one
+     * of them (docs/performance.md, fourth pass).
      */
     private static final String SESSION_SETTINGS = """
             SELECT pg_catalog.set_config('default_transaction_read_only', 'on', false),
                    pg_catalog.set_config('statement_timeout', ?, false),
                    pg_catalog.set_config('lock_timeout', ?, false),
                    pg_catalog.set_config('idle_in_transaction_session_timeout', ?, false),
+                   pg_catalog.set_config('jit', 'off', false),
                    pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false)
             """;
 

@@ -135,8 +135,9 @@ public final class RelationsBench {
                 System.out.printf("PostgreSQL %s: %d indexes, %d tables, %d rounds; pgvigil sessions open during a"
                         + " visit: %d (main + visit)%n", server.version(), last.indexes().size(), last.tables().size(),
                         rounds, sessions);
-                System.out.printf("column-name lookups: %d (the first collection; cached by oid afterwards)%n",
-                        collector.nameLookups());
+                System.out.printf("column-name lookups: %d (the first collection; cached by oid afterwards); definitions"
+                        + " read by %d of %d collections (the others found the catalog unchanged)%n",
+                        collector.nameLookups(), collector.definitionReads(), rounds + 3);
                 System.out.printf("%n%-62s %9s %9s%n", "client-observed (ms)", "median", "p90");
                 StatementsBench.print("collection (indexes + tables queries), wall", wall);
                 StatementsBench.print("collection, CPU of the JVM thread", cpu);

@@ -145,6 +145,7 @@ class FailureMatrixTest {
             assertThat(show(c, "lock_timeout")).isEqualTo("750ms");
             assertThat(show(c, "application_name")).isEqualTo("pgvigil");
             assertThat(show(c, "search_path")).isEqualTo("pg_catalog, pg_temp");
+            assertThat(show(c, "jit")).isEqualTo("off");
             c.rollback();
             assertThatThrownBy(() -> c.createStatement().execute("CREATE TABLE pgvigil_must_not_write (id int)"))
                     .isInstanceOf(SQLException.class).hasMessageContaining("read-only");

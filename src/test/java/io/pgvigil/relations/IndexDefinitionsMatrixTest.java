@@ -33,6 +33,7 @@ class IndexDefinitionsMatrixTest {
 
         Visits(PgServer pg) throws SQLException {
             session = DriverManager.getConnection(pg.jdbcUrl(DB), PgServer.MONITOR_ROLE, PgServer.MONITOR_PASSWORD);
+            // Like pgvigil's sessions (TargetConnector): read-only transactions.
             session.setAutoCommit(false);
             session.setReadOnly(true);
             versionNum = (int) pg.queryLong(session, "SELECT current_setting('server_version_num')::int");
@@ -188,6 +189,51 @@ class IndexDefinitionsMatrixTest {
         } finally {
             pg.execute("DROP DATABASE IF EXISTS " + DB + " WITH (FORCE)");
         }
+    }
+
+    /**
+     * On a standby the probe sees what replay writes (rows keep the primary's transaction ids), so the
+     * changes made on the primary are seen at the standby's next visit too.
+     */
+    @ParameterizedTest(name = "PostgreSQL {0}")
+    @MethodSource("io.pgvigil.testing.PgServer#majorsStream")
+    void onAStandbyChangesReplayedFromThePrimaryAreSeenAtTheNextVisit(int major) throws Exception {
+        try (PgServer primary = PgServer.start(major); PgServer standby = primary.startStandby("standby_defs")) {
+            primary.execute("CREATE DATABASE " + DB);
+            try (Connection admin = primary.connect(DB); Statement st = admin.createStatement()) {
+                st.execute("CREATE TABLE accounts (id int PRIMARY KEY, email text)");
+                st.execute("CREATE UNIQUE INDEX accounts_email ON accounts (email)");
+                awaitReplayed(standby, "SELECT count(*) FROM pg_class WHERE relname = 'accounts_email'");
+                try (Visits v = new Visits(standby)) {
+                    assertThat(v.visit(true).indexes()).extracting(Index::name)
+                            .containsExactlyInAnyOrder("accounts_pkey", "accounts_email");
+                    v.visit();
+                    v.visit(false);
+
+                    st.execute("ALTER INDEX accounts_email RENAME TO accounts_email_key");
+                    awaitReplayed(standby, "SELECT count(*) FROM pg_class WHERE relname = 'accounts_email_key'");
+                    assertThat(v.visit(true).indexes()).extracting(Index::name).contains("accounts_email_key");
+
+                    st.execute("CREATE TABLE invites (id int PRIMARY KEY, email text REFERENCES accounts (email))");
+                    awaitReplayed(standby, "SELECT count(*) FROM pg_constraint WHERE conname = 'invites_email_fkey'");
+                    List<Index> after = v.visit(true).indexes();
+                    assertThat(index(after, "accounts_email_key").backsConstraint()).isTrue();
+                    assertThat(after).extracting(Index::name).contains("invites_pkey");
+                    v.visit();
+                    v.visit(false);
+                }
+            }
+        }
+    }
+
+    private static void awaitReplayed(PgServer standby, String countQuery) {
+        PgServer.await("the standby replays it", () -> {
+            try (Connection c = standby.connect(DB)) {
+                return standby.queryLong(c, countQuery) > 0;
+            } catch (SQLException e) {
+                return false;
+            }
+        });
     }
 
     private static Index index(List<Index> indexes, String name) {
