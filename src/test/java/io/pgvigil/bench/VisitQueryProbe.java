@@ -32,6 +32,7 @@ public final class VisitQueryProbe {
             SideBySideBench.build(pg, new SideBySideBench.Options(10, tables, indexes, 1, 1, 1, 1, 1, 1, 1, 4,
                     java.util.List.of(""), true, true));
             try (Connection c = pg.connect("bench"); Statement st = c.createStatement()) {
+                st.execute("SET jit = off"); // as pgvigil's sessions (TargetConnector)
                 for (String consistency : new String[] {"cache", "snapshot", "none", "cache"}) {
                     st.execute("SET stats_fetch_consistency = " + consistency);
                     System.out.printf("stats_fetch_consistency=%-8s indexes: %s   tables: %s%n", consistency,
